@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Depends, Request, Response, status
+
+from t21.auth.dependencies import Principal, get_principal, scoped
+from t21.auth.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    AuthOut,
+    ChangePasswordIn,
+    LoginIn,
+    LogoutIn,
+    RefreshIn,
+    RefreshOut,
+    RegisterIn,
+)
+from t21.auth.scopes import Scope
+from t21.auth.service import ApiKeyService, AuthService
+from t21.kit.deps import SessionDep, SettingsDep
+from t21.kit.routing import make_router
+from t21.kit.schemas import ListResponse
+from t21.users.schemas import UserOut, UserUpdate
+
+router = make_router(prefix="/auth", tags=["auth"])
+api_keys_router = make_router(prefix="/api-keys", tags=["api-keys"])
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=AuthOut)
+async def register(body: RegisterIn, request: Request, session: SessionDep, settings: SettingsDep) -> AuthOut:
+    user, tokens = await AuthService(session, settings).register(body, request.headers.get("user-agent"))
+    return AuthOut(user=UserOut.model_validate(user), tokens=tokens)
+
+
+@router.post("/login", response_model=AuthOut)
+async def login(body: LoginIn, request: Request, session: SessionDep, settings: SettingsDep) -> AuthOut:
+    user, tokens = await AuthService(session, settings).login(
+        str(body.email), body.password, request.headers.get("user-agent")
+    )
+    return AuthOut(user=UserOut.model_validate(user), tokens=tokens)
+
+
+@router.post("/refresh", response_model=RefreshOut)
+async def refresh(body: RefreshIn, request: Request, session: SessionDep, settings: SettingsDep) -> RefreshOut:
+    tokens = await AuthService(session, settings).refresh(body.refresh_token, request.headers.get("user-agent"))
+    return RefreshOut(tokens=tokens)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(body: LogoutIn, session: SessionDep, settings: SettingsDep) -> Response:
+    await AuthService(session, settings).logout(body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", response_model=UserOut)
+async def me(principal: Principal = Depends(get_principal)) -> UserOut:
+    return UserOut.model_validate(principal.user)
+
+
+@router.patch("/me", response_model=UserOut)
+async def update_me(body: UserUpdate, principal: Principal = Depends(scoped(Scope.session))) -> UserOut:
+    if body.name is not None:
+        principal.user.name = body.name
+    if body.time_zone is not None:
+        principal.user.time_zone = body.time_zone
+    return UserOut.model_validate(principal.user)
+
+
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(
+    body: ChangePasswordIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = Depends(scoped(Scope.session)),
+) -> Response:
+    await AuthService(session, settings).change_password(principal.user, body.current_password, body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@api_keys_router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+async def create_api_key(
+    body: ApiKeyCreate, session: SessionDep, settings: SettingsDep,
+    principal: Principal = Depends(scoped(Scope.session)),
+) -> ApiKeyCreated:
+    key, secret = await ApiKeyService(session, settings).create(principal.user, body)
+    return ApiKeyCreated.model_validate({**ApiKeyOut.model_validate(key).model_dump(), "key": secret})
+
+
+@api_keys_router.get("", response_model=ListResponse[ApiKeyOut])
+async def list_api_keys(
+    session: SessionDep, settings: SettingsDep, principal: Principal = Depends(scoped(Scope.session))
+) -> ListResponse[ApiKeyOut]:
+    keys = await ApiKeyService(session, settings).list(principal.user)
+    return ListResponse[ApiKeyOut](data=[ApiKeyOut.model_validate(k) for k in keys])
+
+
+@api_keys_router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_api_key(
+    key_id: uuid.UUID, session: SessionDep, settings: SettingsDep,
+    principal: Principal = Depends(scoped(Scope.session)),
+) -> Response:
+    await ApiKeyService(session, settings).revoke(principal.user, key_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

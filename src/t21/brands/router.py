@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Depends, Query, Response, status
+
+from t21.auth.dependencies import Principal, scoped
+from t21.auth.scopes import Scope
+from t21.brands.schemas import BrandCreate, BrandOut, BrandUpdate
+from t21.brands.service import BrandService
+from t21.kit.deps import SessionDep, SettingsDep
+from t21.kit.routing import make_router
+from t21.kit.schemas import ListResponse
+
+router = make_router(prefix="/brands", tags=["brands"])
+
+
+@router.get("", response_model=ListResponse[BrandOut])
+async def list_brands(
+    session: SessionDep,
+    settings: SettingsDep,
+    organization_id: uuid.UUID | None = Query(default=None, alias="organizationId"),
+    personal: bool = Query(default=False, description="Only the caller's personal brands"),
+    principal: Principal = Depends(scoped(Scope.brands_read)),
+) -> ListResponse[BrandOut]:
+    brands = await BrandService(session, settings).list(principal.user, organization_id, personal)
+    return ListResponse[BrandOut](data=brands)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=BrandOut)
+async def create_brand(
+    body: BrandCreate, session: SessionDep, settings: SettingsDep,
+    principal: Principal = Depends(scoped(Scope.brands_write)),
+) -> BrandOut:
+    return await BrandService(session, settings).create(principal.user, body)
+
+
+@router.get("/{brand_id}", response_model=BrandOut)
+async def get_brand(
+    brand_id: uuid.UUID, session: SessionDep, settings: SettingsDep,
+    principal: Principal = Depends(scoped(Scope.brands_read)),
+) -> BrandOut:
+    return await BrandService(session, settings).get(principal.user, brand_id)
+
+
+@router.patch("/{brand_id}", response_model=BrandOut)
+async def update_brand(
+    brand_id: uuid.UUID, body: BrandUpdate, session: SessionDep, settings: SettingsDep,
+    principal: Principal = Depends(scoped(Scope.brands_write)),
+) -> BrandOut:
+    return await BrandService(session, settings).update(principal.user, brand_id, body)
+
+
+@router.delete("/{brand_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_brand(
+    brand_id: uuid.UUID, session: SessionDep, settings: SettingsDep,
+    principal: Principal = Depends(scoped(Scope.brands_write)),
+) -> Response:
+    await BrandService(session, settings).delete(principal.user, brand_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,191 @@
+"""One settings class for the whole service (DESIGN section 7).
+
+Every external base URL is a setting so that emulators, proxies and self-hosted
+compatible services (Ollama, MinIO, ...) can stand in without code changes.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Tier(StrEnum):
+    FREE = "FREE"
+    PRO = "PRO"
+    BUSINESS = "BUSINESS"
+
+
+# Secrets that production must be given explicitly; development generates them once.
+GENERATED_SECRETS = ("secret_key", "encryption_keys")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="T21_", extra="ignore", case_sensitive=False)
+
+    env: Environment = Environment.development
+    data_dir: Path = Path("./.t21")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    web_dist_dir: Path | None = None
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    database_url: str | None = None
+    database_replica_url: str | None = None
+    database_pool_size: int = 10
+    redis_url: str | None = None
+
+    secret_key: SecretStr | None = None
+    # Comma-separated Fernet keys, newest first: the first encrypts, all decrypt.
+    encryption_keys: SecretStr | None = None
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_days: int = 30
+    jwt_issuer: str = "t21"
+    jwt_audience: str = "t21-api"
+    # bcrypt work factor; tests lower it, production keeps >= 12.
+    bcrypt_rounds: int = 12
+
+    default_tier: Tier = Tier.FREE
+
+    x_client_id: str | None = None
+    x_client_secret: SecretStr | None = None
+    x_api_base: str = "https://api.x.com"
+    x_auth_base: str = "https://x.com/i/oauth2"
+    instagram_app_id: str | None = None
+    instagram_app_secret: SecretStr | None = None
+    instagram_api_base: str = "https://graph.instagram.com"
+    instagram_auth_base: str = "https://www.instagram.com/oauth"
+    linkedin_client_id: str | None = None
+    linkedin_client_secret: SecretStr | None = None
+    linkedin_api_base: str = "https://api.linkedin.com"
+    linkedin_auth_base: str = "https://www.linkedin.com/oauth/v2"
+    linkedin_version: str = "202510"
+
+    openrouter_api_key: SecretStr | None = None
+    openrouter_base_url: str = "https://openrouter.ai/api/v1"
+    ai_model: str = "openai/gpt-4o-mini"
+    ai_allowed_models: list[str] = Field(default_factory=list)
+    ai_fallback_models: list[str] = Field(default_factory=list)
+
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_price_pro: str | None = None
+    stripe_price_business: str | None = None
+
+    resend_api_key: SecretStr | None = None
+    resend_base_url: str = "https://api.resend.com"
+    smtp_url: str | None = None
+    email_from: str = "T21 <noreply@t21.local>"
+
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_region: str = "auto"
+    s3_public_base_url: str | None = None
+    media_max_bytes: int = 50 * 1024 * 1024
+
+    sentry_dsn: SecretStr | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+
+    # Runs the emulators in-process for networks without credentials ("sandbox").
+    sandbox_enabled: bool = True
+    worker_in_process: bool = True
+    worker_concurrency: int = 20
+    sweep_interval_seconds: int = 30
+
+    @field_validator("ai_allowed_models", "ai_fallback_models", "cors_origins", mode="before")
+    @classmethod
+    def _split_csv(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == Environment.production
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def fernet_keys(self) -> list[str]:
+        assert self.encryption_keys is not None, "settings not finalised"
+        return [k.strip() for k in self.encryption_keys.get_secret_value().split(",") if k.strip()]
+
+    @property
+    def jwt_secret(self) -> str:
+        assert self.secret_key is not None, "settings not finalised"
+        return self.secret_key.get_secret_value()
+
+    @property
+    def billing_enabled(self) -> bool:
+        return self.stripe_secret_key is not None and self.stripe_webhook_secret is not None
+
+    @property
+    def ai_uses_emulator(self) -> bool:
+        return self.openrouter_api_key is None
+
+
+class MissingSecretsError(RuntimeError):
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        super().__init__(
+            "T21_ENV=production needs these settings: " + ", ".join(names) + ". Set them in the environment."
+        )
+
+
+def _generate(name: str) -> str:
+    if name == "encryption_keys":
+        return Fernet.generate_key().decode()
+    return secrets.token_urlsafe(48)
+
+
+def finalise(settings: Settings) -> Settings:
+    """Fill in missing secrets: generated once and kept under data_dir in development,
+    refused in production (each missing name is reported)."""
+    missing = [name for name in GENERATED_SECRETS if getattr(settings, name) is None]
+    if settings.is_production:
+        # The embedded database is for laptops; production names its own.
+        required = [*missing, *(["database_url"] if settings.database_url is None else [])]
+        if required:
+            raise MissingSecretsError([f"T21_{name.upper()}" for name in required])
+    if not missing:
+        return settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = settings.data_dir / "secrets.json"
+    kept: dict[str, str] = json.loads(store.read_text()) if store.exists() else {}
+    for name in missing:
+        if name not in kept:
+            kept[name] = _generate(name)
+    store.write_text(json.dumps(kept, indent=2))
+    store.chmod(0o600)
+    for name in missing:
+        setattr(settings, name, SecretStr(kept[name]))
+    return settings
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return finalise(Settings())

@@ -1,0 +1,91 @@
+"""Resolving the database (configured or embedded) and applying migrations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from t21.config import Settings
+from t21.db.session import create_engine, create_sessionmaker
+
+_embedded_url: str | None = None
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """T21_DATABASE_URL when set; otherwise the embedded PostgreSQL under T21_DATA_DIR."""
+    global _embedded_url
+    if settings.database_url:
+        return settings.database_url
+    if _embedded_url is None:
+        from t21.db.embedded import start_embedded_postgres
+
+        _embedded_url = start_embedded_postgres(settings.data_dir)
+    return _embedded_url
+
+
+def migrations_dir() -> Path:
+    return Path(str(resources.files("t21") / "migrations"))
+
+
+def alembic_config(database_url: str):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.attributes["database_url"] = database_url
+    return cfg
+
+
+def migrate(database_url: str) -> None:
+    """Apply every pending migration (ours, then Procrastinate's schema)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(database_url), "head")
+
+
+def current_revision_is_head(database_url: str) -> bool:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine as create_sync_engine
+    from sqlalchemy import pool
+
+    from t21.db.urls import sqlalchemy_url
+
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    engine = create_sync_engine(sqlalchemy_url(database_url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            heads = set(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()
+    return heads == set(script.get_heads())
+
+
+@dataclass
+class Database:
+    url: str
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    replica_sessionmaker: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def connect(cls, settings: Settings, url: str | None = None) -> Database:
+        url = url or resolve_database_url(settings)
+        engine = create_engine(url, pool_size=settings.database_pool_size)
+        sessionmaker = create_sessionmaker(engine)
+        replica = sessionmaker
+        if settings.database_replica_url:
+            replica = create_sessionmaker(
+                create_engine(settings.database_replica_url, pool_size=settings.database_pool_size)
+            )
+        return cls(url=url, engine=engine, sessionmaker=sessionmaker, replica_sessionmaker=replica)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.replica_sessionmaker is not self.sessionmaker:
+            bind = self.replica_sessionmaker.kw.get("bind")
+            if bind is not None:
+                await bind.dispose()

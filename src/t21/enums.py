@@ -1,0 +1,74 @@
+"""Enumerations shared across features (stored as text with CHECK constraints)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from t21.config import Tier
+
+__all__ = [
+    "Platform",
+    "PostStatus",
+    "Role",
+    "SocialAccountStatus",
+    "SocialPostStatus",
+    "SubscriptionStatus",
+    "Tier",
+]
+
+
+class Role(StrEnum):
+    owner = "owner"
+    admin = "admin"
+    editor = "editor"
+    viewer = "viewer"
+
+    @property
+    def rank(self) -> int:
+        return {"viewer": 0, "editor": 1, "admin": 2, "owner": 3}[self.value]
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+class Platform(StrEnum):
+    x = "x"
+    instagram = "instagram"
+    linkedin = "linkedin"
+
+
+class SocialAccountStatus(StrEnum):
+    CONNECTED = "CONNECTED"
+    DISCONNECTED = "DISCONNECTED"
+    EXPIRED = "EXPIRED"
+
+
+class PostStatus(StrEnum):
+    DRAFT = "DRAFT"
+    PENDING_APPROVAL = "PENDING_APPROVAL"
+    SCHEDULED = "SCHEDULED"
+    PUBLISHING = "PUBLISHING"
+    PUBLISHED = "PUBLISHED"
+    PARTIALLY_PUBLISHED = "PARTIALLY_PUBLISHED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class SocialPostStatus(StrEnum):
+    SCHEDULED = "SCHEDULED"
+    PUBLISHING = "PUBLISHING"
+    PUBLISHED = "PUBLISHED"
+    FAILED = "FAILED"
+    UNKNOWN = "UNKNOWN"
+    CANCELLED = "CANCELLED"
+
+
+class SubscriptionStatus(StrEnum):
+    active = "active"
+    trialing = "trialing"
+    past_due = "past_due"
+    canceled = "canceled"
+    unpaid = "unpaid"
+    incomplete = "incomplete"
+    incomplete_expired = "incomplete_expired"
+    paused = "paused"

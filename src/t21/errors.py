@@ -1,0 +1,202 @@
+"""One exception hierarchy, one wire shape: {"error": <sentence>, "code": <machine code>, "details": ...}."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger(__name__)
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error answer."""
+
+    error: str
+    code: str
+    details: Any | None = None
+
+
+class T21Error(Exception):
+    status_code = 400
+    code = "bad_request"
+    message = "Bad request"
+    # Most errors undo the request's writes. A few must keep them although the answer is an
+    # error (revoking a refresh-token family on reuse): those set this.
+    commit_transaction = False
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.message
+        self.code = code or self.code
+        self.details = details
+        self.headers = headers
+        super().__init__(self.message)
+
+    def to_body(self) -> dict[str, Any]:
+        return {"error": self.message, "code": self.code, "details": self.details}
+
+
+class BadRequest(T21Error):
+    pass
+
+
+class Unauthorized(T21Error):
+    status_code = 401
+    code = "unauthorized"
+    message = "Authentication required"
+
+
+class TokenExpired(Unauthorized):
+    code = "token_expired"
+    message = "Token expired"
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+    message = "Invalid email or password"
+
+
+class Forbidden(T21Error):
+    status_code = 403
+    code = "forbidden"
+    message = "You do not have permission to do this"
+
+
+class NotFound(T21Error):
+    status_code = 404
+    code = "not_found"
+    message = "Not found"
+
+
+class Conflict(T21Error):
+    status_code = 409
+    code = "conflict"
+    message = "Conflict"
+
+
+class PaymentRequired(T21Error):
+    status_code = 402
+    code = "payment_required"
+    message = "Your plan does not allow this"
+
+
+class QuotaExceeded(PaymentRequired):
+    code = "quota_exceeded"
+    message = "Monthly quota exceeded"
+
+
+class PlanLimitReached(PaymentRequired):
+    code = "plan_limit_reached"
+    message = "Your plan's limit is reached"
+
+
+class ValidationFailed(T21Error):
+    status_code = 422
+    code = "validation_error"
+    message = "The request is not valid"
+
+
+class PayloadTooLarge(T21Error):
+    status_code = 413
+    code = "payload_too_large"
+    message = "The request body is too large"
+
+
+class RateLimited(T21Error):
+    status_code = 429
+    code = "rate_limited"
+    message = "Too many requests"
+
+
+class ServiceUnavailable(T21Error):
+    status_code = 503
+    code = "service_unavailable"
+    message = "A service T21 depends on is unavailable"
+
+
+# Declared on every route so the OpenAPI spec (and the generated web client) knows the error shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        400: "Bad request or malformed JSON",
+        401: "Not authenticated or token expired",
+        403: "Not allowed for your role",
+        404: "Not found (or not yours)",
+        409: "Conflict",
+        422: "Validation error",
+        429: "Rate limited",
+        500: "Unexpected error (with a request id)",
+    }.items()
+}
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        out.append({"field": ".".join(loc), "message": err.get("msg", "invalid"), "type": err.get("type")})
+    return out
+
+
+def error_json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(T21Error)
+    async def _t21_error(request: Request, exc: T21Error) -> JSONResponse:
+        return error_json(exc.status_code, exc.to_body(), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(err.get("type") == "json_invalid" for err in errors):
+            return error_json(
+                400, {"error": "The request body is not valid JSON", "code": "malformed_json", "details": None}
+            )
+        return error_json(
+            422,
+            {"error": "The request is not valid", "code": "validation_error", "details": _field_errors(exc)},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 400: "bad_request"}
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed"
+        if exc.status_code == 404:
+            message = "Not found"
+        return error_json(
+            exc.status_code,
+            {"error": message, "code": codes.get(exc.status_code, "http_error"), "details": None},
+            dict(exc.headers) if exc.headers else None,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        request_id = getattr(request.state, "request_id", None)
+        log.exception("unhandled_error", path=request.url.path, request_id=request_id)
+        return error_json(
+            500,
+            {
+                "error": "Something went wrong on our side. Quote the request id if you contact support.",
+                "code": "internal_error",
+                "details": {"requestId": request_id},
+            },
+        )
+
+
+def dumps(body: dict[str, Any]) -> bytes:
+    return json.dumps(body).encode()

@@ -1,0 +1,39 @@
+"""Registry of the optional feature modules: their routers, start/stop hooks and middleware.
+
+Keeps main.py stable while features land: each feature adds itself here in one line.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+# (module, attribute) pairs of routers mounted under /api/v1.
+FEATURE_ROUTERS: list[tuple[str, str]] = []
+# Modules exposing `async def start(app)` / `async def stop(app)`.
+FEATURE_LIFECYCLES: list[str] = []
+# Modules exposing `def install(app)` to add middleware or non-API routes.
+FEATURE_INSTALLERS: list[str] = []
+
+
+def include_feature_routers(api: APIRouter) -> None:
+    for module, attribute in FEATURE_ROUTERS:
+        api.include_router(getattr(importlib.import_module(module), attribute))
+
+
+def install_feature_middleware(app: FastAPI) -> None:
+    for module in FEATURE_INSTALLERS:
+        importlib.import_module(module).install(app)
+
+
+async def start_features(app: FastAPI) -> None:
+    for module in FEATURE_LIFECYCLES:
+        await importlib.import_module(module).start(app)
+
+
+async def stop_features(app: FastAPI) -> None:
+    for module in reversed(FEATURE_LIFECYCLES):
+        mod: Any = importlib.import_module(module)
+        await mod.stop(app)

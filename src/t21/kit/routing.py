@@ -1,0 +1,54 @@
+"""Routers whose every request is one transaction, committed before the answer leaves."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from t21.errors import ERROR_RESPONSES, T21Error
+
+
+class TransactionalRoute(APIRoute):
+    """Opens the request's session, commits it when the handler answers < 400, rolls back
+    otherwise. Committing here (not in a yield-dependency) means a failed commit becomes an error
+    answer instead of a success the database never saw."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def run_in_transaction(request: Request) -> Response:
+            sessionmaker = request.app.state.db.sessionmaker
+            async with sessionmaker() as session:
+                request.state.session = session
+                try:
+                    response = await handler(request)
+                except T21Error as exc:
+                    if exc.commit_transaction:
+                        await session.commit()
+                    else:
+                        await session.rollback()
+                    raise
+                except BaseException:
+                    await session.rollback()
+                    raise
+                if response.status_code < 400:
+                    await session.commit()
+                else:
+                    await session.rollback()
+                return response
+
+        return run_in_transaction
+
+
+def make_router(**kwargs: Any) -> APIRouter:
+    kwargs.setdefault("responses", ERROR_RESPONSES)
+    return APIRouter(route_class=TransactionalRoute, **kwargs)
+
+
+def get_session(request: Request) -> AsyncSession:
+    session: AsyncSession = request.state.session
+    return session

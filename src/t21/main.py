@@ -1,0 +1,115 @@
+"""The application factory: mounts /api/v1, health, and the built web app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.staticfiles import StaticFiles
+
+from t21 import __version__
+from t21.config import Settings, get_settings
+from t21.db.database import Database
+from t21.errors import install_error_handlers
+from t21.observability import RequestIdMiddleware
+
+API_PREFIX = "/api/v1"
+Lifecycle = Any  # objects with async start(app) / stop(app), e.g. the in-process worker
+
+
+def _api_router() -> APIRouter:
+    from t21.auth.router import api_keys_router
+    from t21.auth.router import router as auth_router
+    from t21.brands.router import router as brands_router
+    from t21.organizations.router import invitations_router
+    from t21.organizations.router import router as organizations_router
+
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (auth_router, api_keys_router, brands_router, organizations_router, invitations_router):
+        api.include_router(router)
+    from t21.features import include_feature_routers
+
+    include_feature_routers(api)
+    return api
+
+
+def _default_web_dist() -> Path:
+    return Path(__file__).resolve().parents[2] / "web" / "dist"
+
+
+def _mount_web(app: FastAPI, dist: Path) -> None:
+    """Serve the single-page app: real files as they are, every other non-API path → index.html."""
+    index = dist / "index.html"
+    if not index.exists():
+        @app.get("/", include_in_schema=False)
+        async def _no_web() -> JSONResponse:
+            return JSONResponse({"name": "T21", "version": __version__, "api": API_PREFIX,
+                                 "docs": "/api/docs", "web": "not built (run `make web`)"})
+        return
+    app.mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), name="assets")
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def _spa(path: str) -> Any:
+        if path.startswith("api/"):
+            return JSONResponse({"error": "Not found", "code": "not_found", "details": None}, status_code=404)
+        candidate = (dist / path).resolve()
+        if path and candidate.is_file() and dist.resolve() in candidate.parents:
+            return FileResponse(candidate)
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    lifecycles: list[Lifecycle] | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    extra = lifecycles or []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owns_db = getattr(app.state, "db", None) is None
+        if owns_db:
+            app.state.db = Database.connect(settings)
+        from t21.features import start_features, stop_features
+
+        await start_features(app)
+        for item in extra:
+            await item.start(app)
+        try:
+            yield
+        finally:
+            for item in reversed(extra):
+                await item.stop(app)
+            await stop_features(app)
+            if owns_db:
+                await app.state.db.dispose()
+
+    app = FastAPI(
+        title="T21 API",
+        version=__version__,
+        description="Social-media management: brands, AI drafting, scheduling, publishing, analytics, billing.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if database is not None:
+        app.state.db = database
+    install_error_handlers(app)
+    from t21.health import router as health_router
+
+    app.include_router(health_router)
+    app.include_router(_api_router())
+    from t21.features import install_feature_middleware
+
+    install_feature_middleware(app)
+    app.add_middleware(RequestIdMiddleware)
+    _mount_web(app, settings.web_dist_dir or _default_web_dist())
+    return app

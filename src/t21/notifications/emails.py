@@ -1,0 +1,96 @@
+"""Email templates and the outbox. An email is written in the same transaction as the event that
+causes it, and a job sends it (Resend, SMTP, or kept in the local outbox in development)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from t21.notifications.models import EmailMessage
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def _layout(title: str, paragraphs: list[str], link: tuple[str, str] | None = None) -> str:
+    body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+    if link:
+        label, url = link
+        body += f'<p><a href="{escape(url, quote=True)}">{escape(label)}</a></p>'
+    return (
+        "<!doctype html><html><body style=\"font-family:sans-serif;max-width:560px\">"
+        f"<h2>{escape(title)}</h2>{body}<p style=\"color:#888\">T21</p></body></html>"
+    )
+
+
+def render(template: str, **ctx: str) -> RenderedEmail:
+    """Every email T21 sends. Unknown templates are a programming error (KeyError)."""
+    builders = {
+        "welcome": lambda: (
+            "Welcome to T21",
+            [f"Hi {ctx['name']},", "Your account is ready. Create a brand, connect an account, and schedule "
+             "your first post."],
+            ("Open T21", ctx["url"]),
+        ),
+        "team_invite": lambda: (
+            f"You're invited to {ctx['organization']} on T21",
+            [f"{ctx['inviter']} invited you to join {ctx['organization']} as {ctx['role']}.",
+             "The invitation is valid for 7 days."],
+            ("Accept the invitation", ctx["url"]),
+        ),
+        "post_published": lambda: (
+            f"Published on {ctx['platform']}",
+            [f"Your post for {ctx['brand']} is live on {ctx['platform']}.", ctx.get("excerpt", "")],
+            ("See the post", ctx["url"]),
+        ),
+        "post_failed": lambda: (
+            f"A post could not be published on {ctx['platform']}",
+            [f"Your post for {ctx['brand']} was not published on {ctx['platform']}.",
+             f"The network said: {ctx['reason']}"],
+            ("Open the post", ctx["url"]),
+        ),
+        "account_disconnected": lambda: (
+            f"Reconnect your {ctx['platform']} account",
+            [f"T21 lost access to {ctx['account']} on {ctx['platform']} ({ctx['reason']}).",
+             "Scheduled posts for this account will not be published until you reconnect it."],
+            ("Reconnect", ctx["url"]),
+        ),
+        "account_expiring": lambda: (
+            f"Your {ctx['platform']} connection expires soon",
+            [f"The connection to {ctx['account']} on {ctx['platform']} expires on {ctx['expires']}.",
+             "Reconnect before then to keep publishing."],
+            ("Reconnect", ctx["url"]),
+        ),
+        "subscription_confirmed": lambda: (
+            f"You're on T21 {ctx['tier']}",
+            [f"Thank you! Your {ctx['tier']} plan is active."],
+            ("Billing", ctx["url"]),
+        ),
+        "payment_failed": lambda: (
+            "Your T21 payment failed",
+            ["We could not charge your card. Update your payment method within 7 days to keep your plan."],
+            ("Update payment method", ctx["url"]),
+        ),
+    }
+    subject, paragraphs, link = builders[template]()
+    text = "\n\n".join(p for p in paragraphs if p) + (f"\n\n{link[0]}: {link[1]}" if link else "")
+    return RenderedEmail(subject=subject, text=text, html=_layout(subject, [p for p in paragraphs if p], link))
+
+
+async def queue_email(session: AsyncSession, to: str, template: str, **ctx: str) -> EmailMessage:
+    rendered = render(template, **ctx)
+    message = EmailMessage(
+        to_address=to, subject=rendered.subject, template=template, html=rendered.html, text_body=rendered.text
+    )
+    session.add(message)
+    await session.flush()
+    from t21.notifications.dispatch import after_email_queued
+
+    await after_email_queued(session, message)
+    return message

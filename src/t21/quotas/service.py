@@ -1,0 +1,155 @@
+"""Who pays for what, which plan applies, and atomic usage counters (DESIGN section 8)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from t21.brands.models import Brand
+from t21.config import Settings
+from t21.enums import SubscriptionStatus, Tier
+from t21.errors import PlanLimitReached, QuotaExceeded
+from t21.kit.clock import utcnow
+from t21.kit.timezones import month_start, next_month_start
+from t21.organizations.models import Organization, TeamMember
+from t21.quotas.plans import Plan, plan_for
+from t21.users.models import User
+
+PAST_DUE_GRACE = timedelta(days=7)
+
+
+def effective_tier(settings: Settings, tier: str, status: str | None, past_due_since: datetime | None) -> Tier:
+    """Self-hosters without Stripe run everyone on T21_DEFAULT_TIER. With billing on, a
+    subscription that is past due keeps its plan for a grace period, then falls back to FREE."""
+    if not settings.billing_enabled:
+        return settings.default_tier
+    if status == SubscriptionStatus.past_due:
+        since = past_due_since or utcnow()
+        if utcnow() - since > PAST_DUE_GRACE:
+            return Tier.FREE
+    if status in (SubscriptionStatus.canceled, SubscriptionStatus.unpaid, SubscriptionStatus.incomplete_expired):
+        return Tier.FREE
+    return Tier(tier)
+
+
+@dataclass
+class BillingOwner:
+    """The tenant a brand's usage is billed to: a person or an organization."""
+
+    kind: str  # "user" | "organization"
+    id: uuid.UUID
+    row: User | Organization
+
+    @property
+    def model(self) -> type[User] | type[Organization]:
+        return User if self.kind == "user" else Organization
+
+    def plan(self, settings: Settings) -> Plan:
+        return plan_for(
+            effective_tier(
+                settings, self.row.subscription_tier, self.row.subscription_status, self.row.past_due_since
+            )
+        )
+
+
+async def billing_owner_for_brand(session: AsyncSession, brand: Brand) -> BillingOwner:
+    if brand.organization_id is not None:
+        org = await session.get(Organization, brand.organization_id)
+        assert org is not None
+        return BillingOwner("organization", org.id, org)
+    assert brand.user_id is not None
+    user = await session.get(User, brand.user_id)
+    assert user is not None
+    return BillingOwner("user", user.id, user)
+
+
+def owner_of_user(user: User) -> BillingOwner:
+    return BillingOwner("user", user.id, user)
+
+
+def owner_of_org(org: Organization) -> BillingOwner:
+    return BillingOwner("organization", org.id, org)
+
+
+async def user_has_feature(session: AsyncSession, settings: Settings, user: User, feature: str) -> bool:
+    """True if the person's own plan, or the plan of any organization they belong to, has it."""
+    if feature in owner_of_user(user).plan(settings).features:
+        return True
+    orgs = await session.execute(
+        select(Organization).join(TeamMember, TeamMember.organization_id == Organization.id)
+        .where(TeamMember.user_id == user.id)
+    )
+    return any(feature in owner_of_org(org).plan(settings).features for org in orgs.scalars())
+
+
+async def _reset_if_new_month(session: AsyncSession, owner: BillingOwner) -> None:
+    """Monthly counters are reset lazily here (and by the periodic job), so a counter is never
+    read from a past month."""
+    model = owner.model
+    current = month_start(utcnow())
+    await session.execute(
+        update(model)
+        .where(model.id == owner.id, model.usage_period_start < current)
+        .values(posts_this_month=0, ai_credits_used=0, usage_period_start=current)
+    )
+
+
+async def consume_posts(session: AsyncSession, settings: Settings, owner: BillingOwner, count: int = 1) -> int:
+    """Atomically take `count` posts from this month's quota; raises QuotaExceeded (402) with the
+    limit and reset date. A single conditional UPDATE: concurrent requests cannot overspend."""
+    await _reset_if_new_month(session, owner)
+    plan = owner.plan(settings)
+    model = owner.model
+    stmt = update(model).where(model.id == owner.id).values(posts_this_month=model.posts_this_month + count)
+    if plan.posts_per_month is not None:
+        stmt = stmt.where(model.posts_this_month + count <= plan.posts_per_month)
+    result = await session.execute(stmt.returning(model.posts_this_month))
+    used = result.scalar_one_or_none()
+    if used is None:
+        raise QuotaExceeded(
+            f"You have used all {plan.posts_per_month} posts of your {plan.tier.value} plan this month",
+            details={"limit": plan.posts_per_month, "resetsAt": next_month_start(utcnow()).isoformat(),
+                     "tier": plan.tier.value},
+        )
+    return int(used)
+
+
+async def release_posts(session: AsyncSession, owner: BillingOwner, count: int = 1) -> None:
+    model = owner.model
+    await session.execute(
+        update(model).where(model.id == owner.id)
+        .values(posts_this_month=func.greatest(model.posts_this_month - count, 0))
+    )
+
+
+async def consume_ai_credits(session: AsyncSession, settings: Settings, owner: BillingOwner, credits: int) -> int:
+    """Atomically charge AI credits; returns credits remaining. Raises QuotaExceeded when short."""
+    await _reset_if_new_month(session, owner)
+    plan = owner.plan(settings)
+    model = owner.model
+    result = await session.execute(
+        update(model)
+        .where(model.id == owner.id, model.ai_credits_used + credits <= plan.ai_credits_per_month)
+        .values(ai_credits_used=model.ai_credits_used + credits)
+        .returning(model.ai_credits_used)
+    )
+    used = result.scalar_one_or_none()
+    if used is None:
+        raise QuotaExceeded(
+            "Not enough AI credits left this month",
+            details={"limit": plan.ai_credits_per_month, "resetsAt": next_month_start(utcnow()).isoformat(),
+                     "tier": plan.tier.value},
+        )
+    return plan.ai_credits_per_month - int(used)
+
+
+def ensure_below_limit(current: int, limit: int, what: str, plan: Plan) -> None:
+    if current >= limit:
+        raise PlanLimitReached(
+            f"Your {plan.tier.value} plan allows {limit} {what}. Upgrade to add more.",
+            details={"limit": limit, "current": current, "tier": plan.tier.value, "resource": what},
+        )

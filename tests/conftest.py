@@ -1,0 +1,216 @@
+"""Test fixtures: a real PostgreSQL (T21_TEST_DATABASE_URL's server, or the embedded one), a fresh
+database per test run migrated once, and every table emptied before each test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from t21.config import Environment, Settings
+from t21.db.database import Database, migrate
+from t21.db.urls import libpq_url
+from t21.main import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_FERNET_KEY = "Ixv9ul0sVJ0HGd6bvQzO8Lp5ebTN4aqVvCbnMTu5G9w="
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    url = os.environ.get("T21_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    from t21.db.embedded import start_embedded_postgres
+
+    yield start_embedded_postgres(ROOT / ".t21-test", stop_on_exit=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server_url: str) -> Iterator[str]:
+    """A database of our own on the server, so parallel runs (and pytest-xdist) never collide."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"t21_test_{worker}_{uuid.uuid4().hex[:8]}"
+    admin = libpq_url(pg_server_url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    migrate(url)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def make_settings(database_url: str, tmp_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": Environment.test,
+        "database_url": database_url,
+        "data_dir": tmp_dir,
+        "secret_key": "test-secret-key-" + "x" * 32,
+        "encryption_keys": TEST_FERNET_KEY,
+        "bcrypt_rounds": 4,
+        "public_url": "http://testserver",
+        "worker_in_process": False,
+        "web_dist_dir": tmp_dir / "no-web",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def session_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("t21")
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, session_tmp: Path) -> Settings:
+    return make_settings(database_url, session_tmp)
+
+
+@pytest.fixture(scope="session")
+async def db(settings: Settings, database_url: str) -> AsyncIterator[Database]:
+    database = Database.connect(settings, database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(request: pytest.FixtureRequest) -> None:
+    """Each test starts from empty tables. Tests that need no database pay nothing."""
+    if "database_url" not in request.fixturenames:
+        return
+    database: Database = request.getfixturevalue("db")
+    async with database.engine.begin() as conn:
+        tables = (
+            await conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename NOT IN ('alembic_version')"
+                )
+            )
+        ).scalars().all()
+        if tables:
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+class AppFactory:
+    """Builds app instances with setting overrides, each with its lifespan running."""
+
+    def __init__(self, database_url: str, tmp: Path, db: Database) -> None:
+        self.database_url = database_url
+        self.tmp = tmp
+        self.db = db
+        self._stack: list[Any] = []
+
+    async def __call__(self, **overrides: Any) -> Any:
+        settings = make_settings(self.database_url, self.tmp, **overrides)
+        app = create_app(settings, database=self.db)
+        ctx = app.router.lifespan_context(app)
+        await ctx.__aenter__()
+        self._stack.append(ctx)
+        return app
+
+    async def close(self) -> None:
+        while self._stack:
+            await self._stack.pop().__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def app_factory(database_url: str, session_tmp: Path, db: Database) -> AsyncIterator[AppFactory]:
+    factory = AppFactory(database_url, session_tmp, db)
+    yield factory
+    await factory.close()
+
+
+@pytest.fixture
+async def app(app_factory: AppFactory) -> Any:
+    return await app_factory()
+
+
+def client_for(app: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+                             base_url="http://testserver")
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(app) as c:
+        yield c
+
+
+class Account:
+    """A registered person, with helpers to call the API as them."""
+
+    def __init__(self, client: httpx.AsyncClient, body: dict[str, Any], email: str) -> None:
+        self.client = client
+        self.email = email
+        self.user = body["user"]
+        self.id: str = body["user"]["id"]
+        self.access_token: str = body["tokens"]["accessToken"]
+        self.refresh_token: str = body["tokens"]["refreshToken"]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+    async def get(self, url: str, **kw: Any) -> httpx.Response:
+        return await self.client.get(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
+
+    async def post(self, url: str, **kw: Any) -> httpx.Response:
+        return await self.client.post(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
+
+    async def patch(self, url: str, **kw: Any) -> httpx.Response:
+        return await self.client.patch(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
+
+    async def put(self, url: str, **kw: Any) -> httpx.Response:
+        return await self.client.put(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
+
+    async def delete(self, url: str, **kw: Any) -> httpx.Response:
+        return await self.client.delete(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
+
+    async def create_brand(self, **fields: Any) -> dict[str, Any]:
+        body = {"name": "Acme", "toneOfVoice": "friendly", "targetAudience": "makers", **fields}
+        response = await self.post("/api/v1/brands", json=body)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+
+Register = Callable[..., Any]
+
+
+@pytest.fixture
+def register(client: httpx.AsyncClient) -> Register:
+    async def _register(email: str | None = None, name: str = "Test User", on: httpx.AsyncClient | None = None) -> Account:
+        email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
+        http = on or client
+        response = await http.post(
+            "/api/v1/auth/register", json={"email": email, "password": PASSWORD, "name": name}
+        )
+        assert response.status_code == 201, response.text
+        return Account(http, response.json(), email)
+
+    return _register
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, f"{response.status_code} {response.text}"
+    body = response.json()
+    assert set(body) == {"error", "code", "details"}, body
+    assert isinstance(body["error"], str) and body["error"]
+    if code is not None:
+        assert body["code"] == code, body
+    return dict(body)

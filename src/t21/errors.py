@@ -195,6 +195,8 @@ def install_error_handlers(app: FastAPI) -> None:
                 "code": "internal_error",
                 "details": {"requestId": request_id},
             },
+            # This answer is built outside the request-id middleware, so it sets the header itself.
+            headers={"x-request-id": request_id} if request_id else None,
         )
 
 

@@ -19,6 +19,9 @@ from t21.integrations.stripe import (
 
 from ._support import STRIPE_KEY, pay_new_subscription
 
+# The SDK's HTTPXClient hands httpx a pre-encoded form string; httpx 0.28 warns about that.
+pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
+
 
 def test_parse_form_builds_nested_dicts_and_lists() -> None:
     body = (
@@ -235,12 +238,17 @@ async def test_official_sdk_can_update_and_cancel_subscriptions(
     stripe_server: RunningServer, gateway: StripeGateway, control: httpx.AsyncClient
 ) -> None:
     sub_id = await pay_new_subscription(gateway, control)
+    http = stripe.HTTPXClient(timeout=5)
     client = stripe.StripeClient(
-        STRIPE_KEY,
-        base_addresses={"api": stripe_server.url},
-        http_client=stripe.HTTPXClient(timeout=5),
-        max_network_retries=0,
+        STRIPE_KEY, base_addresses={"api": stripe_server.url}, http_client=http, max_network_retries=0
     )
+    try:
+        await _update_and_cancel(client, gateway, sub_id)
+    finally:
+        await http.close_async()
+
+
+async def _update_and_cancel(client: stripe.StripeClient, gateway: StripeGateway, sub_id: str) -> None:
     updated = await client.v1.subscriptions.update_async(sub_id, {"cancel_at_period_end": True})
     assert updated.cancel_at_period_end is True
     assert updated.cancel_at == updated["items"]["data"][0]["current_period_end"]

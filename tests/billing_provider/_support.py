@@ -98,4 +98,4 @@ async def _session(control: httpx.AsyncClient, session_id: str) -> dict[str, Any
         f"/v1/checkout/sessions/{session_id}", headers={"Authorization": f"Bearer {STRIPE_KEY}"}
     )
     response.raise_for_status()
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()

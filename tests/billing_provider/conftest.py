@@ -60,8 +60,14 @@ def resend_server() -> Iterator[RunningServer]:
 
 
 @pytest.fixture
-async def resend(resend_server: RunningServer) -> AsyncIterator[ResendClient]:
+async def clean_resend(resend_server: RunningServer) -> RunningServer:
+    """The Resend emulator with no emails, requests or faults left from earlier tests."""
     async with httpx.AsyncClient(base_url=resend_server.url) as client:
         (await client.post("/_emulator/reset")).raise_for_status()
-    async with ResendClient(RESEND_KEY, base_url=resend_server.url, timeout=5) as client:
+    return resend_server
+
+
+@pytest.fixture
+async def resend(clean_resend: RunningServer) -> AsyncIterator[ResendClient]:
+    async with ResendClient(RESEND_KEY, base_url=clean_resend.url, timeout=5) as client:
         yield client

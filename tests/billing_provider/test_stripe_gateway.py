@@ -262,8 +262,10 @@ async def _update_and_cancel(client: stripe.StripeClient, gateway: StripeGateway
 
     with pytest.raises(stripe.InvalidRequestError):
         await client.v1.subscriptions.update_async(
-            sub_id, {"items": [{"id": item_id, "price": "price_nope"}]}
+            sub_id, {"items": [{"id": item_id, "price": "price_nope"}], "cancel_at_period_end": True}
         )
+    # A refused update changes nothing, not even its valid parameters.
+    assert (await gateway.retrieve_subscription(sub_id))["cancel_at_period_end"] is False
 
     canceled = await client.v1.subscriptions.cancel_async(sub_id)
     assert canceled.status == "canceled"

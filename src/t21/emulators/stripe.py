@@ -906,6 +906,8 @@ def _update_subscription(
             400, "A canceled subscription can only update its cancellation_details and metadata."
         )
     before = copy.deepcopy(sub)
+    # Changes go to a copy first so that a refused parameter leaves the subscription untouched.
+    sub = copy.deepcopy(sub)
     if "metadata" in params:
         # Stripe merges metadata: keys sent replace, keys sent empty are removed.
         raw = params["metadata"] if isinstance(params["metadata"], dict) else {}
@@ -939,7 +941,10 @@ def _update_subscription(
     previous = {k: before[k] for k in sub if sub[k] != before[k]}
     if not previous:
         return []
-    return [state.emit("customer.subscription.updated", sub, previous)]
+    stored = state.table("subscriptions")[sub["id"]]
+    stored.clear()
+    stored.update(sub)
+    return [state.emit("customer.subscription.updated", stored, previous)]
 
 
 # ----------------------------------------------------------------------------- HTML pages

@@ -49,14 +49,15 @@ async def collect(client: OpenRouterClient, **kwargs: Any) -> list[StreamEvent]:
 async def test_completion_body_usage_and_cost(client: OpenRouterClient, emulator: Emulator) -> None:
     done = await client.complete(MESSAGES, model="openai/gpt-4o-mini", max_tokens=400, temperature=0.7)
 
-    assert done.content and "oat-milk" in done.content.lower()
+    assert done.content
+    assert "oat-milk" in done.content.lower()
     assert done.model == "openai/gpt-4o-mini"
     assert done.finish_reason == "stop"
     input_words = sum(len(m["content"].split()) for m in MESSAGES)
     assert done.usage.prompt_tokens == input_words
     assert done.usage.completion_tokens == len(done.content.split())
     assert done.usage.total_tokens == input_words + len(done.content.split())
-    expected = Decimal(0.15e-6) * input_words + Decimal(0.6e-6) * len(done.content.split())
+    expected = Decimal("0.15e-6") * input_words + Decimal("0.6e-6") * len(done.content.split())
     assert abs(done.usage.cost - expected) < Decimal("1e-9")
     assert isinstance(done.usage.cost, Decimal)
 
@@ -70,7 +71,9 @@ async def test_completion_body_usage_and_cost(client: OpenRouterClient, emulator
     assert "n" not in body
 
 
-async def test_headers_identify_the_app_and_carry_the_key(client: OpenRouterClient, emulator: Emulator) -> None:
+async def test_headers_identify_the_app_and_carry_the_key(
+    client: OpenRouterClient, emulator: Emulator
+) -> None:
     await client.complete(MESSAGES, model="openai/gpt-4o-mini")
     [request] = emulator.requests_to("POST", PATH)
     assert request.headers["authorization"] == "Bearer sk-or-test-key"
@@ -218,7 +221,8 @@ async def test_rate_limit_too_far_away_is_raised_at_once(
     emulator.add_fault(Fault(match=f"POST {PATH}", kind="rate_limit", reset_in=600.0, count=None))
     with pytest.raises(AIRateLimited) as caught:
         await client.complete(MESSAGES, model="m/a")
-    assert caught.value.retry_after is not None and 590 <= caught.value.retry_after <= 600
+    assert caught.value.retry_after is not None
+    assert 590 <= caught.value.retry_after <= 600
     assert sleeps.calls == []
     assert len(emulator.requests_to("POST", PATH)) == 1
 
@@ -233,7 +237,9 @@ async def test_persistent_rate_limit_is_rate_limited(client: OpenRouterClient, e
 async def test_retry_after_header_is_honoured() -> None:
     answers = iter(
         [
-            httpx.Response(503, headers={"Retry-After": "3"}, json={"error": {"code": 503, "message": "busy"}}),
+            httpx.Response(
+                503, headers={"Retry-After": "3"}, json={"error": {"code": 503, "message": "busy"}}
+            ),
             httpx.Response(200, json={"model": "m", "choices": [{"message": {"content": "ok"}}]}),
         ]
     )
@@ -280,7 +286,9 @@ async def test_moderation_with_several_reasons_and_without_metadata(
     assert caught.value.reason == "harassment, hate"
 
     emulator.add_fault(
-        Fault(match=f"POST {PATH}", kind="status", status=403, body={"error": {"code": 403, "message": "Nope"}})
+        Fault(
+            match=f"POST {PATH}", kind="status", status=403, body={"error": {"code": 403, "message": "Nope"}}
+        )
     )
     with pytest.raises(AIModerationRefused) as caught:
         await client.complete(MESSAGES, model="m/a")
@@ -357,7 +365,8 @@ async def test_emulator_stream_has_keepalive_comments_and_done(
     assert last_chunk["usage"]["total_tokens"] > 0
     # ...and the client is not confused by them.
     events = await collect(client)
-    assert events[-1].kind == "done" and events[-1].text
+    assert events[-1].kind == "done"
+    assert events[-1].text
 
 
 async def test_mid_stream_error_event_under_http_200(client: OpenRouterClient, emulator: Emulator) -> None:
@@ -395,7 +404,9 @@ async def test_stream_is_retried_before_it_starts(client: OpenRouterClient, emul
 def _sse_client(payload: bytes) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.MockTransport(
-            lambda request: httpx.Response(200, content=payload, headers={"content-type": "text/event-stream"})
+            lambda request: httpx.Response(
+                200, content=payload, headers={"content-type": "text/event-stream"}
+            )
         )
     )
 
@@ -416,8 +427,8 @@ async def test_sse_parsing_tolerates_crlf_event_fields_and_missing_final_blank_l
         ": OPENROUTER PROCESSING\r\n\r\n"
         "event: message\r\nid: 1\r\n"
         f"data: {chunk}\r\n\r\n"
-        f'data: {json.dumps({"choices": [{"index": 1, "delta": {"content": "other choice"}}]})}\n\n'
-        f'data:{json.dumps({"choices": [{"index": 0, "delta": {"content": "wörld"}}]})}\n\n'
+        f"data: {json.dumps({'choices': [{'index': 1, 'delta': {'content': 'other choice'}}]})}\n\n"
+        f"data:{json.dumps({'choices': [{'index': 0, 'delta': {'content': 'wörld'}}]})}\n\n"
         f"data: {end}\n\n"
         f"data: {usage}\n\n"
         "data: [DONE]"
@@ -425,8 +436,11 @@ async def test_sse_parsing_tolerates_crlf_event_fields_and_missing_final_blank_l
     events = await _stream_raw(payload)
     assert [e.text for e in events if e.kind == "delta"] == ["Héllo ", "wörld"]
     done = events[-1]
-    assert done.kind == "done" and done.text == "Héllo wörld"
-    assert done.usage is not None and done.usage.total_tokens == 3 and done.usage.cost == Decimal("0.5")
+    assert done.kind == "done"
+    assert done.text == "Héllo wörld"
+    assert done.usage is not None
+    assert done.usage.total_tokens == 3
+    assert done.usage.cost == Decimal("0.5")
 
 
 async def test_stream_that_ends_without_finishing_is_an_error() -> None:

@@ -12,12 +12,13 @@ Control routes (in addition to those of `install_emulator`):
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlencode
 
@@ -64,6 +65,11 @@ class SocialEmulator(Emulator):
     seed: Callable[[SocialEmulator], None] = field(default=lambda emulator: None)
 
     def __post_init__(self) -> None:
+        # Each network's tunables (limits, processing polls) as created, so a reset undoes a test's tweaks.
+        own = {f.name for f in fields(SocialEmulator)}
+        self._tunables = {
+            f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self) if f.name not in own
+        }
         self.reset()
 
     def reset(self) -> None:
@@ -71,6 +77,8 @@ class SocialEmulator(Emulator):
             super().reset()
             self.clock_offset = 0.0
             self.deny_authorizations = 0
+            for name, value in self._tunables.items():
+                setattr(self, name, copy.deepcopy(value))
             self.store.update(tokens={}, codes={}, users={}, counters={})
             self.seed(self)
 

@@ -86,6 +86,8 @@ class Upload:
 @dataclass
 class XEmulator(SocialEmulator):
     tweets_per_24h: int = 2400
+    # Per-user 15-minute limits by endpoint; tests lower them to reach a 429 quickly.
+    endpoint_limits: dict[str, int] = field(default_factory=lambda: dict(ENDPOINT_LIMITS))
     # STATUS polls a video or GIF needs before it reads "succeeded".
     media_processing_polls: int = 1
 
@@ -135,7 +137,7 @@ def create_app(*, tweets_per_24h: int = 2400, media_processing_polls: int = 1) -
 
     def fault_response(fault: Fault, request: Request) -> Response:
         if fault.kind == "rate_limit":
-            return rate_limited(time.time() + fault.reset_in, ENDPOINT_LIMITS.get("POST /2/tweets", 200))
+            return rate_limited(time.time() + fault.reset_in, emulator.endpoint_limits["POST /2/tweets"])
         if fault.kind in ("expired_token", "revoked_token"):
             # X does not say which: both are a bare 401.
             return unauthorized()
@@ -171,7 +173,7 @@ def create_app(*, tweets_per_24h: int = 2400, media_processing_polls: int = 1) -
 
     def count_request(user_id: str, key: str) -> tuple[dict[str, str], bool]:
         """Count one request against the user's 15-minute window; (headers, over the limit)."""
-        limit = ENDPOINT_LIMITS[key]
+        limit = emulator.endpoint_limits[key]
         now = emulator.now()
         with emulator.lock:
             windows = emulator.store["rate"]
@@ -208,7 +210,7 @@ def create_app(*, tweets_per_24h: int = 2400, media_processing_polls: int = 1) -
     def limited(user_id: str, key: str) -> tuple[dict[str, str], JSONResponse | None]:
         headers, over = count_request(user_id, key)
         if over:
-            return headers, rate_limited(int(headers["x-rate-limit-reset"]), ENDPOINT_LIMITS[key])
+            return headers, rate_limited(int(headers["x-rate-limit-reset"]), emulator.endpoint_limits[key])
         return headers, None
 
     # --- OAuth 2.0 ---------------------------------------------------------------------------
@@ -397,7 +399,7 @@ def create_app(*, tweets_per_24h: int = 2400, media_processing_polls: int = 1) -
         headers.update(daily_headers)
         if over_daily:
             return rate_limited(
-                int(headers["x-rate-limit-reset"]), ENDPOINT_LIMITS["POST /2/tweets"], daily_headers
+                int(headers["x-rate-limit-reset"]), emulator.endpoint_limits["POST /2/tweets"], daily_headers
             )
         try:
             payload = json.loads(await request.body())

@@ -103,26 +103,28 @@ def classify(response: httpx.Response, irreversible: bool) -> PlatformError:
 
 def classify_token_endpoint(response: httpx.Response, irreversible: bool) -> PlatformError:
     body = body_of(response)
-    if isinstance(body, dict) and body.get("error") == "invalid_grant":
-        return PlatformError(
-            ErrorKind.TOKEN_REVOKED,
-            f"X refused the grant ({_problem_message(body)}); the account must be reconnected",
-            platform=Platform.x,
-            status_code=response.status_code,
-            platform_code="invalid_grant",
-            raw=body,
-        )
-    if response.status_code in (400, 401) and isinstance(body, dict) and body.get("error"):
-        # invalid_client / unauthorized_client: T21's app credentials are wrong, not the user's.
+    error = body.get("error") if isinstance(body, dict) else None
+    if response.status_code >= 500 or response.status_code == 429 or not error:
+        return classify(response, irreversible)
+    if error in ("invalid_client", "unauthorized_client"):
+        # T21's app credentials are wrong, not the user's grant.
         return PlatformError(
             ErrorKind.CONTENT_REJECTED,
             f"X refused T21's client credentials ({_problem_message(body)}); check T21_X_CLIENT_ID/SECRET",
             platform=Platform.x,
             status_code=response.status_code,
-            platform_code=str(body["error"]),
+            platform_code=str(error),
             raw=body,
         )
-    return classify(response, irreversible)
+    # invalid_grant / invalid_request: the code or refresh token is dead (used, revoked, expired).
+    return PlatformError(
+        ErrorKind.TOKEN_REVOKED,
+        f"X refused the grant ({_problem_message(body)}); the account must be reconnected",
+        platform=Platform.x,
+        status_code=response.status_code,
+        platform_code=str(error),
+        raw=body,
+    )
 
 
 def _iso(moment: datetime) -> str:

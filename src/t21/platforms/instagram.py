@@ -444,6 +444,8 @@ class InstagramConnector(Connector):
 
     async def recent_posts(self, *, access_token: str, account_id: str, since: datetime) -> list[RecentPost]:
         posts: list[RecentPost] = []
+        # Graph timestamps have whole seconds: a post made in the same second as `since` counts.
+        since = since.replace(microsecond=0)
         url: str | None = f"{self.api}/{account_id}/media"
         params: dict[str, str] | None = {"fields": "id,caption,timestamp", "limit": "50"}
         for _ in range(RECENT_MAX_PAGES):

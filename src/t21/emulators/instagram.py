@@ -602,5 +602,4 @@ def _status_text(status: str) -> str:
         "FINISHED": "Finished: Media has been uploaded and it is ready to be published.",
         "PUBLISHED": "Published: Media has been published.",
         "EXPIRED": "Expired: The container was not published within 24 hours.",
-        "ERROR": "Error: Media upload has failed.",
     }[status]

@@ -75,7 +75,8 @@ class Settings(BaseSettings):
     linkedin_client_secret: SecretStr | None = None
     linkedin_api_base: str = "https://api.linkedin.com"
     linkedin_auth_base: str = "https://www.linkedin.com/oauth/v2"
-    linkedin_version: str = "202510"
+    # LinkedIn retires API versions after about a year: keep this recent.
+    linkedin_version: str = "202610"
 
     openrouter_api_key: SecretStr | None = None
     openrouter_base_url: str = "https://openrouter.ai/api/v1"
@@ -105,8 +106,13 @@ class Settings(BaseSettings):
     sentry_dsn: SecretStr | None = None
     cors_origins: list[str] = Field(default_factory=list)
 
-    # Runs the emulators in-process for networks without credentials ("sandbox").
+    # Networks without credentials are offered as a labelled sandbox backed by their emulator,
+    # mounted in-app at /sandbox/<network> (or at sandbox_url/<network> when set).
     sandbox_enabled: bool = True
+    sandbox_url: str | None = None
+    # Seconds between status polls of media/containers at the networks (tests shorten it).
+    platform_poll_interval: float | None = None
+    platform_timeout_seconds: float = 30.0
     worker_in_process: bool = True
     worker_concurrency: int = 20
     sweep_interval_seconds: int = 30
@@ -138,6 +144,10 @@ class Settings(BaseSettings):
     def jwt_secret(self) -> str:
         assert self.secret_key is not None, "settings not finalised"
         return self.secret_key.get_secret_value()
+
+    @property
+    def sandbox_base(self) -> str:
+        return (self.sandbox_url or f"{self.base_url}/sandbox").rstrip("/")
 
     @property
     def billing_enabled(self) -> bool:

@@ -11,11 +11,28 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 # (module, attribute) pairs of routers mounted under /api/v1.
-FEATURE_ROUTERS: list[tuple[str, str]] = []
+FEATURE_ROUTERS: list[tuple[str, str]] = [
+    ("t21.posts.router", "router"),
+    ("t21.social_accounts.router", "router"),
+    ("t21.notifications.router", "router"),
+    ("t21.notifications.router", "live_router"),
+    ("t21.media.router", "router"),
+    ("t21.ai.router", "router"),
+    ("t21.billing.router", "router"),
+]
 # Modules exposing `async def start(app)` / `async def stop(app)`.
-FEATURE_LIFECYCLES: list[str] = []
+FEATURE_LIFECYCLES: list[str] = [
+    "t21.notifications.hub",
+    "t21.ai.provider",
+    "t21.billing.router",
+]
 # Modules exposing `def install(app)` to add middleware or non-API routes.
-FEATURE_INSTALLERS: list[str] = []
+FEATURE_INSTALLERS: list[str] = [
+    "t21.social_accounts.sandbox",
+    "t21.notifications.tasks",
+    "t21.media.router",
+    "t21.ai.provider",
+]
 
 
 def include_feature_routers(api: APIRouter) -> None:

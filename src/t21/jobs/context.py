@@ -1,0 +1,33 @@
+"""Process-wide resources for jobs: set once when a worker (or `t21 serve`) starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from t21.config import Settings
+from t21.db.database import Database
+
+
+@dataclass
+class JobResources:
+    settings: Settings
+    db: Database
+    http: httpx.AsyncClient
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+_resources: JobResources | None = None
+
+
+def set_resources(resources: JobResources | None) -> None:
+    global _resources
+    _resources = resources
+
+
+def resources() -> JobResources:
+    if _resources is None:
+        raise RuntimeError("job resources are not set: jobs run inside `t21 worker` or `t21 serve`")
+    return _resources

@@ -1,0 +1,503 @@
+"""Posts: validation against every target network, quota, and scheduling (DESIGN sections 3–5).
+
+Creating a scheduled post writes the Post, one SocialPost per target account and one publish job
+per target in the request's single transaction: either all of it exists or none of it does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from t21.ai.models import AIGeneration
+from t21.brands.access import require_brand
+from t21.brands.models import Brand
+from t21.config import Settings
+from t21.enums import Platform, PostStatus, Role, SocialAccountStatus, SocialPostStatus
+from t21.errors import Conflict, NotFound, ValidationFailed
+from t21.kit.clock import utcnow
+from t21.kit.pagination import decode_cursor, encode_cursor
+from t21.kit.timezones import local_to_utc
+from t21.platforms.validation import validate_content
+from t21.posts.models import IdempotencyRecord, Post, SocialPost
+from t21.posts.repository import PostRepository
+from t21.posts.schemas import (
+    PlatformOverride,
+    PlatformValidation,
+    PostCreate,
+    PostOut,
+    PostUpdate,
+    RetryRequest,
+    SocialPostOut,
+    ValidateRequest,
+    ValidateResponse,
+    ValidationIssueOut,
+)
+from t21.publishing.scheduling import cancel_target_job, schedule_target
+from t21.quotas.service import billing_owner_for_brand, consume_posts, release_posts
+from t21.social_accounts.models import SocialAccount
+from t21.users.models import User
+
+# A time this close to now counts as "now" rather than "in the past" (clock skew, slow clients).
+PAST_TOLERANCE = timedelta(seconds=5)
+IDEMPOTENCY_SCOPE = "POST /posts"
+EDITABLE = {PostStatus.DRAFT.value, PostStatus.SCHEDULED.value, PostStatus.PENDING_APPROVAL.value}
+NOT_STARTED = {SocialPostStatus.SCHEDULED.value, SocialPostStatus.CANCELLED.value}
+
+
+def post_out(post: Post, targets: list[SocialPost]) -> PostOut:
+    return PostOut.model_validate(
+        {
+            **{name: getattr(post, name) for name in PostOut.model_fields if name != "targets"},
+            "media_ids": [str(m) for m in post.media_ids],
+            "targets": [SocialPostOut.model_validate(t) for t in targets],
+        }
+    )
+
+
+def resolve_schedule(
+    value: datetime | Literal["now"] | None, zone: str, *, field: str = "scheduledFor"
+) -> datetime | None:
+    """UTC time for a schedule given as an ISO time with offset, a local time in `zone`, or "now"."""
+    if value is None:
+        return None
+    now = utcnow()
+    if value == "now":
+        return now
+    assert isinstance(value, datetime)
+    moment = local_to_utc(value, zone, field=field)
+    if moment < now - PAST_TOLERANCE:
+        raise ValidationFailed(
+            "scheduledFor is in the past; pick a future time, \"now\", or leave it out for a draft",
+            code="schedule_in_past",
+            details={"field": field, "now": now.isoformat()},
+        )
+    return max(moment, now)
+
+
+def _content_for(platform: str, content: str, overrides: dict[str, Any]) -> str:
+    override = overrides.get(platform) or {}
+    text = override.get("content")
+    return content if text is None else str(text)
+
+
+def _thread_for(platform: str, thread: list[str], overrides: dict[str, Any]) -> list[str]:
+    if platform != Platform.x.value:
+        return []
+    override = overrides.get(platform) or {}
+    return list(override["thread"]) if override.get("thread") is not None else list(thread)
+
+
+def _media_for(platform: str, media_ids: list[str], overrides: dict[str, Any]) -> list[str]:
+    override = overrides.get(platform) or {}
+    return [str(m) for m in override["media_ids"]] if override.get("media_ids") is not None else list(media_ids)
+
+
+def _overrides_json(overrides: dict[Platform, PlatformOverride]) -> dict[str, Any]:
+    return {
+        platform.value: {
+            "content": o.content,
+            "media_ids": [str(m) for m in o.media_ids] if o.media_ids is not None else None,
+            "thread": o.thread,
+        }
+        for platform, o in overrides.items()
+    }
+
+
+class PostService:
+    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+        self.posts = PostRepository(session)
+
+    # ---- create ---------------------------------------------------------------------------
+
+    async def create(
+        self, user: User, data: PostCreate, idempotency_key: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """Returns (status, body) so a replayed Idempotency-Key gets exactly the first answer."""
+        if idempotency_key is not None:
+            if not 1 <= len(idempotency_key) <= 255:
+                raise ValidationFailed("Idempotency-Key must be 1 to 255 characters", code="invalid_idempotency_key")
+            request_hash = hashlib.sha256(
+                json.dumps(data.model_dump(mode="json"), sort_keys=True).encode()
+            ).hexdigest()
+            await self.posts.lock_idempotency_key(user.id, IDEMPOTENCY_SCOPE, idempotency_key)
+            record = await self.posts.idempotency_record(user.id, IDEMPOTENCY_SCOPE, idempotency_key)
+            if record is not None:
+                if record.request_hash != request_hash:
+                    raise Conflict(
+                        "This Idempotency-Key was used with a different request body",
+                        code="idempotency_key_reused",
+                    )
+                return record.response_status, record.response_body
+        post = await self._create(user, data)
+        body = post.model_dump(mode="json", by_alias=True)
+        if idempotency_key is not None:
+            self.session.add(
+                IdempotencyRecord(
+                    user_id=user.id, scope=IDEMPOTENCY_SCOPE, key=idempotency_key,
+                    request_hash=request_hash, response_status=201, response_body=body,
+                )
+            )
+            await self.session.flush()
+        return 201, body
+
+    async def _create(self, user: User, data: PostCreate) -> PostOut:
+        brand, _ = await require_brand(self.session, user.id, data.brand_id, Role.editor)
+        zone = data.time_zone or brand.time_zone
+        scheduled_for = resolve_schedule(data.scheduled_for, zone)
+        accounts = await self._target_accounts(brand, data.platforms, data.social_account_ids,
+                                               require_any=scheduled_for is not None)
+        overrides = _overrides_json(data.overrides)
+        media_ids = [str(m) for m in data.media_ids]
+        await self._validate_targets(brand, accounts, data.content, media_ids, data.thread, overrides)
+        ai_generation_id = await self._check_generation(brand, data.ai_generation_id)
+
+        post = Post(
+            brand_id=brand.id,
+            user_id=user.id,
+            content=data.content,
+            status=PostStatus.SCHEDULED.value if scheduled_for else PostStatus.DRAFT.value,
+            scheduled_for=scheduled_for,
+            time_zone=zone,
+            platforms=sorted({a.platform for a in accounts}),
+            overrides=overrides,
+            thread=list(data.thread),
+            media_ids=media_ids,
+            ai_generated=ai_generation_id is not None,
+            ai_generation_id=ai_generation_id,
+        )
+        self.session.add(post)
+        await self.session.flush()
+        if scheduled_for is not None:
+            await consume_posts(self.session, self.settings, await billing_owner_for_brand(self.session, brand))
+        targets = [await self._add_target(post, account, scheduled_for) for account in accounts]
+        await self.session.refresh(post)
+        return post_out(post, targets)
+
+    async def _add_target(self, post: Post, account: SocialAccount, scheduled_for: datetime | None) -> SocialPost:
+        target = SocialPost(
+            post_id=post.id,
+            social_account_id=account.id,
+            platform=account.platform,
+            status=SocialPostStatus.SCHEDULED.value,
+            scheduled_for=scheduled_for,
+        )
+        self.session.add(target)
+        await self.session.flush()
+        if scheduled_for is not None:
+            await schedule_target(self.session, target, scheduled_for)
+            await self.session.flush()
+        await self.session.refresh(target)
+        return target
+
+    async def _target_accounts(
+        self,
+        brand: Brand,
+        platforms: list[Platform] | None,
+        account_ids: list[uuid.UUID] | None,
+        *,
+        require_any: bool,
+    ) -> list[SocialAccount]:
+        accounts = await self.posts.accounts_of_brand(brand.id)
+        by_id = {a.id: a for a in accounts}
+        chosen: dict[uuid.UUID, SocialAccount] = {}
+        problems: list[dict[str, Any]] = []
+        for account_id in account_ids or []:
+            account = by_id.get(account_id)
+            if account is None:
+                problems.append({"field": "body.socialAccountIds", "message": f"{account_id} is not an account of this brand"})
+            else:
+                chosen[account.id] = account
+        for platform in platforms or []:
+            matching = [a for a in accounts if a.platform == platform.value]
+            if not matching:
+                problems.append({"field": "body.platforms",
+                                 "message": f"This brand has no {platform.value} account connected"})
+            for account in matching:
+                chosen[account.id] = account
+        if problems:
+            raise ValidationFailed("Some targets are not accounts of this brand", code="invalid_targets",
+                                   details=problems)
+        disconnected = [a for a in chosen.values() if a.status != SocialAccountStatus.CONNECTED.value]
+        if disconnected and require_any:
+            raise ValidationFailed(
+                "Reconnect these accounts before scheduling: "
+                + ", ".join(f"{a.platform} {a.username or a.platform_user_id}" for a in disconnected),
+                code="account_disconnected",
+                details=[{"socialAccountId": str(a.id), "status": a.status} for a in disconnected],
+            )
+        if require_any and not chosen:
+            raise ValidationFailed("Choose at least one account or platform to publish to", code="no_targets",
+                                   details=[{"field": "body.platforms", "message": "required to schedule"}])
+        return list(chosen.values())
+
+    async def _validate_targets(
+        self, brand: Brand, accounts: list[SocialAccount], content: str, media_ids: list[str],
+        thread: list[str], overrides: dict[str, Any],
+    ) -> None:
+        issues: list[dict[str, Any]] = []
+        for platform in sorted({a.platform for a in accounts}):
+            media = await self._media_kinds(brand.id, _media_for(platform, media_ids, overrides))
+            result = validate_content(platform, _content_for(platform, content, overrides), media=media,
+                                      thread=_thread_for(platform, thread, overrides))
+            issues += [{"platform": platform, "code": i.code, "message": i.message} for i in result.issues]
+        if issues:
+            raise ValidationFailed(
+                "The content does not meet the networks' rules: " + "; ".join(i["message"] for i in issues),
+                code="content_invalid", details=issues,
+            )
+
+    async def _media_kinds(self, brand_id: uuid.UUID, media_ids: list[str]) -> list[tuple[str, str]]:
+        if not media_ids:
+            return []
+        from t21.media.service import media_kinds_for
+
+        return await media_kinds_for(self.session, brand_id, media_ids)
+
+    async def _check_generation(self, brand: Brand, generation_id: uuid.UUID | None) -> uuid.UUID | None:
+        if generation_id is None:
+            return None
+        generation = await self.session.get(AIGeneration, generation_id)
+        if generation is None or generation.brand_id != brand.id:
+            raise ValidationFailed("aiGenerationId is not a generation of this brand", code="invalid_generation",
+                                   details=[{"field": "body.aiGenerationId", "message": "unknown generation"}])
+        return generation.id
+
+    # ---- read -----------------------------------------------------------------------------
+
+    async def get(self, user: User, post_id: uuid.UUID) -> PostOut:
+        post = await self._visible(user, post_id)
+        return post_out(post, await self.posts.targets(post.id))
+
+    async def list(
+        self, user: User, *, brand_id: uuid.UUID | None, status: list[str] | None, platform: str | None,
+        start: datetime | None, end: datetime | None, search: str | None, cursor: str | None, limit: int,
+    ) -> tuple[list[PostOut], str | None]:
+        stmt = self.posts.list_query(user.id, brand_id=brand_id, status=status, platform=platform,
+                                     start=start, end=end, search=search)
+        # A calendar range reads in time order; otherwise newest first.
+        by_schedule = start is not None or end is not None
+        if by_schedule:
+            after = decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None
+            rows = await self.posts.page_by_schedule(stmt, after, limit + 1)  # type: ignore[arg-type]
+        else:
+            after = decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None
+            rows = await self.posts.page_by_created(stmt, after, limit + 1)  # type: ignore[arg-type]
+        page, more = rows[:limit], len(rows) > limit
+        next_cursor = None
+        if more:
+            last = page[-1]
+            next_cursor = encode_cursor(last.scheduled_for if by_schedule else last.created_at, last.id)
+        targets = await self.posts.targets_for_posts([p.id for p in page])
+        return [post_out(p, targets[p.id]) for p in page], next_cursor
+
+    async def _visible(self, user: User, post_id: uuid.UUID, *, for_update: bool = False) -> Post:
+        post = await self.posts.get_visible(user.id, post_id, for_update=for_update)
+        if post is None:
+            raise NotFound("Post not found", code="post_not_found")
+        return post
+
+    async def _writable(self, user: User, post_id: uuid.UUID) -> tuple[Post, Brand, list[SocialPost]]:
+        post = await self._visible(user, post_id, for_update=True)
+        brand, _ = await require_brand(self.session, user.id, post.brand_id, Role.editor)
+        # Locks the targets too: the engine claims a target under the same row lock, so an edit
+        # and a publish cannot both win.
+        targets = await self.posts.targets(post.id, for_update=True)
+        return post, brand, targets
+
+    # ---- change ---------------------------------------------------------------------------
+
+    async def update(self, user: User, post_id: uuid.UUID, data: PostUpdate) -> PostOut:
+        post, brand, targets = await self._writable(user, post_id)
+        if post.status not in EDITABLE or any(t.status not in NOT_STARTED for t in targets):
+            raise Conflict(
+                f"This post is {post.status.lower().replace('_', ' ')} and can no longer be edited",
+                code="post_not_editable", details={"status": post.status},
+            )
+        fields = data.model_fields_set
+        if "content" in fields and data.content is not None:
+            post.content = data.content
+        if "thread" in fields and data.thread is not None:
+            post.thread = list(data.thread)
+        if "media_ids" in fields and data.media_ids is not None:
+            post.media_ids = [str(m) for m in data.media_ids]
+        if "overrides" in fields and data.overrides is not None:
+            post.overrides = _overrides_json(data.overrides)
+        if data.time_zone:
+            post.time_zone = data.time_zone
+        was_scheduled = post.scheduled_for is not None and post.status == PostStatus.SCHEDULED.value
+        new_schedule = post.scheduled_for if was_scheduled else None
+        if data.unschedule:
+            new_schedule = None
+        elif "scheduled_for" in fields and data.scheduled_for is not None:
+            new_schedule = resolve_schedule(data.scheduled_for, post.time_zone or brand.time_zone)
+
+        if "social_account_ids" in fields and data.social_account_ids is not None:
+            targets = await self._replace_targets(post, brand, targets, data.social_account_ids)
+        accounts = [await self._account(t.social_account_id) for t in targets]
+        if new_schedule is not None and not targets:
+            raise ValidationFailed("Choose at least one account to publish to", code="no_targets")
+        await self._validate_targets(brand, accounts, post.content, list(post.media_ids), list(post.thread),
+                                     post.overrides)
+        if new_schedule is not None and any(a.status != SocialAccountStatus.CONNECTED.value for a in accounts):
+            raise ValidationFailed("Reconnect the post's accounts before scheduling it", code="account_disconnected")
+
+        owner = await billing_owner_for_brand(self.session, brand)
+        if new_schedule is not None and not was_scheduled:
+            await consume_posts(self.session, self.settings, owner)
+        elif new_schedule is None and was_scheduled:
+            await release_posts(self.session, owner)
+
+        post.scheduled_for = new_schedule
+        post.status = PostStatus.SCHEDULED.value if new_schedule else PostStatus.DRAFT.value
+        post.platforms = sorted({a.platform for a in accounts})
+        for target in targets:
+            # The job moves with the post: the old one is cancelled, a new one is written.
+            await cancel_target_job(self.session, target)
+            target.status = SocialPostStatus.SCHEDULED.value
+            target.scheduled_for = new_schedule
+            if new_schedule is not None:
+                await schedule_target(self.session, target, new_schedule)
+        return await self._fresh_out(post, targets)
+
+    async def _fresh_out(self, post: Post, targets: list[SocialPost]) -> PostOut:
+        """Flush, then reload server-set columns (updated_at) before serialising."""
+        await self.session.flush()
+        await self.session.refresh(post)
+        for target in targets:
+            await self.session.refresh(target)
+        return post_out(post, targets)
+
+    async def _account(self, account_id: uuid.UUID) -> SocialAccount:
+        account = await self.session.get(SocialAccount, account_id)
+        assert account is not None
+        return account
+
+    async def _replace_targets(
+        self, post: Post, brand: Brand, targets: list[SocialPost], account_ids: list[uuid.UUID]
+    ) -> list[SocialPost]:
+        wanted = await self._target_accounts(brand, None, account_ids, require_any=False)
+        wanted_ids = {a.id for a in wanted}
+        kept = []
+        for target in targets:
+            if target.social_account_id in wanted_ids:
+                kept.append(target)
+            else:
+                await cancel_target_job(self.session, target)
+                await self.session.delete(target)
+        have = {t.social_account_id for t in kept}
+        for account in wanted:
+            if account.id not in have:
+                kept.append(await self._add_target(post, account, None))
+        await self.session.flush()
+        return kept
+
+    async def cancel_or_delete(self, user: User, post_id: uuid.UUID) -> PostOut | None:
+        """Scheduled → CANCELLED (kept, quota given back). Draft, cancelled or failed → deleted.
+        Anything published or publishing cannot be undone here."""
+        post, brand, targets = await self._writable(user, post_id)
+        if any(t.status not in NOT_STARTED | {SocialPostStatus.FAILED.value} for t in targets):
+            raise Conflict("Published or publishing posts cannot be cancelled", code="post_not_cancellable",
+                           details={"status": post.status})
+        if post.status == PostStatus.SCHEDULED.value:
+            for target in targets:
+                await cancel_target_job(self.session, target)
+                target.status = SocialPostStatus.CANCELLED.value
+            post.status = PostStatus.CANCELLED.value
+            await release_posts(self.session, await billing_owner_for_brand(self.session, brand))
+            return await self._fresh_out(post, targets)
+        await self.session.delete(post)
+        return None
+
+    async def duplicate(self, user: User, post_id: uuid.UUID) -> PostOut:
+        source = await self._visible(user, post_id)
+        brand, _ = await require_brand(self.session, user.id, source.brand_id, Role.editor)
+        copy = Post(
+            brand_id=brand.id, user_id=user.id, content=source.content, status=PostStatus.DRAFT.value,
+            time_zone=source.time_zone, platforms=list(source.platforms), overrides=dict(source.overrides),
+            thread=list(source.thread), media_ids=list(source.media_ids), ai_generated=source.ai_generated,
+            ai_generation_id=source.ai_generation_id,
+        )
+        self.session.add(copy)
+        await self.session.flush()
+        targets = []
+        for target in await self.posts.targets(source.id):
+            targets.append(await self._add_target(copy, await self._account(target.social_account_id), None))
+        await self.session.refresh(copy)
+        return post_out(copy, targets)
+
+    async def publish_now(self, user: User, post_id: uuid.UUID) -> PostOut:
+        post = await self._visible(user, post_id)
+        return await self.update(user, post.id, PostUpdate(scheduled_for="now"))
+
+    async def retry(self, user: User, post_id: uuid.UUID, data: RetryRequest) -> PostOut:
+        post, brand, targets = await self._writable(user, post_id)
+        retryable = {SocialPostStatus.FAILED.value}
+        if data.include_unknown:
+            retryable.add(SocialPostStatus.UNKNOWN.value)
+        if data.republish_published:
+            retryable.add(SocialPostStatus.PUBLISHED.value)
+        chosen = [t for t in targets if (data.target_ids is None or t.id in data.target_ids)]
+        to_retry = [t for t in chosen if t.status in retryable]
+        if not to_retry:
+            hint = ""
+            if any(t.status == SocialPostStatus.UNKNOWN.value for t in chosen):
+                hint = " Some targets may already be live (UNKNOWN): send includeUnknown to re-send them."
+            if any(t.status == SocialPostStatus.PUBLISHED.value for t in chosen):
+                hint += " Published targets need republishPublished to be sent again."
+            raise Conflict("Nothing to retry: only failed targets are retried." + hint, code="nothing_to_retry",
+                           details={"statuses": {str(t.id): t.status for t in chosen}})
+        accounts = {t.id: await self._account(t.social_account_id) for t in to_retry}
+        disconnected = [a for a in accounts.values() if a.status != SocialAccountStatus.CONNECTED.value]
+        if disconnected:
+            raise ValidationFailed("Reconnect the account before retrying", code="account_disconnected",
+                                   details=[{"socialAccountId": str(a.id)} for a in disconnected])
+        now = utcnow()
+        for target in to_retry:
+            if target.status == SocialPostStatus.PUBLISHED.value:
+                # A deliberate second copy: forget the first one's ids.
+                target.platform_post_id = None
+                target.platform_post_url = None
+                target.thread_post_ids = []
+                target.published_at = None
+            target.status = SocialPostStatus.SCHEDULED.value
+            target.error = None
+            target.error_code = None
+            target.scheduled_for = now
+            await schedule_target(self.session, target, now)
+        post.status = PostStatus.SCHEDULED.value
+        return await self._fresh_out(post, targets)
+
+    # ---- validate -------------------------------------------------------------------------
+
+    async def validate(self, user: User, data: ValidateRequest) -> ValidateResponse:
+        media: list[tuple[str, str]] = [(m.kind, m.content_type) for m in data.media]
+        if data.media_ids:
+            if data.brand_id is None:
+                raise ValidationFailed("mediaIds need brandId", code="brand_required",
+                                       details=[{"field": "body.brandId", "message": "required with mediaIds"}])
+            await require_brand(self.session, user.id, data.brand_id, Role.viewer)
+            media += await self._media_kinds(data.brand_id, [str(m) for m in data.media_ids])
+        overrides = _overrides_json(data.overrides)
+        results: dict[str, PlatformValidation] = {}
+        for platform in data.platforms:
+            result = validate_content(platform, _content_for(platform.value, data.content, overrides),
+                                      media=media, thread=_thread_for(platform.value, data.thread, overrides))
+            results[platform.value] = PlatformValidation(
+                platform=platform.value, length=result.length, limit=result.limit, hashtags=result.hashtags,
+                ok=result.ok, issues=[ValidationIssueOut(code=i.code, message=i.message) for i in result.issues],
+            )
+        return ValidateResponse(ok=all(r.ok for r in results.values()), results=results)
+
+
+async def brand_of_post(session: AsyncSession, post: Post) -> Brand:
+    brand = (await session.execute(select(Brand).where(Brand.id == post.brand_id))).scalar_one()
+    return brand

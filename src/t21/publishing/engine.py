@@ -1,0 +1,482 @@
+"""Publishing one post to one account: never lost, never twice (DESIGN section 5).
+
+A call to a network is irreversible and none of them takes an idempotency key, so this job is
+deliberately several short transactions rather than one:
+  1. claim: the attempt is recorded (PUBLISHING, attempt row) and committed before the call;
+  2. the network's ids are written the moment it returns them (thread parts, IG containers);
+  3. the outcome is written with the roll-up, notifications and live events.
+An attempt whose outcome is unknown (timeout, 5xx, a worker killed mid-call) leaves the target
+PUBLISHING; the next run reconciles it with the network before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from t21.brands.models import Brand
+from t21.db.session import transaction
+from t21.enums import Platform, PostStatus, Role, SocialAccountStatus, SocialPostStatus
+from t21.jobs.context import JobResources
+from t21.kit.clock import utcnow
+from t21.notifications.live import publish_live_event
+from t21.notifications.service import brand_audience, notify
+from t21.platforms.base import (
+    Connector,
+    ErrorKind,
+    MediaFile,
+    PlatformError,
+    PublishProgress,
+    PublishRequest,
+    PublishResult,
+)
+from t21.posts.models import Post, PublishAttempt, SocialPost
+from t21.social_accounts.models import SocialAccount
+from t21.social_accounts.tokens import connector_for, mark_disconnected, read_tokens, refresh_account_tokens
+from t21.users.models import User
+
+log = structlog.get_logger(__name__)
+
+# Attempts (calls that may have reached the network) before giving up on transient trouble.
+MAX_ATTEMPTS = 8
+# Refresh a token this long before it expires rather than fail a publish on it.
+TOKEN_REFRESH_MARGIN = timedelta(seconds=90)
+# How far before the first attempt reconciliation looks for the post on the network.
+RECONCILE_LOOKBACK = timedelta(minutes=2)
+TERMINAL = {SocialPostStatus.PUBLISHED.value, SocialPostStatus.FAILED.value, SocialPostStatus.UNKNOWN.value,
+            SocialPostStatus.CANCELLED.value}
+
+
+class RetryLater(Exception):  # noqa: N818 — a control-flow signal for the retry strategy, not an error
+    """Ask Procrastinate to run this job again after `delay` seconds."""
+
+    def __init__(self, delay: float, reason: str) -> None:
+        super().__init__(reason)
+        self.delay = max(0.0, delay)
+
+
+def backoff(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float:
+    """Exponential backoff with full jitter: spreads retries of many posts after an outage."""
+    return random.uniform(0.5, 1.0) * min(cap, base * 2 ** max(0, attempt - 1))
+
+
+def _normalise(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    # Networks rewrite links (X wraps them in t.co): compare text with links blanked out.
+    text = re.sub(r"https?://\S+", "<url>", text)
+    return " ".join(text.split()).casefold()
+
+
+@dataclass
+class Snapshot:
+    """What the call needs, read under the claim's lock so the call itself holds no transaction."""
+
+    target_id: uuid.UUID
+    post_id: uuid.UUID
+    brand_id: uuid.UUID
+    account_id: uuid.UUID
+    platform: Platform
+    platform_user_id: str
+    sandbox: bool
+    access_token: str
+    token_expires_at: datetime | None
+    text: str
+    thread: list[str]
+    media_ids: list[str]
+    attempt_id: uuid.UUID
+    attempt_number: int
+    first_attempt_at: datetime
+    reconcile: bool
+    platform_post_id: str | None
+    thread_post_ids: list[str] = field(default_factory=list)
+    container_id: str | None = None
+
+
+class StoreProgress(PublishProgress):
+    """Writes each id the network returns in its own committed transaction, at once."""
+
+    def __init__(self, res: JobResources, target_id: uuid.UUID) -> None:
+        self.res = res
+        self.target_id = target_id
+
+    async def container_created(self, container_id: str) -> None:
+        async with transaction(self.res.db.sessionmaker) as session:
+            target = await session.get(SocialPost, self.target_id, with_for_update=True)
+            assert target is not None
+            target.platform_container_id = container_id
+
+    async def part_published(self, index: int, platform_post_id: str) -> None:
+        async with transaction(self.res.db.sessionmaker) as session:
+            target = await session.get(SocialPost, self.target_id, with_for_update=True)
+            assert target is not None
+            if index == 0:
+                target.platform_post_id = platform_post_id
+            elif platform_post_id not in target.thread_post_ids:
+                target.thread_post_ids = [*target.thread_post_ids, platform_post_id]
+
+
+async def publish_social_post(res: JobResources, social_post_id: str, job_id: int | None) -> None:
+    target_id = uuid.UUID(social_post_id)
+    snapshot = await _claim(res, target_id, job_id)
+    if snapshot is None:
+        return
+    log.info("publish_start", social_post_id=social_post_id, platform=snapshot.platform.value,
+             attempt=snapshot.attempt_number, reconcile=snapshot.reconcile)
+    connector = connector_for(res.settings, res.http, snapshot.platform.value, sandbox=snapshot.sandbox)
+    try:
+        if snapshot.reconcile:
+            found = await _reconcile(connector, snapshot)
+            if found is not None:
+                await _succeed(res, snapshot, found, reconciled=True)
+                return
+            snapshot = await _new_attempt(res, snapshot)
+        await _ensure_fresh_token(res, snapshot)
+        result = await _publish_with_one_refresh(res, connector, snapshot)
+    except PlatformError as exc:
+        await _handle_failure(res, snapshot, exc)
+        return
+    await _succeed(res, snapshot, result, reconciled=False)
+
+
+async def _claim(res: JobResources, target_id: uuid.UUID, job_id: int | None) -> Snapshot | None:
+    async with transaction(res.db.sessionmaker) as session:
+        target = await session.get(SocialPost, target_id, with_for_update=True)
+        if target is None:
+            return None
+        # A job that is no longer the target's (the post was moved, retried or swept) does nothing.
+        if job_id is not None and target.job_id is not None and target.job_id != job_id:
+            return None
+        if target.status in TERMINAL:
+            return None
+        now = utcnow()
+        if target.status == SocialPostStatus.SCHEDULED.value and target.scheduled_for and target.scheduled_for > now + timedelta(seconds=1):
+            return None
+        post = await session.get(Post, target.post_id, with_for_update=True)
+        account = await session.get(SocialAccount, target.social_account_id)
+        assert post is not None and account is not None
+        if account.status != SocialAccountStatus.CONNECTED.value:
+            await _finish(session, res, target, post, SocialPostStatus.FAILED,
+                          error=f"The {account.platform} account is disconnected; reconnect it and retry.",
+                          error_code="account_disconnected")
+            return None
+        reconcile = target.status == SocialPostStatus.PUBLISHING.value
+        if reconcile:
+            attempt = await _latest_attempt(session, target.id)
+            if attempt is None:
+                reconcile = False
+        if not reconcile:
+            target.status = SocialPostStatus.PUBLISHING.value
+            target.attempts += 1
+            attempt = PublishAttempt(social_post_id=target.id, attempt_number=target.attempts, started_at=now,
+                                     worker=_worker())
+            session.add(attempt)
+            if post.status in (PostStatus.SCHEDULED.value, PostStatus.DRAFT.value):
+                post.status = PostStatus.PUBLISHING.value
+            await session.flush()
+        assert attempt is not None
+        first = await _first_attempt_at(session, target.id) or attempt.started_at
+        overrides = (post.overrides or {}).get(target.platform) or {}
+        text = overrides.get("content") if overrides.get("content") is not None else post.content
+        thread = (overrides.get("thread") if overrides.get("thread") is not None else post.thread) \
+            if target.platform == Platform.x.value else []
+        media = overrides.get("media_ids") if overrides.get("media_ids") is not None else post.media_ids
+        try:
+            tokens = read_tokens(res.settings, account)
+        except PlatformError as exc:
+            await _finish(session, res, target, post, SocialPostStatus.FAILED, error=exc.message,
+                          error_code="account_disconnected")
+            return None
+        return Snapshot(
+            target_id=target.id, post_id=post.id, brand_id=post.brand_id, account_id=account.id,
+            platform=Platform(target.platform), platform_user_id=account.platform_user_id,
+            sandbox=account.is_sandbox, access_token=tokens.access_token, token_expires_at=account.token_expires_at,
+            text=str(text or ""), thread=[str(p) for p in thread or []], media_ids=[str(m) for m in media or []],
+            attempt_id=attempt.id, attempt_number=attempt.attempt_number, first_attempt_at=first,
+            reconcile=reconcile, platform_post_id=target.platform_post_id,
+            thread_post_ids=list(target.thread_post_ids), container_id=target.platform_container_id,
+        )
+
+
+async def _latest_attempt(session: AsyncSession, target_id: uuid.UUID) -> PublishAttempt | None:
+    return (
+        await session.execute(
+            select(PublishAttempt).where(PublishAttempt.social_post_id == target_id)
+            .order_by(PublishAttempt.attempt_number.desc()).limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def _first_attempt_at(session: AsyncSession, target_id: uuid.UUID) -> datetime | None:
+    return (
+        await session.execute(
+            select(PublishAttempt.started_at).where(PublishAttempt.social_post_id == target_id)
+            .order_by(PublishAttempt.attempt_number).limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+def _worker() -> str:
+    from t21.jobs.runner import worker_name
+
+    return worker_name()
+
+
+async def _new_attempt(res: JobResources, snapshot: Snapshot) -> Snapshot:
+    """Reconciliation found nothing on the network: record a fresh attempt before sending again."""
+    async with transaction(res.db.sessionmaker) as session:
+        target = await session.get(SocialPost, snapshot.target_id, with_for_update=True)
+        assert target is not None
+        if target.attempts >= MAX_ATTEMPTS:
+            raise PlatformError(ErrorKind.TRANSIENT, "The network kept failing; giving up after "
+                                f"{target.attempts} attempts", platform=snapshot.platform)
+        target.attempts += 1
+        attempt = PublishAttempt(social_post_id=target.id, attempt_number=target.attempts, started_at=utcnow(),
+                                 worker=_worker())
+        session.add(attempt)
+        await session.flush()
+        snapshot.attempt_id = attempt.id
+        snapshot.attempt_number = attempt.attempt_number
+        snapshot.reconcile = False
+        snapshot.platform_post_id = target.platform_post_id
+        snapshot.thread_post_ids = list(target.thread_post_ids)
+        snapshot.container_id = target.platform_container_id
+    return snapshot
+
+
+async def _reconcile(connector: Connector, snapshot: Snapshot) -> PublishResult | None:
+    """Ask the network whether the unknown attempt went through. Found → its ids; not found →
+    None (safe to send again). Cannot tell → PlatformError, handled as a retry or UNKNOWN."""
+    parts = [snapshot.text, *snapshot.thread]
+    if snapshot.platform_post_id and len(snapshot.thread_post_ids) + 1 >= len(parts):
+        return PublishResult(snapshot.platform_post_id, None, list(snapshot.thread_post_ids))
+    if snapshot.platform_post_id:
+        # A thread that stopped part-way: the next attempt resumes after the stored parts.
+        return None
+    if snapshot.container_id:
+        media_id = await connector.container_published_id(access_token=snapshot.access_token,
+                                                          container_id=snapshot.container_id)
+        return PublishResult(media_id, None) if media_id else None
+    recent = await connector.recent_posts(access_token=snapshot.access_token, account_id=snapshot.platform_user_id,
+                                          since=snapshot.first_attempt_at - RECONCILE_LOOKBACK)
+    wanted = _normalise(snapshot.text)
+    for post in recent:
+        if _normalise(post.text) == wanted:
+            log.info("publish_reconciled", social_post_id=str(snapshot.target_id), platform_post_id=post.platform_post_id)
+            return PublishResult(post.platform_post_id, None)
+    return None
+
+
+async def _ensure_fresh_token(res: JobResources, snapshot: Snapshot) -> None:
+    if snapshot.token_expires_at is None or snapshot.token_expires_at > utcnow() + TOKEN_REFRESH_MARGIN:
+        return
+    await _refresh(res, snapshot)
+
+
+async def _refresh(res: JobResources, snapshot: Snapshot) -> None:
+    async with transaction(res.db.sessionmaker) as session:
+        account = await session.get(SocialAccount, snapshot.account_id, with_for_update=True)
+        assert account is not None
+        try:
+            tokens = await refresh_account_tokens(session, res.settings, res.http, account)
+        except PlatformError as exc:
+            if exc.kind == ErrorKind.TOKEN_REVOKED:
+                # The account is already marked; this transaction must keep that.
+                await session.commit()
+            raise
+        snapshot.access_token = tokens.access_token
+        snapshot.token_expires_at = tokens.expires_at
+
+
+async def _publish_with_one_refresh(res: JobResources, connector: Connector, snapshot: Snapshot) -> PublishResult:
+    media = await _media(res, snapshot)
+    request = PublishRequest(
+        text=snapshot.text, media=media, thread=snapshot.thread,
+        already_published=[snapshot.platform_post_id, *snapshot.thread_post_ids] if snapshot.platform_post_id else [],
+        existing_container_id=snapshot.container_id,
+    )
+    progress = StoreProgress(res, snapshot.target_id)
+    try:
+        return await connector.publish(access_token=snapshot.access_token, account_id=snapshot.platform_user_id,
+                                       request=request, progress=progress)
+    except PlatformError as exc:
+        if exc.kind != ErrorKind.TOKEN_EXPIRED:
+            raise
+    # 401: refresh once, then try once more. A 401 carries no risk of a double post.
+    await _refresh(res, snapshot)
+    try:
+        return await connector.publish(access_token=snapshot.access_token, account_id=snapshot.platform_user_id,
+                                       request=request, progress=progress)
+    except PlatformError as exc:
+        if exc.kind == ErrorKind.TOKEN_EXPIRED:
+            raise PlatformError(ErrorKind.TOKEN_REVOKED, "The network refused the refreshed token",
+                                platform=exc.platform, status_code=exc.status_code) from exc
+        raise
+
+
+async def _media(res: JobResources, snapshot: Snapshot) -> list[MediaFile]:
+    if not snapshot.media_ids:
+        return []
+    from t21.media.service import media_files_for
+
+    async with res.db.sessionmaker() as session:
+        return await media_files_for(session, res.settings, snapshot.brand_id, snapshot.media_ids)
+
+
+async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformError) -> None:
+    log.warning("publish_error", social_post_id=str(snapshot.target_id), kind=exc.kind.value,
+                status=exc.status_code, message=exc.message[:300])
+    kind = exc.kind
+    async with transaction(res.db.sessionmaker) as session:
+        target = await session.get(SocialPost, snapshot.target_id, with_for_update=True)
+        post = await session.get(Post, snapshot.post_id, with_for_update=True)
+        attempt = await session.get(PublishAttempt, snapshot.attempt_id)
+        assert target is not None and post is not None
+        if attempt is not None:
+            attempt.finished_at = utcnow()
+            attempt.outcome = kind.value
+            attempt.error = exc.message[:2000]
+        if kind == ErrorKind.TOKEN_REVOKED:
+            account = await session.get(SocialAccount, snapshot.account_id, with_for_update=True)
+            assert account is not None
+            await mark_disconnected(session, res.settings, account, exc.message)
+            await _finish(session, res, target, post, SocialPostStatus.FAILED,
+                          error=f"{snapshot.platform.value} refused the account's token: {exc.message}. "
+                                "Reconnect the account and retry.", error_code="token_revoked")
+            return
+        if kind == ErrorKind.CONTENT_REJECTED:
+            await _finish(session, res, target, post, SocialPostStatus.FAILED, error=exc.message,
+                          error_code=exc.platform_code or "content_rejected")
+            return
+        exhausted = target.attempts >= MAX_ATTEMPTS
+        if kind == ErrorKind.UNKNOWN_OUTCOME:
+            if exhausted:
+                await _finish(session, res, target, post, SocialPostStatus.UNKNOWN,
+                              error="We could not confirm whether the network published this post. Check the "
+                                    "account; retry only if it is not there.", error_code="unknown_outcome")
+                return
+            # Stays PUBLISHING: the next run reconciles before sending anything.
+            target.error = exc.message[:2000]
+            delay = backoff(target.attempts, base=2.0, cap=60.0)
+        elif kind in (ErrorKind.RATE_LIMITED, ErrorKind.TRANSIENT):
+            if exhausted and kind == ErrorKind.TRANSIENT:
+                await _finish(session, res, target, post, SocialPostStatus.FAILED,
+                              error=f"{snapshot.platform.value} was unreachable: {exc.message}",
+                              error_code="network_unavailable")
+                return
+            # Nothing reached the network (or it refused before acting): back to waiting.
+            target.status = SocialPostStatus.SCHEDULED.value
+            target.error = exc.message[:2000]
+            delay = (exc.retry_after if kind == ErrorKind.RATE_LIMITED and exc.retry_after is not None
+                     else backoff(target.attempts))
+            if kind == ErrorKind.RATE_LIMITED:
+                # Rate limits are the network asking us to wait, not a failure: they do not use up attempts.
+                target.attempts = max(0, target.attempts - 1)
+        else:
+            await _finish(session, res, target, post, SocialPostStatus.FAILED, error=exc.message,
+                          error_code=kind.value)
+            return
+    raise RetryLater(delay, f"{kind.value}: {exc.message}")
+
+
+async def _succeed(res: JobResources, snapshot: Snapshot, result: PublishResult, *, reconciled: bool) -> None:
+    async with transaction(res.db.sessionmaker) as session:
+        target = await session.get(SocialPost, snapshot.target_id, with_for_update=True)
+        post = await session.get(Post, snapshot.post_id, with_for_update=True)
+        attempt = await session.get(PublishAttempt, snapshot.attempt_id)
+        assert target is not None and post is not None
+        now = utcnow()
+        target.platform_post_id = result.platform_post_id
+        target.platform_post_url = result.url or target.platform_post_url
+        if result.thread_post_ids:
+            target.thread_post_ids = list(result.thread_post_ids)
+        target.published_at = now
+        target.next_metrics_at = now + timedelta(hours=1)
+        if attempt is not None:
+            attempt.finished_at = now
+            attempt.outcome = "reconciled" if reconciled else "published"
+            attempt.platform_post_id = result.platform_post_id
+        await _finish(session, res, target, post, SocialPostStatus.PUBLISHED)
+    log.info("publish_done", social_post_id=str(snapshot.target_id), platform_post_id=result.platform_post_id,
+             reconciled=reconciled)
+
+
+async def _finish(
+    session: AsyncSession, res: JobResources, target: SocialPost, post: Post, status: SocialPostStatus,
+    *, error: str | None = None, error_code: str | None = None,
+) -> None:
+    """Write a target's final state, roll the post's status up, and tell the people concerned."""
+    target.status = status.value
+    target.error = error[:2000] if error else None
+    target.error_code = error_code
+    target.job_id = None
+    await session.flush()
+    targets = list((await session.execute(select(SocialPost).where(SocialPost.post_id == post.id))).scalars())
+    rolled = rollup(targets)
+    changed_to_terminal = rolled != post.status and rolled in (
+        PostStatus.PUBLISHED.value, PostStatus.PARTIALLY_PUBLISHED.value, PostStatus.FAILED.value)
+    post.status = rolled
+    if rolled in (PostStatus.PUBLISHED.value, PostStatus.PARTIALLY_PUBLISHED.value) and post.published_at is None:
+        post.published_at = utcnow()
+    await session.flush()
+    brand = await session.get(Brand, post.brand_id)
+    assert brand is not None
+    audience = await brand_audience(session, brand, Role.viewer)
+    payload: dict[str, Any] = {
+        "postId": str(post.id), "brandId": str(brand.id), "status": post.status,
+        "target": {"id": str(target.id), "platform": target.platform, "status": target.status,
+                   "platformPostId": target.platform_post_id, "platformPostUrl": target.platform_post_url,
+                   "error": target.error},
+    }
+    await publish_live_event(session, [u.id for u in audience], "post.updated", payload)
+    if changed_to_terminal:
+        event = "post.published" if rolled != PostStatus.FAILED.value else "post.failed"
+        await publish_live_event(session, [u.id for u in audience], event, payload)
+        await _notify_author(session, res, post, brand, targets)
+
+
+def rollup(targets: list[SocialPost]) -> str:
+    statuses = [t.status for t in targets if t.status != SocialPostStatus.CANCELLED.value]
+    if not statuses:
+        return PostStatus.CANCELLED.value
+    if any(s in (SocialPostStatus.SCHEDULED.value, SocialPostStatus.PUBLISHING.value) for s in statuses):
+        return PostStatus.PUBLISHING.value if any(s != SocialPostStatus.SCHEDULED.value for s in statuses) \
+            or any(t.attempts for t in targets) else PostStatus.SCHEDULED.value
+    published = sum(s == SocialPostStatus.PUBLISHED.value for s in statuses)
+    if published == len(statuses):
+        return PostStatus.PUBLISHED.value
+    return PostStatus.PARTIALLY_PUBLISHED.value if published else PostStatus.FAILED.value
+
+
+async def _notify_author(
+    session: AsyncSession, res: JobResources, post: Post, brand: Brand, targets: list[SocialPost]
+) -> None:
+    author = await session.get(User, post.user_id) if post.user_id else None
+    if author is None:
+        return
+    url = f"{res.settings.base_url}/posts/{post.id}"
+    excerpt = (post.content[:140] + "…") if len(post.content) > 140 else post.content
+    published = [t for t in targets if t.status == SocialPostStatus.PUBLISHED.value]
+    problems = [t for t in targets if t.status in (SocialPostStatus.FAILED.value, SocialPostStatus.UNKNOWN.value)]
+    if published:
+        platforms = ", ".join(sorted({t.platform for t in published}))
+        await notify(session, [author], kind="post.published", title=f"Published on {platforms}", body=excerpt,
+                     data={"postId": str(post.id), "brandId": str(brand.id)},
+                     email_template="post_published",
+                     email_context={"platform": platforms, "brand": brand.name, "excerpt": excerpt,
+                                    "url": published[0].platform_post_url or url})
+    for target in problems:
+        reason = target.error or "unknown error"
+        await notify(session, [author], kind="post.failed", title=f"Not published on {target.platform}",
+                     body=reason, data={"postId": str(post.id), "brandId": str(brand.id),
+                                        "socialPostId": str(target.id)},
+                     email_template="post_failed",
+                     email_context={"platform": target.platform, "brand": brand.name, "reason": reason, "url": url})

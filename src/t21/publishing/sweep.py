@@ -1,0 +1,79 @@
+"""The safety net: nothing due is left without a live job.
+
+Jobs are written with their posts, so in normal operation this finds nothing. It exists for the
+cases no queue can rule out by itself: a job cancelled by hand, a worker killed while holding a
+job (Procrastinate's stalled-job retry), a job that failed on a bug and gave up.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import and_, or_, select, text
+
+from t21.db.session import transaction
+from t21.enums import SocialPostStatus
+from t21.jobs.context import JobResources
+from t21.kit.clock import utcnow
+from t21.posts.models import SocialPost
+from t21.publishing.scheduling import schedule_target
+
+log = structlog.get_logger(__name__)
+
+# A PUBLISHING target whose job is gone is reconciled after this long (its worker may be mid-call).
+STUCK_AFTER = timedelta(minutes=2)
+SWEEP_BATCH = 500
+# Jobs of workers whose heartbeat is older than this are handed to another worker.
+STALLED_WORKER_SECONDS = 60
+
+
+async def run_sweep(res: JobResources) -> int:
+    await _retry_stalled_jobs(res)
+    return await requeue_orphans(res)
+
+
+async def requeue_orphans(res: JobResources) -> int:
+    now = utcnow()
+    live_job = text(
+        "EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.id = social_posts.job_id "
+        "AND j.status IN ('todo', 'doing'))"
+    )
+    async with transaction(res.db.sessionmaker) as session:
+        rows = await session.execute(
+            select(SocialPost)
+            .where(
+                or_(
+                    and_(SocialPost.status == SocialPostStatus.SCHEDULED.value, SocialPost.scheduled_for <= now),
+                    and_(SocialPost.status == SocialPostStatus.PUBLISHING.value, SocialPost.updated_at <= now - STUCK_AFTER),
+                ),
+                or_(SocialPost.job_id.is_(None), ~live_job),
+            )
+            .order_by(SocialPost.scheduled_for)
+            .limit(SWEEP_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        orphans = list(rows.scalars())
+        for target in orphans:
+            await schedule_target(session, target, now)
+    if orphans:
+        log.warning("sweep_requeued", count=len(orphans))
+    return len(orphans)
+
+
+async def _retry_stalled_jobs(res: JobResources) -> None:
+    """Jobs left 'doing' by a worker that stopped heart-beating (SIGKILL, lost machine) go back to
+    'todo'; the engine reconciles whatever that worker may have sent."""
+    async with transaction(res.db.sessionmaker) as session:
+        stalled = await session.execute(
+            text(
+                "SELECT j.id FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON w.id = j.worker_id "
+                "WHERE j.status = 'doing' AND (w.id IS NULL OR w.last_heartbeat < now() - make_interval(secs => :s))"
+            ),
+            {"s": STALLED_WORKER_SECONDS},
+        )
+        for (job_id,) in stalled.all():
+            await session.execute(
+                text("SELECT procrastinate_retry_job_v1(:id, now(), NULL::integer, NULL::varchar, NULL::varchar)"), {"id": job_id}
+            )
+            log.warning("stalled_job_retried", job_id=job_id)

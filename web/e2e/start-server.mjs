@@ -1,0 +1,88 @@
+// Starts a fresh T21 server for the browser tests and stops it (and its database) afterwards.
+//
+// - Data: a new T21_DATA_DIR under test-results/e2e-server/, so the embedded PostgreSQL (used when
+//   T21_TEST_DATABASE_URL is unset) starts empty every run.
+// - T21_TEST_DATABASE_URL (e.g. postgresql://user:pw@host/postgres) set: a new database named
+//   t21_e2e_<time> is created there with the `pg` package (no psql needed) and dropped at exit.
+// - T21_DEFAULT_TIER=BUSINESS so paid-only screens (API keys) can be walked; T21_BCRYPT_ROUNDS=4
+//   keeps sign-up fast.
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+
+const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const port = process.env.T21_E2E_PORT ?? "8765";
+const stamp = `${Date.now()}_${process.pid}`;
+const dataDir = path.join(webDir, "test-results", "e2e-server", stamp);
+mkdirSync(dataDir, { recursive: true });
+
+function adminUrlFor(url, database) {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function createDatabase(serverUrl) {
+  const name = `t21_e2e_${stamp}`;
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  await client.query(`CREATE DATABASE "${name}"`);
+  await client.end();
+  return { name, url: adminUrlFor(serverUrl, name) };
+}
+
+async function dropDatabase(serverUrl, name) {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await client.end();
+}
+
+const testServerUrl = process.env.T21_TEST_DATABASE_URL;
+const database = testServerUrl ? await createDatabase(testServerUrl) : null;
+
+const python = process.env.T21_PYTHON ?? path.join(webDir, "..", ".venv", "bin", "python");
+const env = {
+  ...process.env,
+  T21_DATA_DIR: dataDir,
+  T21_HOST: "127.0.0.1",
+  T21_PORT: port,
+  T21_PUBLIC_URL: `http://127.0.0.1:${port}`,
+  T21_BCRYPT_ROUNDS: "4",
+  T21_DEFAULT_TIER: process.env.T21_DEFAULT_TIER ?? "BUSINESS",
+  T21_WEB_DIST_DIR: path.join(webDir, "dist"),
+};
+if (database) env.T21_DATABASE_URL = database.url;
+else delete env.T21_DATABASE_URL;
+
+const server = spawn(python, ["-m", "t21.cli", "serve", "--host", "127.0.0.1", "--port", port], {
+  env,
+  stdio: "inherit",
+});
+
+let stopping = false;
+async function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  server.kill("SIGTERM");
+  await new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.kill("SIGKILL");
+      resolve();
+    }, 10_000);
+    server.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  if (database) await dropDatabase(testServerUrl, database.name).catch(() => undefined);
+  process.exit(code);
+}
+
+process.on("SIGTERM", () => void stop(0));
+process.on("SIGINT", () => void stop(0));
+server.on("exit", (code) => {
+  if (!stopping) process.exit(code ?? 1);
+});

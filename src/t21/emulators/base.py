@@ -142,7 +142,12 @@ def install_emulator(
 
     @app.middleware("http")
     async def _record_and_inject(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # Paths as the network would see them: a mounted emulator (the in-app sandbox) drops
+        # its mount prefix, so fault scripts and recordings read the same mounted or not.
         path = request.url.path
+        root = request.scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):] or "/"
         if path.startswith("/_emulator"):
             return await call_next(request)
         body = await request.body()

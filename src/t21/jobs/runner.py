@@ -9,7 +9,7 @@ import socket
 from typing import Any
 
 import httpx
-import procrastinate
+import psycopg_pool
 import structlog
 
 from t21.config import Settings, get_settings
@@ -51,24 +51,29 @@ class Worker:
         self._task: asyncio.Task[None] | None = None
         self._resources: JobResources | None = None
 
-    def _app(self) -> procrastinate.App:
-        connector = procrastinate.PsycopgConnector(
-            conninfo=libpq_url(self.url),
+    def _pool(self) -> psycopg_pool.AsyncConnectionPool:
+        return psycopg_pool.AsyncConnectionPool(
+            libpq_url(self.url),
             kwargs={"application_name": "t21-worker"},
             min_size=2,
             max_size=max(4, self.concurrency // 2 + 2),
+            open=False,
+            # Hands out only live connections, so the worker rides out a PostgreSQL restart.
+            check=psycopg_pool.AsyncConnectionPool.check_connection,
         )
-        return task_app.with_connector(connector)
 
     async def run(self) -> None:
         db = Database.connect(self.settings, self.url)
         self._resources = JobResources(settings=self.settings, db=db, http=build_http_client())
         set_resources(self._resources)
-        worker_app = self._app()
+        # The module-level app itself is opened (on our pool) because its periodic tasks and
+        # deferrers are bound to it; an App copy made with with_connector would not carry them.
+        pool = self._pool()
+        await pool.open(wait=True, timeout=30)
         try:
-            async with worker_app.open_async():
+            async with task_app.open_async(pool=pool):
                 log.info("worker_started", name=worker_name(), concurrency=self.concurrency)
-                await worker_app.run_worker_async(
+                await task_app.run_worker_async(
                     queues=self.queues,
                     name=worker_name(),
                     concurrency=self.concurrency,
@@ -81,6 +86,11 @@ class Worker:
                     wait=True,
                 )
         finally:
+            await pool.close()
+            # Procrastinate keeps a reference to an external pool after closing; drop it so the
+            # app can be opened again in this process (tests, restarts of the in-process worker).
+            task_app.connector._async_pool = None  # type: ignore[attr-defined]
+            task_app.connector._pool_externally_set = False  # type: ignore[attr-defined]
             await self._resources.http.aclose()
             await db.dispose()
             set_resources(None)

@@ -35,8 +35,8 @@ async def run_sweep(res: JobResources) -> int:
 
 async def requeue_orphans(res: JobResources) -> int:
     now = utcnow()
-    live_job = text(
-        "EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.id = social_posts.job_id "
+    no_live_job = text(
+        "NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.id = social_posts.job_id "
         "AND j.status IN ('todo', 'doing'))"
     )
     async with transaction(res.db.sessionmaker) as session:
@@ -47,7 +47,7 @@ async def requeue_orphans(res: JobResources) -> int:
                     and_(SocialPost.status == SocialPostStatus.SCHEDULED.value, SocialPost.scheduled_for <= now),
                     and_(SocialPost.status == SocialPostStatus.PUBLISHING.value, SocialPost.updated_at <= now - STUCK_AFTER),
                 ),
-                or_(SocialPost.job_id.is_(None), ~live_job),
+                or_(SocialPost.job_id.is_(None), no_live_job),
             )
             .order_by(SocialPost.scheduled_for)
             .limit(SWEEP_BATCH)

@@ -139,5 +139,147 @@ def openapi() -> None:
     sys.stdout.write(json.dumps(create_app(settings).openapi(), indent=2, sort_keys=True) + "\n")
 
 
+@app.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt every social token and OAuth verifier under the newest key of
+    T21_ENCRYPTION_KEYS (put the new key first, run this, then drop the old key)."""
+    from t21.db.database import Database
+    from t21.social_accounts.service import RotationReport, rotate_encryption_keys
+
+    settings = _settings()
+    url = _migrate(settings)
+
+    async def _rotate() -> RotationReport:
+        db = Database.connect(settings, url)
+        try:
+            return await rotate_encryption_keys(db.sessionmaker, settings)
+        finally:
+            await db.dispose()
+
+    report = asyncio.run(_rotate())
+    typer.echo(f"social accounts re-encrypted: {report.accounts}")
+    typer.echo(f"oauth states re-encrypted: {report.states}")
+    if report.failed:
+        for what in report.failed:
+            console.print(f"[red]no configured key opens {what}; left as it was[/red]")
+        raise typer.Exit(1)
+
+
+# Every emulator `t21 emulate` serves (modules of t21.emulators).
+_EMULATED = ("x", "instagram", "linkedin", "openrouter", "stripe", "resend")
+
+
+def _emulator_env(name: str, url: str, settings: Settings) -> tuple[dict[str, str], dict[str, object]]:
+    """The T21_* lines pointing T21 at one emulator, and the emulator's create_app arguments."""
+    if name == "x":
+        return {"T21_X_API_BASE": url, "T21_X_AUTH_BASE": url, "T21_X_CLIENT_ID": "emulated-x",
+                "T21_X_CLIENT_SECRET": "emulated-x-secret"}, {}
+    if name == "instagram":
+        return {"T21_INSTAGRAM_API_BASE": url, "T21_INSTAGRAM_AUTH_BASE": url,
+                "T21_INSTAGRAM_APP_ID": "emulated-instagram",
+                "T21_INSTAGRAM_APP_SECRET": "emulated-instagram-secret"}, {}
+    if name == "linkedin":
+        return {"T21_LINKEDIN_API_BASE": url, "T21_LINKEDIN_AUTH_BASE": url,
+                "T21_LINKEDIN_CLIENT_ID": "emulated-linkedin",
+                "T21_LINKEDIN_CLIENT_SECRET": "emulated-linkedin-secret"}, {}
+    if name == "openrouter":
+        return {"T21_OPENROUTER_BASE_URL": f"{url}/api/v1", "T21_OPENROUTER_API_KEY": "sk-or-emulated"}, {}
+    if name == "stripe":
+        import secrets
+
+        secret = "whsec_emulated_" + secrets.token_hex(16)
+        from t21.emulators.stripe import DEFAULT_PRICE_BUSINESS, DEFAULT_PRICE_PRO
+
+        return (
+            {"T21_STRIPE_API_BASE": url, "T21_STRIPE_SECRET_KEY": "sk_test_emulated",
+             "T21_STRIPE_WEBHOOK_SECRET": secret, "T21_STRIPE_PRICE_PRO": DEFAULT_PRICE_PRO,
+             "T21_STRIPE_PRICE_BUSINESS": DEFAULT_PRICE_BUSINESS},
+            {"webhook_url": f"{settings.base_url}/api/v1/webhooks/stripe", "webhook_secret": secret},
+        )
+    if name == "resend":
+        return {"T21_RESEND_BASE_URL": url, "T21_RESEND_API_KEY": "re_emulated"}, {}
+    raise ValueError(name)
+
+
+@app.command()
+def emulate(
+    base_port: Annotated[int | None, typer.Option(help="First port; the emulators take consecutive ones "
+                                                       "(default: any free ports)")] = None,
+) -> None:
+    """Serve every external API's emulator on 127.0.0.1 for offline use, and print the T21_*
+    settings that point T21 at them. Ctrl-C stops them."""
+    import importlib
+    import time
+
+    from t21.emulators.base import RunningServer, free_port
+
+    settings = Settings()
+    servers: list[RunningServer] = []
+    lines: list[str] = []
+    try:
+        for offset, name in enumerate(_EMULATED):
+            try:
+                module = importlib.import_module(f"t21.emulators.{name}")
+            except ModuleNotFoundError:
+                console.print(f"[yellow]no {name} emulator in this build; skipped[/yellow]")
+                continue
+            port = base_port + offset if base_port else free_port()
+            env, kwargs = _emulator_env(name, f"http://127.0.0.1:{port}", settings)
+            servers.append(RunningServer(module.create_app(**kwargs), port=port).start())
+            console.print(f"[green]{name}[/green] on http://127.0.0.1:{port}")
+            lines += [f"{key}={value}" for key, value in env.items()]
+        # The sandbox is not needed: every network now has (emulated) credentials.
+        lines.append("T21_SANDBOX_ENABLED=false")
+        typer.echo("\n".join(lines))
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@app.command()
+def outbox(
+    limit: Annotated[int, typer.Option(help="How many recent emails to list")] = 20,
+    show: Annotated[str | None, typer.Option("--show", help="Print one email's text (id or prefix)")] = None,
+) -> None:
+    """Recent emails (the local outbox in development, and what Resend/SMTP sent)."""
+    from t21.db.database import Database, resolve_database_url
+    from t21.db.session import transaction
+    from t21.notifications.repository import EmailRepository
+
+    settings = _settings()
+
+    async def _run() -> int:
+        db = Database.connect(settings, resolve_database_url(settings))
+        try:
+            async with transaction(db.sessionmaker) as session:
+                repo = EmailRepository(session)
+                if show is None:
+                    for email in await repo.recent(limit):
+                        created = email.created_at.strftime("%Y-%m-%d %H:%M:%S")
+                        typer.echo(f"{str(email.id)[:8]}  {created}  {email.status:<7}  "
+                                   f"{email.to_address:<32}  {email.subject}")
+                    return 0
+                found = await repo.find_by_id_prefix(show.strip())
+                if len(found) != 1:
+                    what = "no email" if not found else "several emails"
+                    console.print(f"[red]{what} match {show!r}[/red]")
+                    return 1
+                email = found[0]
+                typer.echo(f"ID:      {email.id}\nTo:      {email.to_address}\nSubject: {email.subject}\n"
+                           f"Status:  {email.status}\nCreated: {email.created_at.isoformat()}")
+                if email.error:
+                    typer.echo(f"Error:   {email.error}")
+                typer.echo(f"\n{email.text_body}")
+                return 0
+        finally:
+            await db.dispose()
+
+    raise typer.Exit(asyncio.run(_run()))
+
+
 if __name__ == "__main__":
     app()

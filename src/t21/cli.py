@@ -90,6 +90,25 @@ def api(
     _run_api(settings, in_process_worker=False, host=host, port=port)
 
 
+@app.command()
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="Jobs run at once (T21_WORKER_CONCURRENCY)")] = None,
+    queue: Annotated[list[str] | None, typer.Option(help="Only these queues (repeatable); default all")] = None,
+) -> None:
+    """Run background jobs: publishing, emails, token refresh, analytics, sweeps. Run as many as
+    you like against one database; they share the work."""
+    from t21.jobs.runner import Worker
+    from t21.observability import configure_logging
+
+    settings = _settings()
+    configure_logging(settings)
+    runner = Worker(settings, concurrency=concurrency, install_signal_handlers=True, queues=queue or None)
+    try:
+        asyncio.run(runner.run())
+    except KeyboardInterrupt:
+        pass
+
+
 @app.command("create-user")
 def create_user(
     email: Annotated[str, typer.Option(prompt=True)],

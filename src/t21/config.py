@@ -115,7 +115,8 @@ class Settings(BaseSettings):
     platform_timeout_seconds: float = 30.0
     worker_in_process: bool = True
     worker_concurrency: int = 20
-    sweep_interval_seconds: int = 30
+    # A worker silent for this long is presumed dead; its running jobs go to another worker.
+    worker_stalled_seconds: int = 60
 
     @field_validator("ai_allowed_models", "ai_fallback_models", "cors_origins", mode="before")
     @classmethod

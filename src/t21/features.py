@@ -28,6 +28,7 @@ FEATURE_LIFECYCLES: list[str] = [
 ]
 # Modules exposing `def install(app)` to add middleware or non-API routes.
 FEATURE_INSTALLERS: list[str] = [
+    "t21.jobs.health",
     "t21.social_accounts.sandbox",
     "t21.notifications.tasks",
     "t21.media.router",

@@ -39,8 +39,11 @@ async def test_unexpected_error_is_500_with_request_id_and_no_internals(app, cli
 async def test_health_and_ready(client) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
-    assert ready.status_code == 200, ready.text
     assert ready.json()["checks"]["database"]["ok"] is True
+    # No worker runs in this test: readiness says so instead of hiding it.
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["worker"] == {"ok": False, "detail": ready.json()["checks"]["worker"]["detail"]}
+    assert "t21 worker" in ready.json()["checks"]["worker"]["detail"]
 
 
 async def test_readyz_fails_when_database_is_unreachable(app_factory, tmp_path) -> None:

@@ -73,6 +73,10 @@ class Database:
 
     @classmethod
     def connect(cls, settings: Settings, url: str | None = None) -> Database:
+        # Every mapped class must be known before the first query: foreign keys between features
+        # resolve through the shared metadata (a worker imports fewer modules than the API).
+        import t21.db.models  # noqa: F401
+
         url = url or resolve_database_url(settings)
         engine = create_engine(url, pool_size=settings.database_pool_size)
         sessionmaker = create_sessionmaker(engine)

@@ -81,7 +81,7 @@ class Worker:
                     install_signal_handlers=self.install_signal_handlers,
                     shutdown_graceful_timeout=20,
                     update_heartbeat_interval=5,
-                    stalled_worker_timeout=30,
+                    stalled_worker_timeout=self.settings.worker_stalled_seconds,
                     delete_jobs="successful",
                     wait=True,
                 )

@@ -24,8 +24,6 @@ log = structlog.get_logger(__name__)
 # A PUBLISHING target whose job is gone is reconciled after this long (its worker may be mid-call).
 STUCK_AFTER = timedelta(minutes=2)
 SWEEP_BATCH = 500
-# Jobs of workers whose heartbeat is older than this are handed to another worker.
-STALLED_WORKER_SECONDS = 60
 
 
 async def run_sweep(res: JobResources) -> int:
@@ -70,7 +68,7 @@ async def _retry_stalled_jobs(res: JobResources) -> None:
                 "SELECT j.id FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON w.id = j.worker_id "
                 "WHERE j.status = 'doing' AND (w.id IS NULL OR w.last_heartbeat < now() - make_interval(secs => :s))"
             ),
-            {"s": STALLED_WORKER_SECONDS},
+            {"s": res.settings.worker_stalled_seconds},
         )
         for (job_id,) in stalled.all():
             await session.execute(

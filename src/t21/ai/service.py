@@ -1,0 +1,493 @@
+"""AI drafting in the brand's voice, paid for with AI credits.
+
+The seed's flow, with the order that matters for money:
+
+    authenticate → load the brand (404 / 403) → quick credit read (402 before any provider call)
+    → build the prompt → call the provider → make the answer pass the network's validation
+    → store the generation and charge the credits atomically → answer
+
+The charge is a conditional UPDATE (`consume_ai_credits`) in the request's transaction, after
+the provider has answered: a provider failure charges nothing, and when concurrent calls race for
+the last credits, the losers get 402 and their generation row is rolled back with the charge.
+Streams cannot use the request's transaction (it is committed before the body runs), so they
+charge in a short transaction of their own when the provider's stream has finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, TypeVar
+
+import structlog
+from sqlalchemy import Numeric
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from t21.ai import shaping
+from t21.ai.models import AIGeneration
+from t21.ai.prompts import BrandVoice, build_generation_messages, build_rewrite_messages
+from t21.ai.provider import resolve_provider
+from t21.ai.repository import GenerationRepository
+from t21.ai.schemas import (
+    AIStatus,
+    GenerateRequest,
+    GenerationOut,
+    GenerationResult,
+    RewriteRequest,
+    UsageOut,
+    VariantOut,
+)
+from t21.ai.shaping import Draft
+from t21.brands.access import require_brand
+from t21.brands.models import Brand
+from t21.config import Settings
+from t21.db.session import transaction
+from t21.enums import Platform, Role
+from t21.errors import NotFound, QuotaExceeded, ServiceUnavailable, T21Error, ValidationFailed
+from t21.integrations.openrouter import (
+    AIModerationRefused,
+    AIProviderError,
+    AIRateLimited,
+    Completion,
+    OpenRouterClient,
+    Usage,
+)
+from t21.kit.clock import utcnow
+from t21.kit.pagination import decode_cursor, encode_cursor
+from t21.kit.timezones import month_start, next_month_start
+from t21.quotas.service import BillingOwner, billing_owner_for_brand, consume_ai_credits
+from t21.users.models import User
+
+log = structlog.get_logger(__name__)
+
+# The second request for an overshooting answer aims this far below the limit: models that
+# overshoot once tend to land a little past whatever number they are given.
+SHORTEN_TARGET = 0.9
+# Comment lines sent to our own stream's client while the provider is silent, so proxies and
+# browsers do not give up on an idle connection.
+HEARTBEAT_SECONDS = 15.0
+# Costs are stored at the column's precision; answers use the same, so an answer and the history
+# never disagree. (Cheap models cost fractions of a micro-dollar per call: a finer column would help.)
+_COST_TYPE = AIGeneration.__table__.c.cost.type
+assert isinstance(_COST_TYPE, Numeric)
+_COST_STEP = Decimal(1).scaleb(-(_COST_TYPE.scale or 0))
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class AIUnavailable(ServiceUnavailable):
+    code = "ai_unavailable"
+    message = "The AI provider is unavailable right now; no credits were charged. Try again shortly."
+
+
+class AIContentRefused(ValidationFailed):
+    code = "ai_content_refused"
+    message = "The AI provider refused this request"
+
+
+class ModelNotAllowed(ValidationFailed):
+    code = "model_not_allowed"
+
+
+def provider_error(exc: AIProviderError) -> T21Error:
+    """Our answer to a provider failure. Only a moderation refusal is the user's to fix; an empty
+    provider balance, a wrong key, an unknown model or a rate limit are the operator's."""
+    if isinstance(exc, AIModerationRefused):
+        return AIContentRefused(
+            f"The AI provider refused this request: {exc.reason}",
+            details={"reason": exc.reason, "reasons": exc.reasons},
+        )
+    headers = None
+    details: dict[str, Any] = {"providerStatus": exc.status}
+    if isinstance(exc, AIRateLimited) and exc.retry_after is not None:
+        headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
+        details["retryAfter"] = exc.retry_after
+    return AIUnavailable(details=details, headers=headers)
+
+
+# --- plans of a call --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """Everything decided before the provider is asked: who, for which brand, what, at what price."""
+
+    kind: str  # "generate" | "rewrite"
+    user_id: uuid.UUID
+    brand_id: uuid.UUID
+    organization_id: uuid.UUID | None
+    voice: BrandVoice
+    platform: Platform
+    prompt: str
+    messages: list[dict[str, str]]
+    model: str
+    variants: int
+    keep_hashtags: bool
+    language: str | None
+    credits: int
+    emulated: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    drafts: list[Draft]
+    model: str
+    usage: Usage
+
+
+def _voice(brand: Brand) -> BrandVoice:
+    return BrandVoice(
+        name=brand.name,
+        tone_of_voice=brand.tone_of_voice,
+        target_audience=brand.target_audience,
+        description=brand.description,
+        website=brand.website,
+        language=brand.language or "en",
+    )
+
+
+class AIService:
+    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+        self.repo = GenerationRepository(session)
+
+    # -- status --------------------------------------------------------------------------------
+
+    def status(self) -> AIStatus:
+        info = resolve_provider(self.settings)
+        return AIStatus(
+            provider=info.kind,
+            model=self.settings.ai_model,
+            allowed_models=self.allowed_models(),
+            fallback_models=list(self.settings.ai_fallback_models),
+            emulated=info.emulated,
+            configured=info.configured,
+            base_url=info.base_url,
+            message=info.message,
+        )
+
+    def allowed_models(self) -> list[str]:
+        return list(dict.fromkeys([self.settings.ai_model, *self.settings.ai_allowed_models]))
+
+    # -- planning ------------------------------------------------------------------------------
+
+    async def plan_generation(self, user: User, body: GenerateRequest) -> Call:
+        brand, owner = await self._brand_and_credits(user, body.brand_id, body.variants)
+        voice = _voice(brand)
+        language = body.language or voice.language
+        # Hashtags are always asked for: keepHashtags=false moves them out of the text into the
+        # `hashtags` list (to post as a first comment, say), it does not do without them.
+        messages = build_generation_messages(
+            voice, body.prompt, body.platform, language=language, variants=body.variants, keep_hashtags=True
+        )
+        return self._call("generate", user, brand, owner, voice, body.platform, body.prompt, messages,
+                          body.model, body.variants, body.keep_hashtags, language)
+
+    async def plan_rewrite(self, user: User, body: RewriteRequest) -> Call:
+        brand, owner = await self._brand_and_credits(user, body.brand_id, body.variants)
+        voice = _voice(brand)
+        messages = build_rewrite_messages(
+            voice, body.text, body.target_platform, body.tone, language=body.language, keep_hashtags=True
+        )
+        return self._call("rewrite", user, brand, owner, voice, body.target_platform, body.text, messages,
+                          body.model, body.variants, body.keep_hashtags, body.language)
+
+    def _call(
+        self, kind: str, user: User, brand: Brand, owner: BillingOwner, voice: BrandVoice,
+        platform: Platform, prompt: str, messages: list[dict[str, str]], model: str | None,
+        variants: int, keep_hashtags: bool, language: str | None,
+    ) -> Call:
+        return Call(
+            kind=kind, user_id=user.id, brand_id=brand.id, organization_id=brand.organization_id,
+            voice=voice, platform=Platform(platform), prompt=prompt, messages=messages,
+            model=self._model(model), variants=variants, keep_hashtags=keep_hashtags, language=language,
+            credits=owner.plan(self.settings).ai_credits_per_call * variants,
+            emulated=resolve_provider(self.settings).emulated,
+        )
+
+    def _model(self, requested: str | None) -> str:
+        if requested is None:
+            return self.settings.ai_model
+        allowed = self.allowed_models()
+        if requested not in allowed:
+            raise ModelNotAllowed(
+                f"The model {requested!r} is not enabled on this server",
+                details={"model": requested, "allowedModels": allowed},
+            )
+        return requested
+
+    async def _brand_and_credits(
+        self, user: User, brand_id: uuid.UUID, variants: int
+    ) -> tuple[Brand, BillingOwner]:
+        # Viewers may read a brand but not spend its owner's credits.
+        brand, _ = await require_brand(self.session, user.id, brand_id, Role.editor)
+        info = resolve_provider(self.settings)
+        if not info.configured:
+            raise AIUnavailable(info.message)
+        owner = await billing_owner_for_brand(self.session, brand)
+        plan = owner.plan(self.settings)
+        needed = plan.ai_credits_per_call * variants
+        # A plain read, not a reservation: it only spares the provider call (and the operator's
+        # money) when the answer is plainly no. The charge after the call is what is atomic.
+        now = utcnow()
+        used = owner.row.ai_credits_used if owner.row.usage_period_start >= month_start(now) else 0
+        remaining = plan.ai_credits_per_month - used
+        if remaining < needed:
+            raise QuotaExceeded(
+                f"This needs {needed} AI credits and {max(remaining, 0)} are left this month",
+                details={"limit": plan.ai_credits_per_month, "remaining": max(remaining, 0),
+                         "needed": needed, "resetsAt": next_month_start(now).isoformat(),
+                         "tier": plan.tier.value},
+            )
+        return brand, owner
+
+    # -- the provider --------------------------------------------------------------------------
+
+    async def run(self, call: Call, client: OpenRouterClient) -> Outcome:
+        try:
+            completion = await client.complete(
+                call.messages, model=call.model, fallback_models=self.settings.ai_fallback_models,
+                n=call.variants,
+            )
+        except AIProviderError as exc:
+            log.warning(
+                "ai_provider_failed", error=type(exc).__name__, status=exc.status, message=exc.message
+            )
+            raise provider_error(exc) from exc
+        texts = list(completion.variants or (completion.content,))
+        shaped = [
+            shaping.shape(call.platform, shaping.clean(call.platform, text), keep_hashtags=call.keep_hashtags)
+            for text in texts
+        ]
+        results = await asyncio.gather(
+            *(self._within_limit(call, client, draft, completion) for draft in shaped)
+        )
+        drafts = [draft for draft, _ in results]
+        usage = completion.usage
+        for _, extra in results:
+            usage = usage + extra
+        if any(not d.content.strip() for d in drafts):
+            log.warning("ai_provider_empty_answer", model=completion.model)
+            raise AIUnavailable("The AI provider answered with an empty post; no credits were charged.")
+        return Outcome(drafts, completion.model, usage)
+
+    async def _within_limit(
+        self, call: Call, client: OpenRouterClient, draft: Draft, completion: Completion
+    ) -> tuple[Draft, Usage]:
+        """Ask once for a shorter version of an overshooting draft, then trim what still is."""
+        if not shaping.too_long(call.platform, draft.content):
+            return draft, Usage()
+        limit = shaping.hard_limit(call.platform)
+        # Rewrite the full text (hashtags included) so the model decides what to drop.
+        source = draft.content if call.keep_hashtags else _with_tags(draft)
+        messages = build_rewrite_messages(
+            call.voice, source, call.platform, language=call.language, keep_hashtags=True,
+            hard_limit=int(limit * SHORTEN_TARGET),
+        )
+        usage = Usage()
+        try:
+            shorter = await client.complete(
+                messages,
+                model=completion.model or call.model,
+                fallback_models=self.settings.ai_fallback_models,
+            )
+        except AIProviderError as exc:
+            # The post exists already; a failed second opinion only means we trim it ourselves.
+            log.info("ai_shorten_failed", error=type(exc).__name__, status=exc.status)
+        else:
+            usage = shorter.usage
+            retried = shaping.shape(
+                call.platform, shaping.clean(call.platform, shorter.content), keep_hashtags=call.keep_hashtags
+            )
+            if retried.content.strip():
+                if not call.keep_hashtags and not retried.hashtags:
+                    retried = replace(retried, hashtags=draft.hashtags)
+                draft = retried
+        return shaping.fit(call.platform, draft, keep_hashtags=call.keep_hashtags), usage
+
+    # -- charging ------------------------------------------------------------------------------
+
+    async def record(self, call: Call, outcome: Outcome) -> GenerationResult:
+        """Store the generation and charge for it, in the caller's transaction. QuotaExceeded here
+        means concurrent calls spent the credits meanwhile: the caller's rollback undoes both."""
+        return await charge_and_store(self.session, self.settings, call, outcome)
+
+    # -- history -------------------------------------------------------------------------------
+
+    async def history(
+        self, user: User, brand_id: uuid.UUID | None, cursor: str | None, limit: int
+    ) -> tuple[list[GenerationOut], str | None]:
+        if brand_id is not None:
+            await require_brand(self.session, user.id, brand_id)
+        after: tuple[datetime, uuid.UUID] | None = None
+        if cursor:
+            created_at, last_id = decode_cursor(cursor, (datetime, uuid.UUID))
+            after = (created_at, last_id)
+        rows = await self.repo.list_visible(user.id, brand_id=brand_id, after=after, limit=limit + 1)
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+        return [GenerationOut.model_validate(row) for row in rows], next_cursor
+
+    async def generation(self, user: User, generation_id: uuid.UUID) -> GenerationOut:
+        row = await self.repo.get_visible(user.id, generation_id)
+        if row is None:
+            raise NotFound("Generation not found", code="generation_not_found")
+        return GenerationOut.model_validate(row)
+
+
+def _with_tags(draft: Draft) -> str:
+    return f"{draft.content}\n\n{' '.join(draft.hashtags)}" if draft.hashtags else draft.content
+
+
+async def charge_and_store(
+    session: AsyncSession, settings: Settings, call: Call, outcome: Outcome
+) -> GenerationResult:
+    brand = await session.get(Brand, call.brand_id)
+    if brand is None:  # deleted while the provider was writing
+        raise NotFound("Brand not found", code="brand_not_found")
+    owner = await billing_owner_for_brand(session, brand)
+    now = utcnow()
+    first = outcome.drafts[0]
+    usage = replace(outcome.usage, cost=outcome.usage.cost.quantize(_COST_STEP, ROUND_HALF_UP))
+    generation = AIGeneration(
+        id=uuid.uuid4(), user_id=call.user_id, organization_id=call.organization_id, brand_id=call.brand_id,
+        kind=call.kind, platform=call.platform.value, prompt=call.prompt, model=outcome.model,
+        content=first.content, variants=[d.content for d in outcome.drafts], hashtags=first.hashtags,
+        prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens, cost=usage.cost, credits_charged=call.credits,
+        created_at=now, updated_at=now,
+    )
+    # Inserting before charging keeps the owner's row locked (by the UPDATE) only from the charge
+    # to the commit: concurrent calls of one account queue on that lock, so it must be short.
+    await GenerationRepository(session).add(generation)
+    remaining = await consume_ai_credits(session, settings, owner, call.credits)
+    return GenerationResult(
+        content=first.content,
+        hashtags=first.hashtags,
+        variants=[VariantOut(content=d.content, hashtags=d.hashtags) for d in outcome.drafts],
+        credits_remaining=remaining,
+        generation_id=generation.id,
+        model=outcome.model,
+        usage=_usage_out(usage),
+        emulated=call.emulated,
+    )
+
+
+def _usage_out(usage: Usage) -> UsageOut:
+    return UsageOut(
+        prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens, cost=usage.cost,
+    )
+
+
+# --- streaming --------------------------------------------------------------------------------
+
+
+def sse(event: str, data: Any) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n".encode()
+
+
+def _error_event(error: T21Error) -> bytes:
+    return sse("error", {"error": error.message, "code": error.code, "details": error.details})
+
+
+async def stream_generation(
+    call: Call,
+    client: OpenRouterClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> AsyncIterator[bytes]:
+    """The body of POST /ai/generate-content/stream.
+
+    `delta` events relay the model's text as it comes (raw: a LinkedIn draft may still show
+    markdown); the final `done` event carries the post as it must be used — cleaned, without
+    hashtags if so asked, and trimmed to the network's limit (a stream cannot ask the model a
+    second time). Any failure ends the stream with an `error` event and charges nothing.
+    """
+    events = client.stream(call.messages, model=call.model, fallback_models=settings.ai_fallback_models)
+    try:
+        async for event in heartbeat(events, HEARTBEAT_SECONDS):
+            if event is None:
+                yield b": keep-alive\n\n"
+            elif event.kind == "delta":
+                yield sse("delta", {"text": event.text})
+            elif event.kind == "error":
+                assert event.error is not None
+                log.warning("ai_stream_failed", error=type(event.error).__name__, received=len(event.text))
+                yield _error_event(provider_error(event.error))
+                return
+            else:
+                draft = shaping.finish(call.platform, event.text, keep_hashtags=call.keep_hashtags)
+                if not draft.content.strip():
+                    yield _error_event(AIUnavailable("The AI provider answered with an empty post; "
+                                                     "no credits were charged."))
+                    return
+                outcome = Outcome([draft], event.model or call.model, event.usage or Usage())
+                try:
+                    async with transaction(sessionmaker) as session:
+                        result = await charge_and_store(session, settings, call, outcome)
+                except T21Error as exc:  # credits spent meanwhile, or the brand deleted
+                    yield _error_event(exc)
+                    return
+                yield sse("done", result.model_dump(mode="json", by_alias=True, exclude={"variants"}))
+                return
+    except AIProviderError as exc:  # failed before the first byte (refused, 4xx, 5xx)
+        log.warning("ai_stream_failed", error=type(exc).__name__, status=exc.status)
+        yield _error_event(provider_error(exc))
+
+
+T = TypeVar("T")
+
+
+async def _next(iterator: AsyncIterator[T]) -> T:
+    return await anext(iterator)
+
+
+async def heartbeat(events: AsyncIterator[T], interval: float) -> AsyncIterator[T | None]:
+    """`events`, with None whenever `interval` seconds pass without one. The pending read is not
+    cancelled by the timeout (that would break the provider's stream), only awaited again."""
+    iterator = aiter(events)
+    pending: asyncio.Future[T] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(_next(iterator))
+            done, _ = await asyncio.wait({pending}, timeout=interval)
+            if not done:
+                yield None
+                continue
+            finished, pending = pending, None
+            try:
+                item = finished.result()
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        if pending is not None:
+            pending.cancel()
+            await asyncio.gather(pending, return_exceptions=True)
+        closer = getattr(iterator, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+__all__: Sequence[str] = (
+    "AIContentRefused",
+    "AIService",
+    "AIUnavailable",
+    "ModelNotAllowed",
+    "charge_and_store",
+    "heartbeat",
+    "provider_error",
+    "sse",
+    "stream_generation",
+)

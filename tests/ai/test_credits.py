@@ -1,0 +1,169 @@
+"""Credits: checked before the provider is paid, charged atomically after it answers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+from t21.emulators.base import Emulator, Fault
+from tests.ai.conftest import COMPLETIONS, GENERATE, Ledger, completions, script_answer
+from tests.conftest import Account, assert_error
+
+
+async def test_twenty_concurrent_calls_on_five_credits(
+    account: Account, brand: dict[str, Any], emulator: Emulator, ledger: Ledger
+) -> None:
+    await ledger.set_credits_used(account.id, 15)  # FREE: 20 a month → 5 left
+    # The provider takes a while, so every call passes the quick check before any is charged:
+    # the race is decided by the atomic charge alone.
+    emulator.store["delay_seconds"] = 0.3
+    body = {"brandId": brand["id"], "prompt": "Flash sale on filter papers", "platform": "x"}
+    responses = await asyncio.gather(*(account.post(GENERATE, json=body) for _ in range(20)))
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {200: 5, 402: 15}, [r.text for r in responses if r.status_code not in (200, 402)]
+    assert len(completions(emulator)) == 20  # all 20 reached the provider; 15 lost at the charge
+    remaining = sorted(r.json()["creditsRemaining"] for r in responses if r.status_code == 200)
+    assert remaining == [0, 1, 2, 3, 4]  # exact, one value per successful charge
+    for lost in (r for r in responses if r.status_code == 402):
+        details = assert_error(lost, 402, "quota_exceeded")["details"]
+        assert details["limit"] == 20
+        assert details["resetsAt"]
+    assert await ledger.credits_used(account.id) == 20
+    assert await ledger.generations() == 5  # the losers' generations were rolled back with their charge
+
+
+async def test_no_credits_left_means_no_provider_call(
+    account: Account, brand: dict[str, Any], emulator: Emulator, ledger: Ledger
+) -> None:
+    await ledger.set_credits_used(account.id, 20)
+    response = await account.post(GENERATE, json={"brandId": brand["id"], "prompt": "Hello", "platform": "x"})
+    details = assert_error(response, 402, "quota_exceeded")["details"]
+    assert details["limit"] == 20
+    assert details["remaining"] == 0
+    assert details["resetsAt"].startswith("20")
+    assert completions(emulator) == []
+    assert await ledger.credits_used(account.id) == 20
+
+
+async def test_variants_need_credits_for_each(
+    account: Account, brand: dict[str, Any], emulator: Emulator, ledger: Ledger
+) -> None:
+    await ledger.set_credits_used(account.id, 18)
+    body = {"brandId": brand["id"], "prompt": "Hello", "platform": "x"}
+    details = assert_error(await account.post(GENERATE, json={**body, "variants": 3}), 402, "quota_exceeded")[
+        "details"
+    ]
+    assert details["needed"] == 3
+    assert details["remaining"] == 2
+    assert completions(emulator) == []
+    ok = await account.post(GENERATE, json={**body, "variants": 2})
+    assert ok.status_code == 200
+    assert ok.json()["creditsRemaining"] == 0
+
+
+async def test_last_months_usage_does_not_count(
+    account: Account, brand: dict[str, Any], ledger: Ledger, db: Any
+) -> None:
+    import uuid
+
+    from sqlalchemy import text
+
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE users SET ai_credits_used = 20, usage_period_start = now() - interval '40 days' "
+                "WHERE id = :id"
+            ),
+            {"id": uuid.UUID(account.id)},
+        )
+    response = await account.post(GENERATE, json={"brandId": brand["id"], "prompt": "Hello", "platform": "x"})
+    assert response.status_code == 200, response.text
+    assert response.json()["creditsRemaining"] == 19
+    assert await ledger.credits_used(account.id) == 1
+
+
+async def test_connection_refused_is_503_and_free(app_factory: Any, register: Any, ledger: Ledger) -> None:
+    from t21.emulators.base import free_port
+    from tests.conftest import client_for
+
+    app = await app_factory(
+        openrouter_base_url=f"http://127.0.0.1:{free_port()}/api/v1", openrouter_api_key="k"
+    )
+    async with client_for(app) as http:
+        person = await register(on=http)
+        brand = await person.create_brand()
+        response = await person.post(
+            GENERATE, json={"brandId": brand["id"], "prompt": "Hello", "platform": "x"}
+        )
+        assert_error(response, 503, "ai_unavailable")
+        assert "no credits were charged" in response.json()["error"]
+    assert await ledger.credits_used(person.id) == 0
+    assert await ledger.generations() == 0
+
+
+async def test_provider_out_of_credits_is_our_503(
+    account: Account, brand: dict[str, Any], emulator: Emulator, ledger: Ledger
+) -> None:
+    emulator.add_fault(Fault(match=f"POST {COMPLETIONS}", kind="status", status=402))
+    response = await account.post(GENERATE, json={"brandId": brand["id"], "prompt": "Hello", "platform": "x"})
+    assert_error(response, 503, "ai_unavailable")
+    assert len(completions(emulator)) == 1  # 402 is not retried: it will not change
+    assert await ledger.credits_used(account.id) == 0
+    assert await ledger.generations() == 0
+
+
+async def test_provider_5xx_after_retries_is_503(
+    account: Account, brand: dict[str, Any], emulator: Emulator, ledger: Ledger
+) -> None:
+    emulator.add_fault(Fault(match=f"POST {COMPLETIONS}", kind="status", status=502, count=None))
+    response = await account.post(GENERATE, json={"brandId": brand["id"], "prompt": "Hello", "platform": "x"})
+    assert_error(response, 503, "ai_unavailable")
+    assert len(completions(emulator)) == 3  # the first try and two retries
+    assert await ledger.credits_used(account.id) == 0
+
+
+async def test_provider_rate_limit_is_503_with_retry_after(
+    account: Account, brand: dict[str, Any], emulator: Emulator, ledger: Ledger
+) -> None:
+    emulator.add_fault(Fault(match=f"POST {COMPLETIONS}", kind="rate_limit", reset_in=120))
+    response = await account.post(GENERATE, json={"brandId": brand["id"], "prompt": "Hello", "platform": "x"})
+    assert_error(response, 503, "ai_unavailable")
+    assert 100 <= int(response.headers["retry-after"]) <= 121
+    assert await ledger.credits_used(account.id) == 0
+
+
+async def test_moderation_refusal_is_422_with_the_reason(
+    account: Account, brand: dict[str, Any], emulator: Emulator, ledger: Ledger
+) -> None:
+    emulator.add_fault(Fault(match=f"POST {COMPLETIONS}", kind="status", status=403))
+    response = await account.post(
+        GENERATE, json={"brandId": brand["id"], "prompt": "Something", "platform": "x"}
+    )
+    body = assert_error(response, 422, "ai_content_refused")
+    assert "violence" in body["error"]
+    assert body["details"]["reasons"] == ["violence"]
+    assert await ledger.credits_used(account.id) == 0
+    assert await ledger.generations() == 0
+
+
+async def test_shortening_failure_still_answers_with_a_trimmed_post(
+    account: Account, brand: dict[str, Any], emulator: Emulator, ledger: Ledger
+) -> None:
+    """The first answer overshoots and the provider then fails: the post is trimmed, not lost."""
+    from t21.enums import Platform
+    from t21.platforms.validation import validate_content
+
+    long_answer = " ".join(["We roast every bean by hand in small batches, every single morning."] * 8)
+    script_answer(emulator, long_answer)  # the first call answers, too long...
+    emulator.add_fault(Fault(match=f"POST {COMPLETIONS}", kind="status", status=402))  # ...the retry fails
+    response = await account.post(
+        GENERATE, json={"brandId": brand["id"], "prompt": "Anything", "platform": "x"}
+    )
+    assert response.status_code == 200, response.text
+    content = response.json()["content"]
+    assert len(completions(emulator)) == 2
+    assert validate_content(Platform.x, content).ok
+    assert long_answer.startswith(content)
+    assert content.endswith("morning.")
+    assert await ledger.credits_used(account.id) == 1

@@ -49,7 +49,8 @@ def database_url(pg_server_url: str) -> Iterator[str]:
     yield url
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
             (name,),
         )
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -96,13 +97,17 @@ async def _empty_tables(request: pytest.FixtureRequest) -> None:
     database: Database = request.getfixturevalue("db")
     async with database.engine.begin() as conn:
         tables = (
-            await conn.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                    "AND tablename NOT IN ('alembic_version')"
+            (
+                await conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                        "AND tablename NOT IN ('alembic_version')"
+                    )
                 )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         if tables:
             await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
@@ -142,8 +147,9 @@ async def app(app_factory: AppFactory) -> Any:
 
 
 def client_for(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
-                             base_url="http://testserver")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://testserver"
+    )
 
 
 @pytest.fixture
@@ -194,7 +200,9 @@ Register = Callable[..., Any]
 
 @pytest.fixture
 def register(client: httpx.AsyncClient) -> Register:
-    async def _register(email: str | None = None, name: str = "Test User", on: httpx.AsyncClient | None = None) -> Account:
+    async def _register(
+        email: str | None = None, name: str = "Test User", on: httpx.AsyncClient | None = None
+    ) -> Account:
         email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
         http = on or client
         response = await http.post(

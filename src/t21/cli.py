@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 
 from t21.config import MissingSecretsError, Settings, get_settings
 
-app = typer.Typer(help="T21: social-media management you can run yourself.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="T21: social-media management you can run yourself.", no_args_is_help=True, add_completion=False
+)
 console = Console(stderr=True)
 
 
@@ -75,8 +78,8 @@ def serve(
     Starts the embedded PostgreSQL unless T21_DATABASE_URL is set."""
     settings = _settings()
     _migrate(settings)
-    console.print(f"[bold]T21[/bold] on {settings.base_url if not port else f'http://{host or settings.host}:{port}'}"
-                  f" (data in {settings.data_dir.resolve()})")
+    url = f"http://{host or settings.host}:{port}" if port else settings.base_url
+    console.print(f"[bold]T21[/bold] on {url} (data in {settings.data_dir.resolve()})")
     _run_api(settings, in_process_worker=True, host=host, port=port)
 
 
@@ -92,8 +95,8 @@ def api(
 
 @app.command()
 def worker(
-    concurrency: Annotated[int | None, typer.Option(help="Jobs run at once (T21_WORKER_CONCURRENCY)")] = None,
-    queue: Annotated[list[str] | None, typer.Option(help="Only these queues (repeatable); default all")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Jobs at once (T21_WORKER_CONCURRENCY)")] = None,
+    queue: Annotated[list[str] | None, typer.Option(help="Only these queues (repeatable)")] = None,
 ) -> None:
     """Run background jobs: publishing, emails, token refresh, analytics, sweeps. Run as many as
     you like against one database; they share the work."""
@@ -103,10 +106,8 @@ def worker(
     settings = _settings()
     configure_logging(settings)
     runner = Worker(settings, concurrency=concurrency, install_signal_handlers=True, queues=queue or None)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(runner.run())
-    except KeyboardInterrupt:
-        pass
 
 
 @app.command("create-user")
@@ -154,7 +155,11 @@ def openapi() -> None:
     """Print the OpenAPI spec (JSON)."""
     from t21.main import create_app
 
-    settings = Settings(secret_key="openapi-export", encryption_keys="Ixv9ul0sVJ0HGd6bvQzO8Lp5ebTN4aqVvCbnMTu5G9w=")  # type: ignore[arg-type]
+    # The spec does not depend on secrets; fixed placeholders keep `openapi` free of side effects.
+    settings = Settings(
+        secret_key=SecretStr("openapi-export"),
+        encryption_keys=SecretStr("Ixv9ul0sVJ0HGd6bvQzO8Lp5ebTN4aqVvCbnMTu5G9w="),
+    )
     sys.stdout.write(json.dumps(create_app(settings).openapi(), indent=2, sort_keys=True) + "\n")
 
 
@@ -191,16 +196,26 @@ _EMULATED = ("x", "instagram", "linkedin", "openrouter", "stripe", "resend")
 def _emulator_env(name: str, url: str, settings: Settings) -> tuple[dict[str, str], dict[str, object]]:
     """The T21_* lines pointing T21 at one emulator, and the emulator's create_app arguments."""
     if name == "x":
-        return {"T21_X_API_BASE": url, "T21_X_AUTH_BASE": url, "T21_X_CLIENT_ID": "emulated-x",
-                "T21_X_CLIENT_SECRET": "emulated-x-secret"}, {}
+        return {
+            "T21_X_API_BASE": url,
+            "T21_X_AUTH_BASE": url,
+            "T21_X_CLIENT_ID": "emulated-x",
+            "T21_X_CLIENT_SECRET": "emulated-x-secret",
+        }, {}
     if name == "instagram":
-        return {"T21_INSTAGRAM_API_BASE": url, "T21_INSTAGRAM_AUTH_BASE": url,
-                "T21_INSTAGRAM_APP_ID": "emulated-instagram",
-                "T21_INSTAGRAM_APP_SECRET": "emulated-instagram-secret"}, {}
+        return {
+            "T21_INSTAGRAM_API_BASE": url,
+            "T21_INSTAGRAM_AUTH_BASE": url,
+            "T21_INSTAGRAM_APP_ID": "emulated-instagram",
+            "T21_INSTAGRAM_APP_SECRET": "emulated-instagram-secret",
+        }, {}
     if name == "linkedin":
-        return {"T21_LINKEDIN_API_BASE": url, "T21_LINKEDIN_AUTH_BASE": url,
-                "T21_LINKEDIN_CLIENT_ID": "emulated-linkedin",
-                "T21_LINKEDIN_CLIENT_SECRET": "emulated-linkedin-secret"}, {}
+        return {
+            "T21_LINKEDIN_API_BASE": url,
+            "T21_LINKEDIN_AUTH_BASE": url,
+            "T21_LINKEDIN_CLIENT_ID": "emulated-linkedin",
+            "T21_LINKEDIN_CLIENT_SECRET": "emulated-linkedin-secret",
+        }, {}
     if name == "openrouter":
         return {"T21_OPENROUTER_BASE_URL": f"{url}/api/v1", "T21_OPENROUTER_API_KEY": "sk-or-emulated"}, {}
     if name == "stripe":
@@ -210,9 +225,13 @@ def _emulator_env(name: str, url: str, settings: Settings) -> tuple[dict[str, st
         from t21.emulators.stripe import DEFAULT_PRICE_BUSINESS, DEFAULT_PRICE_PRO
 
         return (
-            {"T21_STRIPE_API_BASE": url, "T21_STRIPE_SECRET_KEY": "sk_test_emulated",
-             "T21_STRIPE_WEBHOOK_SECRET": secret, "T21_STRIPE_PRICE_PRO": DEFAULT_PRICE_PRO,
-             "T21_STRIPE_PRICE_BUSINESS": DEFAULT_PRICE_BUSINESS},
+            {
+                "T21_STRIPE_API_BASE": url,
+                "T21_STRIPE_SECRET_KEY": "sk_test_emulated",
+                "T21_STRIPE_WEBHOOK_SECRET": secret,
+                "T21_STRIPE_PRICE_PRO": DEFAULT_PRICE_PRO,
+                "T21_STRIPE_PRICE_BUSINESS": DEFAULT_PRICE_BUSINESS,
+            },
             {"webhook_url": f"{settings.base_url}/api/v1/webhooks/stripe", "webhook_secret": secret},
         )
     if name == "resend":
@@ -222,8 +241,10 @@ def _emulator_env(name: str, url: str, settings: Settings) -> tuple[dict[str, st
 
 @app.command()
 def emulate(
-    base_port: Annotated[int | None, typer.Option(help="First port; the emulators take consecutive ones "
-                                                       "(default: any free ports)")] = None,
+    base_port: Annotated[
+        int | None,
+        typer.Option(help="First port; the emulators take consecutive ones (default: any free ports)"),
+    ] = None,
 ) -> None:
     """Serve every external API's emulator on 127.0.0.1 for offline use, and print the T21_*
     settings that point T21 at them. Ctrl-C stops them."""
@@ -279,8 +300,10 @@ def outbox(
                 if show is None:
                     for email in await repo.recent(limit):
                         created = email.created_at.strftime("%Y-%m-%d %H:%M:%S")
-                        typer.echo(f"{str(email.id)[:8]}  {created}  {email.status:<7}  "
-                                   f"{email.to_address:<32}  {email.subject}")
+                        typer.echo(
+                            f"{str(email.id)[:8]}  {created}  {email.status:<7}  "
+                            f"{email.to_address:<32}  {email.subject}"
+                        )
                     return 0
                 found = await repo.find_by_id_prefix(show.strip())
                 if len(found) != 1:
@@ -288,8 +311,10 @@ def outbox(
                     console.print(f"[red]{what} match {show!r}[/red]")
                     return 1
                 email = found[0]
-                typer.echo(f"ID:      {email.id}\nTo:      {email.to_address}\nSubject: {email.subject}\n"
-                           f"Status:  {email.status}\nCreated: {email.created_at.isoformat()}")
+                typer.echo(
+                    f"ID:      {email.id}\nTo:      {email.to_address}\nSubject: {email.subject}\n"
+                    f"Status:  {email.status}\nCreated: {email.created_at.isoformat()}"
+                )
                 if email.error:
                     typer.echo(f"Error:   {email.error}")
                 typer.echo(f"\n{email.text_body}")

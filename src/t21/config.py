@@ -11,11 +11,11 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Environment(StrEnum):
@@ -81,8 +81,8 @@ class Settings(BaseSettings):
     openrouter_api_key: SecretStr | None = None
     openrouter_base_url: str = "https://openrouter.ai/api/v1"
     ai_model: str = "openai/gpt-4o-mini"
-    ai_allowed_models: list[str] = Field(default_factory=list)
-    ai_fallback_models: list[str] = Field(default_factory=list)
+    ai_allowed_models: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    ai_fallback_models: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     media_max_bytes: int = 50 * 1024 * 1024
 
     sentry_dsn: SecretStr | None = None
-    cors_origins: list[str] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Networks without credentials are offered as a labelled sandbox backed by their emulator,
     # mounted in-app at /sandbox/<network> (or at sandbox_url/<network> when set).

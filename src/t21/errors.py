@@ -165,7 +165,8 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = exc.errors()
         if any(err.get("type") == "json_invalid" for err in errors):
             return error_json(
-                400, {"error": "The request body is not valid JSON", "code": "malformed_json", "details": None}
+                400,
+                {"error": "The request body is not valid JSON", "code": "malformed_json", "details": None},
             )
         return error_json(
             422,

@@ -51,5 +51,6 @@ async def readyz(request: Request) -> JSONResponse:
         ok, detail = await check(request)
         results[name] = {"ok": ok, "detail": detail}
         ready = ready and ok
-    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": results},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": results}, status_code=200 if ready else 503
+    )

@@ -45,15 +45,24 @@ def _mount_web(app: FastAPI, dist: Path) -> None:
     """Serve the single-page app: real files as they are, every other non-API path → index.html."""
     index = dist / "index.html"
     if not index.exists():
+
         @app.get("/", include_in_schema=False)
         async def _no_web() -> JSONResponse:
-            return JSONResponse({"name": "T21", "version": __version__, "api": API_PREFIX,
-                                 "docs": "/api/docs", "web": "not built (run `make web`)"})
+            return JSONResponse(
+                {
+                    "name": "T21",
+                    "version": __version__,
+                    "api": API_PREFIX,
+                    "docs": "/api/docs",
+                    "web": "not built (run `make web`)",
+                }
+            )
+
         return
     app.mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), name="assets")
 
     @app.get("/{path:path}", include_in_schema=False)
-    async def _spa(path: str) -> Any:
+    def _spa(path: str) -> Any:  # sync: FastAPI runs it in a thread, so the file checks don't block
         if path.startswith("api/"):
             return JSONResponse({"error": "Not found", "code": "not_found", "details": None}, status_code=404)
         candidate = (dist / path).resolve()
@@ -93,7 +102,9 @@ def create_app(
     app = FastAPI(
         title="T21 API",
         version=__version__,
-        description="Social-media management: brands, AI drafting, scheduling, publishing, analytics, billing.",
+        description=(
+            "Social-media management: brands, AI drafting, scheduling, publishing, analytics, billing."
+        ),
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,

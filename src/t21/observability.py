@@ -19,8 +19,17 @@ _SECRET_PATTERNS = [
     re.compile(r"(eyJ[A-Za-z0-9_\-]{4})[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"),
     re.compile(r"((?:sk|rk|whsec|re|sk-or)[_-][A-Za-z0-9]{2})[A-Za-z0-9_\-]{8,}"),
 ]
-_SECRET_KEYS = {"password", "token", "access_token", "refresh_token", "authorization", "secret", "api_key",
-                "code_verifier", "client_secret"}
+_SECRET_KEYS = {
+    "password",
+    "token",
+    "access_token",
+    "refresh_token",
+    "authorization",
+    "secret",
+    "api_key",
+    "code_verifier",
+    "client_secret",
+}
 
 
 def _mask(value: Any) -> Any:
@@ -48,7 +57,9 @@ def configure_logging(settings: Settings) -> None:
         redact_secrets,
     ]
     renderer: Any = (
-        structlog.processors.JSONRenderer() if settings.log_json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if settings.log_json
+        else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[*processors, structlog.processors.format_exc_info, renderer],

@@ -26,7 +26,9 @@ async def test_api_key_lifecycle(register, http, db) -> None:
     listed = await http.get("/api/v1/brands", headers=as_key)
     assert listed.status_code == 200 and listed.json()["data"][0]["id"] == brand["id"]
     # Scope enforcement: read-only key cannot write, and keys never manage keys.
-    assert_error(await http.post("/api/v1/brands", json={"name": "x"}, headers=as_key), 403, "insufficient_scope")
+    assert_error(
+        await http.post("/api/v1/brands", json={"name": "x"}, headers=as_key), 403, "insufficient_scope"
+    )
     assert_error(await http.get("/api/v1/api-keys", headers=as_key), 403, "session_required")
 
     keys = (await alice.get("/api/v1/api-keys")).json()["data"]
@@ -42,8 +44,11 @@ async def test_api_key_lifecycle(register, http, db) -> None:
 
 async def test_api_keys_need_a_paid_plan(register, client) -> None:
     alice = await register()
-    assert_error(await alice.post("/api/v1/api-keys", json={"name": "k", "scopes": ["brands:read"]}), 402,
-                 "plan_feature_missing")
+    assert_error(
+        await alice.post("/api/v1/api-keys", json={"name": "k", "scopes": ["brands:read"]}),
+        402,
+        "plan_feature_missing",
+    )
 
 
 async def test_api_key_bad_input(register, http) -> None:

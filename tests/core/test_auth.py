@@ -42,7 +42,10 @@ async def test_duplicate_email_is_409_case_insensitively(client, register) -> No
         ({"email": "a@example.com", "password": "é" * 40, "name": "X"}, "body.password"),  # 80 bytes > 72
         ({"email": "a@example.com", "password": PASSWORD, "name": "   "}, "body.name"),
         ({"email": "a@example.com", "password": PASSWORD}, "body.name"),
-        ({"email": "a@example.com", "password": PASSWORD, "name": "X", "timeZone": "Mars/Base"}, "body.timeZone"),
+        (
+            {"email": "a@example.com", "password": PASSWORD, "name": "X", "timeZone": "Mars/Base"},
+            "body.timeZone",
+        ),
         ({"email": "a@example.com", "password": PASSWORD, "name": "X", "admin": True}, "body.admin"),
     ],
 )
@@ -61,8 +64,12 @@ async def test_password_error_says_why(client) -> None:
 
 async def test_login_same_answer_for_unknown_email_and_wrong_password(client, register) -> None:
     await register(email="carol@example.com")
-    wrong = await client.post("/api/v1/auth/login", json={"email": "carol@example.com", "password": "nope-nope"})
-    unknown = await client.post("/api/v1/auth/login", json={"email": "nobody@example.com", "password": "nope-nope"})
+    wrong = await client.post(
+        "/api/v1/auth/login", json={"email": "carol@example.com", "password": "nope-nope"}
+    )
+    unknown = await client.post(
+        "/api/v1/auth/login", json={"email": "nobody@example.com", "password": "nope-nope"}
+    )
     assert_error(wrong, 401, "invalid_credentials")
     assert_error(unknown, 401, "invalid_credentials")
     assert wrong.json() == unknown.json()
@@ -75,7 +82,9 @@ async def test_refresh_rotates_and_old_token_dies(client, register) -> None:
     new_refresh = first.json()["tokens"]["refreshToken"]
     assert new_refresh != account.refresh_token
     # The new access token works.
-    me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {first.json()['tokens']['accessToken']}"})
+    me = await client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {first.json()['tokens']['accessToken']}"}
+    )
     assert me.status_code == 200
 
 
@@ -96,13 +105,18 @@ async def test_other_login_sessions_survive_a_reuse(client, register) -> None:
     other = await client.post("/api/v1/auth/login", json={"email": account.email, "password": PASSWORD})
     await client.post("/api/v1/auth/refresh", json={"refreshToken": account.refresh_token})
     await client.post("/api/v1/auth/refresh", json={"refreshToken": account.refresh_token})
-    still = await client.post("/api/v1/auth/refresh", json={"refreshToken": other.json()["tokens"]["refreshToken"]})
+    still = await client.post(
+        "/api/v1/auth/refresh", json={"refreshToken": other.json()["tokens"]["refreshToken"]}
+    )
     assert still.status_code == 200
 
 
 async def test_unknown_refresh_token(client) -> None:
-    assert_error(await client.post("/api/v1/auth/refresh", json={"refreshToken": "garbage"}), 401,
-                 "invalid_refresh_token")
+    assert_error(
+        await client.post("/api/v1/auth/refresh", json={"refreshToken": "garbage"}),
+        401,
+        "invalid_refresh_token",
+    )
 
 
 async def test_logout_revokes_refresh_token(client, register) -> None:
@@ -127,35 +141,53 @@ def _b64(data: dict[str, Any]) -> str:
 
 def _claims(user_id: str, settings) -> dict[str, Any]:
     now = datetime.now(UTC)
-    return {"sub": user_id, "iat": int(now.timestamp()), "exp": int((now + timedelta(minutes=5)).timestamp()),
-            "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "typ": "access"}
+    return {
+        "sub": user_id,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=5)).timestamp()),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "typ": "access",
+    }
 
 
 async def test_alg_none_token_is_refused(client, register, settings) -> None:
     account = await register()
     token = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(_claims(account.id, settings))}."
-    assert_error(await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}), 401,
-                 "invalid_token")
+    assert_error(
+        await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}),
+        401,
+        "invalid_token",
+    )
 
 
 async def test_token_signed_with_another_key_is_refused(client, register, settings) -> None:
     account = await register()
     token = jwt.encode(_claims(account.id, settings), "another-key-" + "y" * 32, algorithm="HS256")
-    assert_error(await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}), 401,
-                 "invalid_token")
+    assert_error(
+        await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}),
+        401,
+        "invalid_token",
+    )
 
 
 async def test_wrong_audience_or_issuer_is_refused(client, register, settings) -> None:
     account = await register()
     for change in ({"aud": "someone-else"}, {"iss": "evil"}):
-        token = jwt.encode({**_claims(account.id, settings), **change}, settings.jwt_secret, algorithm="HS256")
-        assert (await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})).status_code == 401
+        token = jwt.encode(
+            {**_claims(account.id, settings), **change}, settings.jwt_secret, algorithm="HS256"
+        )
+        assert (
+            await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+        ).status_code == 401
 
 
 async def test_hs512_token_with_our_key_is_refused(client, register, settings) -> None:
     account = await register()
     token = jwt.encode(_claims(account.id, settings), settings.jwt_secret, algorithm="HS512")
-    assert (await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})).status_code == 401
+    assert (
+        await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    ).status_code == 401
 
 
 async def test_missing_or_malformed_authorization(client) -> None:
@@ -166,11 +198,16 @@ async def test_missing_or_malformed_authorization(client) -> None:
 
 async def test_change_password_ends_other_sessions(client, register) -> None:
     account = await register()
-    response = await account.post("/api/v1/auth/password",
-                                  json={"currentPassword": PASSWORD, "newPassword": "a brand new secret"})
+    response = await account.post(
+        "/api/v1/auth/password", json={"currentPassword": PASSWORD, "newPassword": "a brand new secret"}
+    )
     assert response.status_code == 204
-    assert (await client.post("/api/v1/auth/refresh", json={"refreshToken": account.refresh_token})).status_code == 401
-    ok = await client.post("/api/v1/auth/login", json={"email": account.email, "password": "a brand new secret"})
+    assert (
+        await client.post("/api/v1/auth/refresh", json={"refreshToken": account.refresh_token})
+    ).status_code == 401
+    ok = await client.post(
+        "/api/v1/auth/login", json={"email": account.email, "password": "a brand new secret"}
+    )
     assert ok.status_code == 200
 
 
@@ -179,7 +216,9 @@ async def test_passwords_are_stored_hashed(client, register, db) -> None:
 
     account = await register()
     async with db.engine.connect() as conn:
-        stored = (await conn.execute(text("SELECT password_hash FROM users WHERE id = :id"), {"id": account.id})).scalar_one()
+        stored = (
+            await conn.execute(text("SELECT password_hash FROM users WHERE id = :id"), {"id": account.id})
+        ).scalar_one()
         refresh = (await conn.execute(text("SELECT token_hash FROM refresh_tokens"))).scalars().all()
     assert stored.startswith("$2b$") and PASSWORD not in stored
     assert account.refresh_token not in refresh

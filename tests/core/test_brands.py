@@ -7,8 +7,13 @@ from tests.conftest import assert_error
 
 async def test_brand_crud(register) -> None:
     alice = await register()
-    created = await alice.create_brand(name="Acme", timeZone="Europe/Paris", language="fr",
-                                       website="https://acme.example.com", description="Tools")
+    created = await alice.create_brand(
+        name="Acme",
+        timeZone="Europe/Paris",
+        language="fr",
+        website="https://acme.example.com",
+        description="Tools",
+    )
     assert created["timeZone"] == "Europe/Paris" and created["role"] == "owner"
     assert created["userId"] == alice.id and created["organizationId"] is None
 
@@ -16,7 +21,9 @@ async def test_brand_crud(register) -> None:
     assert listed.status_code == 200
     assert [b["id"] for b in listed.json()["data"]] == [created["id"]]
 
-    updated = await alice.patch(f"/api/v1/brands/{created['id']}", json={"toneOfVoice": "witty", "timeZone": "America/New_York"})
+    updated = await alice.patch(
+        f"/api/v1/brands/{created['id']}", json={"toneOfVoice": "witty", "timeZone": "America/New_York"}
+    )
     assert updated.status_code == 200
     assert updated.json()["toneOfVoice"] == "witty" and updated.json()["timeZone"] == "America/New_York"
     assert updated.json()["name"] == "Acme"
@@ -71,7 +78,9 @@ async def test_default_tier_setting_raises_limits(app_factory, register) -> None
 
 async def test_malformed_json_is_400(register) -> None:
     alice = await register()
-    response = await alice.post("/api/v1/brands", content=b"{not json", headers={"Content-Type": "application/json"})
+    response = await alice.post(
+        "/api/v1/brands", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert_error(response, 400, "malformed_json")
 
 

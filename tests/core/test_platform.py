@@ -42,7 +42,10 @@ async def test_health_and_ready(client) -> None:
     assert ready.json()["checks"]["database"]["ok"] is True
     # No worker runs in this test: readiness says so instead of hiding it.
     assert ready.status_code == 503
-    assert ready.json()["checks"]["worker"] == {"ok": False, "detail": ready.json()["checks"]["worker"]["detail"]}
+    assert ready.json()["checks"]["worker"] == {
+        "ok": False,
+        "detail": ready.json()["checks"]["worker"]["detail"],
+    }
     assert "t21 worker" in ready.json()["checks"]["worker"]["detail"]
 
 
@@ -82,21 +85,32 @@ def test_development_generates_secrets_once(tmp_path: Path) -> None:
 
 
 def test_cli_openapi_prints_the_spec() -> None:
-    out = subprocess.run([sys.executable, "-m", "t21.cli", "openapi"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "t21.cli", "openapi"], capture_output=True, text=True, check=True
+    )
     assert '"/api/v1/brands"' in out.stdout
 
 
 def test_cli_production_names_missing_settings(tmp_path: Path) -> None:
     env = {"T21_ENV": "production", "T21_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "t21.cli", "migrate"], capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "t21.cli", "migrate"], capture_output=True, text=True, env=env
+    )
     assert out.returncode == 2
     assert "T21_SECRET_KEY" in out.stderr and "T21_DATABASE_URL" in out.stderr
 
 
 def test_alembic_check_is_clean(database_url: str) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "alembic", "check"], cwd=ROOT, capture_output=True, text=True,
-        env={"T21_DATABASE_URL": database_url, "PATH": "/usr/bin:/bin", "T21_DATA_DIR": "/tmp/t21-alembic-check"},
+        [sys.executable, "-m", "alembic", "check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            "T21_DATABASE_URL": database_url,
+            "PATH": "/usr/bin:/bin",
+            "T21_DATA_DIR": "/tmp/t21-alembic-check",
+        },
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "No new upgrade operations detected" in out.stdout + out.stderr

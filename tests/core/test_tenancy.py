@@ -20,15 +20,22 @@ async def test_stranger_gets_404_everywhere(register, http) -> None:
     personal = await owner.create_brand(name="Mine")
     org = (await owner.post("/api/v1/organizations", json={"name": "Org"})).json()
     org_brand = await owner.create_brand(name="Org brand", organizationId=org["id"])
-    invite = (await owner.post(f"/api/v1/organizations/{org['id']}/invitations",
-                               json={"email": "x@example.com", "role": "viewer"})).json()
+    invite = (
+        await owner.post(
+            f"/api/v1/organizations/{org['id']}/invitations",
+            json={"email": "x@example.com", "role": "viewer"},
+        )
+    ).json()
     key = (await owner.post("/api/v1/api-keys", json={"name": "k", "scopes": ["brands:read"]})).json()
 
     calls = []
     for brand in (personal, org_brand):
         bid = brand["id"]
-        calls += [("GET", f"/api/v1/brands/{bid}", None), ("PATCH", f"/api/v1/brands/{bid}", {"name": "pwned"}),
-                  ("DELETE", f"/api/v1/brands/{bid}", None)]
+        calls += [
+            ("GET", f"/api/v1/brands/{bid}", None),
+            ("PATCH", f"/api/v1/brands/{bid}", {"name": "pwned"}),
+            ("DELETE", f"/api/v1/brands/{bid}", None),
+        ]
     oid = org["id"]
     calls += [
         ("GET", f"/api/v1/organizations/{oid}", None),

@@ -12,10 +12,10 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests.conftest import Account, AppFactory, client_for, make_settings
 
 from t21.emulators.base import Emulator, RunningServer
 from t21.jobs.runner import Worker
-from tests.conftest import Account, AppFactory, client_for, make_settings
 
 
 class Networks:
@@ -24,7 +24,11 @@ class Networks:
     def __init__(self) -> None:
         from t21.emulators import instagram, linkedin, x
 
-        self.apps = {"x": x.create_app(), "instagram": instagram.create_app(), "linkedin": linkedin.create_app()}
+        self.apps = {
+            "x": x.create_app(),
+            "instagram": instagram.create_app(),
+            "linkedin": linkedin.create_app(),
+        }
         root = FastAPI()
         for name, app in self.apps.items():
             root.mount(f"/{name}", app)
@@ -86,7 +90,9 @@ async def worker(database_url: str, session_tmp: Any, fresh_networks: Networks) 
     await running.stop()
 
 
-async def connect_account(http: httpx.AsyncClient, who: Account, brand_id: str, platform: str) -> dict[str, Any]:
+async def connect_account(
+    http: httpx.AsyncClient, who: Account, brand_id: str, platform: str
+) -> dict[str, Any]:
     """The whole OAuth dance: our connect URL → the emulator's authorize page (auto-approves) →
     its redirect to our callback, which we deliver to the app."""
     started = await who.get(f"/api/v1/social-accounts/connect/{platform}", params={"brandId": brand_id})
@@ -95,8 +101,9 @@ async def connect_account(http: httpx.AsyncClient, who: Account, brand_id: str, 
         approve = await browser.get(started.json()["authorizationUrl"])
     assert approve.status_code in (302, 303), approve.text
     callback = urlparse(approve.headers["location"])
-    done = await http.get(f"{callback.path}?{callback.query}",
-                          headers={"Accept": "application/json", **who.headers})
+    done = await http.get(
+        f"{callback.path}?{callback.query}", headers={"Accept": "application/json", **who.headers}
+    )
     assert done.status_code == 200, done.text
     return dict(done.json())
 
@@ -113,7 +120,9 @@ async def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, inter
     raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
 
 
-async def wait_for_post_status(who: Account, post_id: str, statuses: set[str], timeout: float = 15.0) -> dict[str, Any]:
+async def wait_for_post_status(
+    who: Account, post_id: str, statuses: set[str], timeout: float = 15.0
+) -> dict[str, Any]:
     async def check() -> dict[str, Any] | None:
         body = (await who.get(f"/api/v1/posts/{post_id}")).json()
         return body if body["status"] in statuses else None

@@ -10,10 +10,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from t21.emulators.base import Fault
 from tests.conftest import TEST_FERNET_KEY, client_for
 from tests.publishing.conftest import connect_account, wait_for, wait_for_post_status
+
+from t21.emulators.base import Fault
 
 
 def start_worker(database_url: str, sandbox_url: str, tmp: Path, settings) -> subprocess.Popen[bytes]:
@@ -47,19 +47,27 @@ async def test_worker_killed_mid_batch_every_post_exactly_once(
             await connect_account(http, person, brand["id"], "x")
             people.append((person, brand))
         # Every tweet takes 0.3 s at the network, so the batch is still running when we kill.
-        fresh_networks.emulator("x").add_fault(Fault(match="POST /2/tweets", kind="latency", seconds=0.3, count=None))
+        fresh_networks.emulator("x").add_fault(
+            Fault(match="POST /2/tweets", kind="latency", seconds=0.3, count=None)
+        )
         posts = []
         for i in range(10):
             for person, brand in people:
-                response = await person.post("/api/v1/posts", json={
-                    "brandId": brand["id"], "content": f"Batch post {i} of {person.email}", "scheduledFor": "now",
-                    "platforms": ["x"]})
+                response = await person.post(
+                    "/api/v1/posts",
+                    json={
+                        "brandId": brand["id"],
+                        "content": f"Batch post {i} of {person.email}",
+                        "scheduledFor": "now",
+                        "platforms": ["x"],
+                    },
+                )
                 assert response.status_code == 201, response.text
                 posts.append((person, response.json()["id"]))
 
         first = start_worker(database_url, fresh_networks.url, tmp_path, settings)
         try:
-            await wait_for(lambda: _count(fresh_networks) , timeout=30)  # some tweets went out
+            await wait_for(lambda: _count(fresh_networks), timeout=30)  # some tweets went out
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
         finally:

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
+from tests.publishing.conftest import connect_account, wait_for_post_status
 
 from t21.emulators.base import Fault
-from tests.publishing.conftest import connect_account, wait_for, wait_for_post_status
 
 
 def soon(seconds: float = 0.5) -> str:
@@ -22,12 +23,22 @@ async def setup(register, http, platforms=("x", "linkedin")):
     return alice, brand, accounts
 
 
-async def test_scheduled_post_is_published_on_time_on_every_network(register, http, worker, fresh_networks, db) -> None:
+async def test_scheduled_post_is_published_on_time_on_every_network(
+    register, http, worker, fresh_networks, db
+) -> None:
     alice, brand, _ = await setup(register, http)
     when = datetime.now(UTC) + timedelta(seconds=1.5)
-    post = (await alice.post("/api/v1/posts", json={
-        "brandId": brand["id"], "content": "Launch day! #t21", "scheduledFor": when.isoformat(),
-        "platforms": ["x", "linkedin"]})).json()
+    post = (
+        await alice.post(
+            "/api/v1/posts",
+            json={
+                "brandId": brand["id"],
+                "content": "Launch day! #t21",
+                "scheduledFor": when.isoformat(),
+                "platforms": ["x", "linkedin"],
+            },
+        )
+    ).json()
     # Not before its time.
     assert fresh_networks.requests("x", "POST", r"/2/tweets") == []
     done = await wait_for_post_status(alice, post["id"], {"PUBLISHED"})
@@ -49,9 +60,18 @@ async def test_scheduled_post_is_published_on_time_on_every_network(register, ht
 
 async def test_x_thread_is_published_in_order(register, http, worker, fresh_networks) -> None:
     alice, brand, _ = await setup(register, http, platforms=("x",))
-    post = (await alice.post("/api/v1/posts", json={
-        "brandId": brand["id"], "content": "A thread 🧵", "thread": ["Part two", "Part three"],
-        "scheduledFor": "now", "platforms": ["x"]})).json()
+    post = (
+        await alice.post(
+            "/api/v1/posts",
+            json={
+                "brandId": brand["id"],
+                "content": "A thread 🧵",
+                "thread": ["Part two", "Part three"],
+                "scheduledFor": "now",
+                "platforms": ["x"],
+            },
+        )
+    ).json()
     done = await wait_for_post_status(alice, post["id"], {"PUBLISHED"})
     target = done["targets"][0]
     tweets = [r.json_body() for r in fresh_networks.requests("x", "POST", r"/2/tweets")]
@@ -65,43 +85,81 @@ async def test_cancel_before_the_time_publishes_nothing(register, http, worker, 
     import asyncio
 
     alice, brand, _ = await setup(register, http, platforms=("x",))
-    post = (await alice.post("/api/v1/posts", json={"brandId": brand["id"], "content": "Never",
-                                                     "scheduledFor": soon(1.0), "platforms": ["x"]})).json()
+    post = (
+        await alice.post(
+            "/api/v1/posts",
+            json={"brandId": brand["id"], "content": "Never", "scheduledFor": soon(1.0), "platforms": ["x"]},
+        )
+    ).json()
     assert (await alice.delete(f"/api/v1/posts/{post['id']}")).json()["status"] == "CANCELLED"
     await asyncio.sleep(2.0)
     assert fresh_networks.requests("x", "POST", r"/2/tweets") == []
 
 
-async def test_edit_before_the_time_publishes_the_new_text_at_the_new_time(register, http, worker, fresh_networks) -> None:
+async def test_edit_before_the_time_publishes_the_new_text_at_the_new_time(
+    register, http, worker, fresh_networks
+) -> None:
     alice, brand, _ = await setup(register, http, platforms=("x",))
-    post = (await alice.post("/api/v1/posts", json={"brandId": brand["id"], "content": "Old text",
-                                                     "scheduledFor": soon(1.0), "platforms": ["x"]})).json()
-    edited = await alice.patch(f"/api/v1/posts/{post['id']}", json={"content": "New text", "scheduledFor": soon(2.0)})
+    post = (
+        await alice.post(
+            "/api/v1/posts",
+            json={
+                "brandId": brand["id"],
+                "content": "Old text",
+                "scheduledFor": soon(1.0),
+                "platforms": ["x"],
+            },
+        )
+    ).json()
+    edited = await alice.patch(
+        f"/api/v1/posts/{post['id']}", json={"content": "New text", "scheduledFor": soon(2.0)}
+    )
     assert edited.status_code == 200, edited.text
     await wait_for_post_status(alice, post["id"], {"PUBLISHED"})
     assert [r.json_body()["text"] for r in fresh_networks.requests("x", "POST", r"/2/tweets")] == ["New text"]
 
 
-async def test_rate_limit_storm_waits_for_the_reset_without_hammering(register, http, worker, fresh_networks) -> None:
+async def test_rate_limit_storm_waits_for_the_reset_without_hammering(
+    register, http, worker, fresh_networks
+) -> None:
     alice, brand, _ = await setup(register, http, platforms=("x",))
-    fresh_networks.emulator("x").add_fault(Fault(match="POST /2/tweets", kind="rate_limit", count=3, reset_in=1.0))
-    post = (await alice.post("/api/v1/posts", json={"brandId": brand["id"], "content": "Patience",
-                                                     "scheduledFor": "now", "platforms": ["x"]})).json()
+    fresh_networks.emulator("x").add_fault(
+        Fault(match="POST /2/tweets", kind="rate_limit", count=3, reset_in=1.0)
+    )
+    post = (
+        await alice.post(
+            "/api/v1/posts",
+            json={"brandId": brand["id"], "content": "Patience", "scheduledFor": "now", "platforms": ["x"]},
+        )
+    ).json()
     done = await wait_for_post_status(alice, post["id"], {"PUBLISHED"}, timeout=20)
     calls = fresh_networks.requests("x", "POST", r"/2/tweets")
     # Three refusals, one success: each retry waited for the reset instead of hammering.
     assert len(calls) == 4, [c.at for c in calls]
-    gaps = [b.at - a.at for a, b in zip(calls, calls[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(calls)]
     assert all(gap >= 0.5 for gap in gaps), gaps
     assert done["targets"][0]["attempts"] == 1  # waiting for a rate limit is not a failed attempt
 
 
-async def test_post_stored_before_a_timeout_is_reconciled_not_duplicated(register, http, worker, fresh_networks) -> None:
+async def test_post_stored_before_a_timeout_is_reconciled_not_duplicated(
+    register, http, worker, fresh_networks
+) -> None:
     alice, brand, _ = await setup(register, http, platforms=("x",))
     # The network stores the tweet, then answers too late (our timeout is 2 s in these tests).
-    fresh_networks.emulator("x").add_fault(Fault(match="POST /2/tweets", kind="timeout_after_store", seconds=4))
-    post = (await alice.post("/api/v1/posts", json={"brandId": brand["id"], "content": "Exactly once",
-                                                     "scheduledFor": "now", "platforms": ["x"]})).json()
+    fresh_networks.emulator("x").add_fault(
+        Fault(match="POST /2/tweets", kind="timeout_after_store", seconds=4)
+    )
+    post = (
+        await alice.post(
+            "/api/v1/posts",
+            json={
+                "brandId": brand["id"],
+                "content": "Exactly once",
+                "scheduledFor": "now",
+                "platforms": ["x"],
+            },
+        )
+    ).json()
     done = await wait_for_post_status(alice, post["id"], {"PUBLISHED"}, timeout=30)
     stored = [t for t in fresh_networks.emulator("x").tweets().values() if t.text == "Exactly once"]  # type: ignore[attr-defined]
     assert len(stored) == 1
@@ -110,11 +168,24 @@ async def test_post_stored_before_a_timeout_is_reconciled_not_duplicated(registe
     assert fresh_networks.requests("x", "GET", r"/2/users/[^/]+/tweets")  # it asked the network first
 
 
-async def test_server_error_without_storing_is_retried_after_reconciliation(register, http, worker, fresh_networks) -> None:
+async def test_server_error_without_storing_is_retried_after_reconciliation(
+    register, http, worker, fresh_networks
+) -> None:
     alice, brand, _ = await setup(register, http, platforms=("linkedin",))
-    fresh_networks.emulator("linkedin").add_fault(Fault(match="POST /rest/posts", kind="status", status=503, count=1))
-    post = (await alice.post("/api/v1/posts", json={"brandId": brand["id"], "content": "Second time lucky",
-                                                     "scheduledFor": "now", "platforms": ["linkedin"]})).json()
+    fresh_networks.emulator("linkedin").add_fault(
+        Fault(match="POST /rest/posts", kind="status", status=503, count=1)
+    )
+    post = (
+        await alice.post(
+            "/api/v1/posts",
+            json={
+                "brandId": brand["id"],
+                "content": "Second time lucky",
+                "scheduledFor": "now",
+                "platforms": ["linkedin"],
+            },
+        )
+    ).json()
     done = await wait_for_post_status(alice, post["id"], {"PUBLISHED"}, timeout=30)
     assert done["targets"][0]["attempts"] == 2
     assert len(fresh_networks.requests("linkedin", "POST", r"/rest/posts")) == 2
@@ -122,13 +193,29 @@ async def test_server_error_without_storing_is_retried_after_reconciliation(regi
     assert len(fresh_networks.emulator("linkedin").posts()) == 1  # type: ignore[attr-defined]
 
 
-async def test_content_rejected_fails_at_once_with_the_networks_message(register, http, worker, fresh_networks) -> None:
+async def test_content_rejected_fails_at_once_with_the_networks_message(
+    register, http, worker, fresh_networks
+) -> None:
     alice, brand, _ = await setup(register, http, platforms=("x",))
-    fresh_networks.emulator("x").add_fault(Fault(match="POST /2/tweets", kind="status", status=403, body={
-        "title": "Forbidden", "detail": "You are not allowed to create a Tweet with duplicate content.",
-        "type": "about:blank", "status": 403}))
-    post = (await alice.post("/api/v1/posts", json={"brandId": brand["id"], "content": "Dup",
-                                                     "scheduledFor": "now", "platforms": ["x"]})).json()
+    fresh_networks.emulator("x").add_fault(
+        Fault(
+            match="POST /2/tweets",
+            kind="status",
+            status=403,
+            body={
+                "title": "Forbidden",
+                "detail": "You are not allowed to create a Tweet with duplicate content.",
+                "type": "about:blank",
+                "status": 403,
+            },
+        )
+    )
+    post = (
+        await alice.post(
+            "/api/v1/posts",
+            json={"brandId": brand["id"], "content": "Dup", "scheduledFor": "now", "platforms": ["x"]},
+        )
+    ).json()
     done = await wait_for_post_status(alice, post["id"], {"FAILED"})
     assert "duplicate content" in done["targets"][0]["error"]
     assert len(fresh_networks.requests("x", "POST", r"/2/tweets")) == 1
@@ -137,8 +224,12 @@ async def test_content_rejected_fails_at_once_with_the_networks_message(register
 async def test_revoked_token_fails_disconnects_and_emails(register, http, worker, fresh_networks, db) -> None:
     alice, brand, accounts = await setup(register, http, platforms=("x",))
     fresh_networks.emulator("x").add_fault(Fault(match="*", kind="revoked_token", count=None))
-    post = (await alice.post("/api/v1/posts", json={"brandId": brand["id"], "content": "Nope",
-                                                     "scheduledFor": "now", "platforms": ["x"]})).json()
+    post = (
+        await alice.post(
+            "/api/v1/posts",
+            json={"brandId": brand["id"], "content": "Nope", "scheduledFor": "now", "platforms": ["x"]},
+        )
+    ).json()
     done = await wait_for_post_status(alice, post["id"], {"FAILED"})
     assert "Reconnect" in done["targets"][0]["error"]
     account = (await alice.get(f"/api/v1/social-accounts/{accounts['x']['id']}")).json()
@@ -147,19 +238,39 @@ async def test_revoked_token_fails_disconnects_and_emails(register, http, worker
         templates = (await conn.execute(text("SELECT template FROM email_messages"))).scalars().all()
     assert "account_disconnected" in templates and "post_failed" in templates
     # Scheduling on a disconnected account is refused up front.
-    again = await alice.post("/api/v1/posts", json={"brandId": brand["id"], "content": "x", "scheduledFor": "now",
-                                                     "platforms": ["x"]})
+    again = await alice.post(
+        "/api/v1/posts",
+        json={"brandId": brand["id"], "content": "x", "scheduledFor": "now", "platforms": ["x"]},
+    )
     assert again.status_code == 422 and again.json()["code"] == "account_disconnected"
 
 
 async def test_retry_resends_only_failed_targets(register, http, worker, fresh_networks) -> None:
     alice, brand, _ = await setup(register, http)
-    fresh_networks.emulator("x").add_fault(Fault(match="POST /2/tweets", kind="status", status=400, body={
-        "title": "Invalid Request", "detail": "Bad text", "type": "about:blank", "status": 400}))
-    post = (await alice.post("/api/v1/posts", json={"brandId": brand["id"], "content": "Half",
-                                                     "scheduledFor": "now", "platforms": ["x", "linkedin"]})).json()
+    fresh_networks.emulator("x").add_fault(
+        Fault(
+            match="POST /2/tweets",
+            kind="status",
+            status=400,
+            body={"title": "Invalid Request", "detail": "Bad text", "type": "about:blank", "status": 400},
+        )
+    )
+    post = (
+        await alice.post(
+            "/api/v1/posts",
+            json={
+                "brandId": brand["id"],
+                "content": "Half",
+                "scheduledFor": "now",
+                "platforms": ["x", "linkedin"],
+            },
+        )
+    ).json()
     partial = await wait_for_post_status(alice, post["id"], {"PARTIALLY_PUBLISHED"})
-    assert {t["platform"]: t["status"] for t in partial["targets"]} == {"x": "FAILED", "linkedin": "PUBLISHED"}
+    assert {t["platform"]: t["status"] for t in partial["targets"]} == {
+        "x": "FAILED",
+        "linkedin": "PUBLISHED",
+    }
     retried = await alice.post(f"/api/v1/posts/{post['id']}/retry", json={})
     assert retried.status_code == 200, retried.text
     await wait_for_post_status(alice, post["id"], {"PUBLISHED"})
@@ -171,9 +282,13 @@ async def test_retry_resends_only_failed_targets(register, http, worker, fresh_n
 
 
 async def test_publish_now_and_expired_token_is_refreshed(register, http, worker, fresh_networks, db) -> None:
-    alice, brand, accounts = await setup(register, http, platforms=("x",))
-    post = (await alice.post("/api/v1/posts", json={"brandId": brand["id"], "content": "Later",
-                                                     "scheduledFor": soon(3600), "platforms": ["x"]})).json()
+    alice, brand, _ = await setup(register, http, platforms=("x",))
+    post = (
+        await alice.post(
+            "/api/v1/posts",
+            json={"brandId": brand["id"], "content": "Later", "scheduledFor": soon(3600), "platforms": ["x"]},
+        )
+    ).json()
     fresh_networks.emulator("x").add_fault(Fault(match="POST /2/tweets", kind="expired_token", count=1))
     now = await alice.post(f"/api/v1/posts/{post['id']}/publish-now")
     assert now.status_code == 200, now.text
@@ -184,13 +299,24 @@ async def test_publish_now_and_expired_token_is_refreshed(register, http, worker
     assert status == "CONNECTED"
 
 
-async def test_sweep_requeues_a_due_post_whose_job_vanished(register, http, worker, fresh_networks, db) -> None:
+async def test_sweep_requeues_a_due_post_whose_job_vanished(
+    register, http, worker, fresh_networks, db
+) -> None:
     from t21.jobs.context import resources
     from t21.publishing.sweep import requeue_orphans
 
     alice, brand, _ = await setup(register, http, platforms=("x",))
-    post = (await alice.post("/api/v1/posts", json={"brandId": brand["id"], "content": "Lost job",
-                                                     "scheduledFor": soon(3600), "platforms": ["x"]})).json()
+    post = (
+        await alice.post(
+            "/api/v1/posts",
+            json={
+                "brandId": brand["id"],
+                "content": "Lost job",
+                "scheduledFor": soon(3600),
+                "platforms": ["x"],
+            },
+        )
+    ).json()
     async with db.engine.begin() as conn:
         # Simulate the failure the sweep exists for: the job is gone and the post is due.
         await conn.execute(text("DELETE FROM procrastinate_jobs WHERE task_name = 't21.publish_social_post'"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,7 +33,7 @@ class Principal:
     api_key: ApiKey | None = None
 
     @property
-    def user_id(self):  # type: ignore[no-untyped-def]
+    def user_id(self) -> uuid.UUID:
         return self.user.id
 
 

@@ -43,8 +43,12 @@ async def login(body: LoginIn, request: Request, session: SessionDep, settings: 
 
 
 @router.post("/refresh", response_model=RefreshOut)
-async def refresh(body: RefreshIn, request: Request, session: SessionDep, settings: SettingsDep) -> RefreshOut:
-    tokens = await AuthService(session, settings).refresh(body.refresh_token, request.headers.get("user-agent"))
+async def refresh(
+    body: RefreshIn, request: Request, session: SessionDep, settings: SettingsDep
+) -> RefreshOut:
+    tokens = await AuthService(session, settings).refresh(
+        body.refresh_token, request.headers.get("user-agent")
+    )
     return RefreshOut(tokens=tokens)
 
 
@@ -75,13 +79,17 @@ async def change_password(
     settings: SettingsDep,
     principal: Principal = Depends(scoped(Scope.session)),
 ) -> Response:
-    await AuthService(session, settings).change_password(principal.user, body.current_password, body.new_password)
+    await AuthService(session, settings).change_password(
+        principal.user, body.current_password, body.new_password
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @api_keys_router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
 async def create_api_key(
-    body: ApiKeyCreate, session: SessionDep, settings: SettingsDep,
+    body: ApiKeyCreate,
+    session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = Depends(scoped(Scope.session)),
 ) -> ApiKeyCreated:
     key, secret = await ApiKeyService(session, settings).create(principal.user, body)
@@ -92,13 +100,15 @@ async def create_api_key(
 async def list_api_keys(
     session: SessionDep, settings: SettingsDep, principal: Principal = Depends(scoped(Scope.session))
 ) -> ListResponse[ApiKeyOut]:
-    keys = await ApiKeyService(session, settings).list(principal.user)
+    keys = await ApiKeyService(session, settings).list_for_user(principal.user)
     return ListResponse[ApiKeyOut](data=[ApiKeyOut.model_validate(k) for k in keys])
 
 
 @api_keys_router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_api_key(
-    key_id: uuid.UUID, session: SessionDep, settings: SettingsDep,
+    key_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = Depends(scoped(Scope.session)),
 ) -> Response:
     await ApiKeyService(session, settings).revoke(principal.user, key_id)

@@ -123,7 +123,8 @@ class ApiKeyService:
     async def create(self, user: User, data: ApiKeyCreate) -> tuple[ApiKey, str]:
         if not await user_has_feature(self.session, self.settings, user, "api_keys"):
             raise PaymentRequired(
-                "API keys come with the PRO and BUSINESS plans", code="plan_feature_missing",
+                "API keys come with the PRO and BUSINESS plans",
+                code="plan_feature_missing",
                 details={"feature": "api_keys"},
             )
         secret = API_KEY_PREFIX + random_token(30)
@@ -138,7 +139,7 @@ class ApiKeyService:
         await self.keys.add(key)
         return key, secret
 
-    async def list(self, user: User) -> list[ApiKey]:
+    async def list_for_user(self, user: User) -> list[ApiKey]:
         return await self.keys.list_for_user(user.id)
 
     async def revoke(self, user: User, key_id: uuid.UUID) -> None:

@@ -14,8 +14,11 @@ class Brand(IdMixin, TimestampMixin, Base):
         # A brand belongs to exactly one tenant: a user (personal) or an organization.
         CheckConstraint("(user_id IS NULL) <> (organization_id IS NULL)", name="one_owner"),
         Index("ix_brands_user_id", "user_id", postgresql_where=text("user_id IS NOT NULL")),
-        Index("ix_brands_organization_id", "organization_id",
-              postgresql_where=text("organization_id IS NOT NULL")),
+        Index(
+            "ix_brands_organization_id",
+            "organization_id",
+            postgresql_where=text("organization_id IS NOT NULL"),
+        ),
     )
 
     name: Mapped[str] = mapped_column(String(120), nullable=False)

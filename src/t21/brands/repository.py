@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.brands.models import Brand
@@ -19,9 +19,7 @@ from t21.organizations.models import TeamMember
 _ROLE_RANK = {r.value: r.rank for r in Role}
 
 
-def _role_rank_expr():  # type: ignore[no-untyped-def]
-    from sqlalchemy import case
-
+def _role_rank_expr() -> ColumnElement[int]:
     return case(*[(TeamMember.role == role, rank) for role, rank in _ROLE_RANK.items()], else_=-1)
 
 

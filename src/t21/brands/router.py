@@ -23,13 +23,15 @@ async def list_brands(
     personal: bool = Query(default=False, description="Only the caller's personal brands"),
     principal: Principal = Depends(scoped(Scope.brands_read)),
 ) -> ListResponse[BrandOut]:
-    brands = await BrandService(session, settings).list(principal.user, organization_id, personal)
+    brands = await BrandService(session, settings).list_visible(principal.user, organization_id, personal)
     return ListResponse[BrandOut](data=brands)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BrandOut)
 async def create_brand(
-    body: BrandCreate, session: SessionDep, settings: SettingsDep,
+    body: BrandCreate,
+    session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = Depends(scoped(Scope.brands_write)),
 ) -> BrandOut:
     return await BrandService(session, settings).create(principal.user, body)
@@ -37,7 +39,9 @@ async def create_brand(
 
 @router.get("/{brand_id}", response_model=BrandOut)
 async def get_brand(
-    brand_id: uuid.UUID, session: SessionDep, settings: SettingsDep,
+    brand_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = Depends(scoped(Scope.brands_read)),
 ) -> BrandOut:
     return await BrandService(session, settings).get(principal.user, brand_id)
@@ -45,7 +49,10 @@ async def get_brand(
 
 @router.patch("/{brand_id}", response_model=BrandOut)
 async def update_brand(
-    brand_id: uuid.UUID, body: BrandUpdate, session: SessionDep, settings: SettingsDep,
+    brand_id: uuid.UUID,
+    body: BrandUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = Depends(scoped(Scope.brands_write)),
 ) -> BrandOut:
     return await BrandService(session, settings).update(principal.user, brand_id, body)
@@ -53,7 +60,9 @@ async def update_brand(
 
 @router.delete("/{brand_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_brand(
-    brand_id: uuid.UUID, session: SessionDep, settings: SettingsDep,
+    brand_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = Depends(scoped(Scope.brands_write)),
 ) -> Response:
     await BrandService(session, settings).delete(principal.user, brand_id)

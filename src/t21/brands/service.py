@@ -16,8 +16,9 @@ from t21.users.models import User
 
 
 def brand_out(brand: Brand, role: Role) -> BrandOut:
-    return BrandOut.model_validate({**{c: getattr(brand, c) for c in BrandOut.model_fields if c != "role"},
-                                    "role": role.value})
+    return BrandOut.model_validate(
+        {**{c: getattr(brand, c) for c in BrandOut.model_fields if c != "role"}, "role": role.value}
+    )
 
 
 class BrandService:
@@ -49,8 +50,12 @@ class BrandService:
         await self.session.refresh(brand)
         return brand_out(brand, role)
 
-    async def list(self, user: User, organization_id: uuid.UUID | None, personal_only: bool) -> list[BrandOut]:
-        rows = await self.brands.list_visible(user.id, organization_id=organization_id, personal_only=personal_only)
+    async def list_visible(
+        self, user: User, organization_id: uuid.UUID | None, personal_only: bool
+    ) -> list[BrandOut]:
+        rows = await self.brands.list_visible(
+            user.id, organization_id=organization_id, personal_only=personal_only
+        )
         return [brand_out(brand, role) for brand, role in rows]
 
     async def get(self, user: User, brand_id: uuid.UUID) -> BrandOut:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from t21.config import Settings
@@ -30,8 +31,7 @@ def migrations_dir() -> Path:
     return Path(str(resources.files("t21") / "migrations"))
 
 
-def alembic_config(database_url: str):  # type: ignore[no-untyped-def]
-    from alembic.config import Config
+def alembic_config(database_url: str) -> Config:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()))

@@ -19,7 +19,9 @@ def start_embedded_postgres(data_dir: Path, *, stop_on_exit: bool = True) -> str
         import pgserver
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop" if stop_on_exit else None)
+        server = pgserver.get_server(
+            data_dir.resolve() / "pgdata", cleanup_mode="stop" if stop_on_exit else None
+        )
     uri: str = server.get_uri()
     log.info("embedded PostgreSQL at %s", data_dir / "pgdata")
     return uri

@@ -1,4 +1,5 @@
-"""Database URL spelling: SQLAlchemy wants `postgresql+psycopg://`, psycopg and Procrastinate the plain form."""
+"""Database URL spelling: SQLAlchemy wants `postgresql+psycopg://`; psycopg and Procrastinate want
+the plain form."""
 
 from __future__ import annotations
 

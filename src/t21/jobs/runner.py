@@ -41,8 +41,15 @@ def build_http_client() -> httpx.AsyncClient:
 class Worker:
     """One Procrastinate worker with T21's resources installed."""
 
-    def __init__(self, settings: Settings, *, database_url: str | None = None, concurrency: int | None = None,
-                 install_signal_handlers: bool = False, queues: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        database_url: str | None = None,
+        concurrency: int | None = None,
+        install_signal_handlers: bool = False,
+        queues: list[str] | None = None,
+    ) -> None:
         self.settings = settings
         self.url = database_url or resolve_database_url(settings)
         self.concurrency = concurrency or settings.worker_concurrency
@@ -74,7 +81,7 @@ class Worker:
             async with task_app.open_async(pool=pool):
                 log.info("worker_started", name=worker_name(), concurrency=self.concurrency)
                 await task_app.run_worker_async(
-                    queues=self.queues,
+                    queues=self.queues or QUEUES,
                     name=worker_name(),
                     concurrency=self.concurrency,
                     fetch_job_polling_interval=FETCH_POLLING_INTERVAL,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -17,7 +17,7 @@ class TransactionalRoute(APIRoute):
     otherwise. Committing here (not in a yield-dependency) means a failed commit becomes an error
     answer instead of a success the database never saw."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run_in_transaction(request: Request) -> Response:

@@ -24,8 +24,8 @@ def _layout(title: str, paragraphs: list[str], link: tuple[str, str] | None = No
         label, url = link
         body += f'<p><a href="{escape(url, quote=True)}">{escape(label)}</a></p>'
     return (
-        "<!doctype html><html><body style=\"font-family:sans-serif;max-width:560px\">"
-        f"<h2>{escape(title)}</h2>{body}<p style=\"color:#888\">T21</p></body></html>"
+        '<!doctype html><html><body style="font-family:sans-serif;max-width:560px">'
+        f'<h2>{escape(title)}</h2>{body}<p style="color:#888">T21</p></body></html>'
     )
 
 
@@ -34,14 +34,18 @@ def render(template: str, **ctx: str) -> RenderedEmail:
     builders = {
         "welcome": lambda: (
             "Welcome to T21",
-            [f"Hi {ctx['name']},", "Your account is ready. Create a brand, connect an account, and schedule "
-             "your first post."],
+            [
+                f"Hi {ctx['name']},",
+                "Your account is ready. Create a brand, connect an account, and schedule your first post.",
+            ],
             ("Open T21", ctx["url"]),
         ),
         "team_invite": lambda: (
             f"You're invited to {ctx['organization']} on T21",
-            [f"{ctx['inviter']} invited you to join {ctx['organization']} as {ctx['role']}.",
-             "The invitation is valid for 7 days."],
+            [
+                f"{ctx['inviter']} invited you to join {ctx['organization']} as {ctx['role']}.",
+                "The invitation is valid for 7 days.",
+            ],
             ("Accept the invitation", ctx["url"]),
         ),
         "post_published": lambda: (
@@ -51,20 +55,26 @@ def render(template: str, **ctx: str) -> RenderedEmail:
         ),
         "post_failed": lambda: (
             f"A post could not be published on {ctx['platform']}",
-            [f"Your post for {ctx['brand']} was not published on {ctx['platform']}.",
-             f"The network said: {ctx['reason']}"],
+            [
+                f"Your post for {ctx['brand']} was not published on {ctx['platform']}.",
+                f"The network said: {ctx['reason']}",
+            ],
             ("Open the post", ctx["url"]),
         ),
         "account_disconnected": lambda: (
             f"Reconnect your {ctx['platform']} account",
-            [f"T21 lost access to {ctx['account']} on {ctx['platform']} ({ctx['reason']}).",
-             "Scheduled posts for this account will not be published until you reconnect it."],
+            [
+                f"T21 lost access to {ctx['account']} on {ctx['platform']} ({ctx['reason']}).",
+                "Scheduled posts for this account will not be published until you reconnect it.",
+            ],
             ("Reconnect", ctx["url"]),
         ),
         "account_expiring": lambda: (
             f"Your {ctx['platform']} connection expires soon",
-            [f"The connection to {ctx['account']} on {ctx['platform']} expires on {ctx['expires']}.",
-             "Reconnect before then to keep publishing."],
+            [
+                f"The connection to {ctx['account']} on {ctx['platform']} expires on {ctx['expires']}.",
+                "Reconnect before then to keep publishing.",
+            ],
             ("Reconnect", ctx["url"]),
         ),
         "subscription_confirmed": lambda: (
@@ -80,13 +90,19 @@ def render(template: str, **ctx: str) -> RenderedEmail:
     }
     subject, paragraphs, link = builders[template]()
     text = "\n\n".join(p for p in paragraphs if p) + (f"\n\n{link[0]}: {link[1]}" if link else "")
-    return RenderedEmail(subject=subject, text=text, html=_layout(subject, [p for p in paragraphs if p], link))
+    return RenderedEmail(
+        subject=subject, text=text, html=_layout(subject, [p for p in paragraphs if p], link)
+    )
 
 
 async def queue_email(session: AsyncSession, to: str, template: str, **ctx: str) -> EmailMessage:
     rendered = render(template, **ctx)
     message = EmailMessage(
-        to_address=to, subject=rendered.subject, template=template, html=rendered.html, text_body=rendered.text
+        to_address=to,
+        subject=rendered.subject,
+        template=template,
+        html=rendered.html,
+        text_body=rendered.text,
     )
     session.add(message)
     await session.flush()

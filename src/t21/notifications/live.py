@@ -21,12 +21,23 @@ async def publish_live_event(
 ) -> None:
     if not user_ids:
         return
-    message = json.dumps({"users": [str(u) for u in user_ids], "event": {"type": event_type, **payload}},
-                         default=str, separators=(",", ":"))
+    message = json.dumps(
+        {"users": [str(u) for u in user_ids], "event": {"type": event_type, **payload}},
+        default=str,
+        separators=(",", ":"),
+    )
     if len(message.encode()) > MAX_PAYLOAD:
-        message = json.dumps({"users": [str(u) for u in user_ids],
-                              "event": {"type": event_type, "truncated": True,
-                                        **{k: v for k, v in payload.items() if k in ("postId", "status")}}},
-                             default=str)
-    await session.execute(text("SELECT pg_notify(:channel, :message)"),
-                          {"channel": LIVE_CHANNEL, "message": message})
+        message = json.dumps(
+            {
+                "users": [str(u) for u in user_ids],
+                "event": {
+                    "type": event_type,
+                    "truncated": True,
+                    **{k: v for k, v in payload.items() if k in ("postId", "status")},
+                },
+            },
+            default=str,
+        )
+    await session.execute(
+        text("SELECT pg_notify(:channel, :message)"), {"channel": LIVE_CHANNEL, "message": message}
+    )

@@ -22,7 +22,8 @@ async def brand_audience(session: AsyncSession, brand: Brand, min_role: Role = R
         user = await session.get(User, brand.user_id)
         return [user] if user else []
     rows = await session.execute(
-        select(User, TeamMember.role).join(TeamMember, TeamMember.user_id == User.id)
+        select(User, TeamMember.role)
+        .join(TeamMember, TeamMember.user_id == User.id)
         .where(TeamMember.organization_id == brand.organization_id)
     )
     return [user for user, role in rows.all() if Role(role).at_least(min_role)]

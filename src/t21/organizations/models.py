@@ -56,8 +56,13 @@ class Invitation(IdMixin, TimestampMixin, Base):
     __tablename__ = "invitations"
     __table_args__ = (
         CheckConstraint(enum_check("role", Role) + " AND role <> 'owner'", name="role"),
-        Index("ix_invitations_org_email_open", "organization_id", "email", unique=True,
-              postgresql_where=text("accepted_at IS NULL AND revoked_at IS NULL")),
+        Index(
+            "ix_invitations_org_email_open",
+            "organization_id",
+            "email",
+            unique=True,
+            postgresql_where=text("accepted_at IS NULL AND revoked_at IS NULL"),
+        ),
     )
 
     organization_id: Mapped[uuid.UUID] = mapped_column(

@@ -34,20 +34,26 @@ class OrganizationRepository:
 
     async def member(self, organization_id: uuid.UUID, user_id: uuid.UUID) -> TeamMember | None:
         result = await self.session.execute(
-            select(TeamMember).where(
-                TeamMember.organization_id == organization_id, TeamMember.user_id == user_id
-            ).with_for_update()
+            select(TeamMember)
+            .where(TeamMember.organization_id == organization_id, TeamMember.user_id == user_id)
+            .with_for_update()
         )
         return result.scalar_one_or_none()
 
     async def seats_taken(self, organization_id: uuid.UUID) -> int:
         """Members plus open invitations: an invitation reserves its seat."""
-        members = select(func.count()).select_from(TeamMember).where(TeamMember.organization_id == organization_id)
-        invites = select(func.count()).select_from(Invitation).where(
-            Invitation.organization_id == organization_id,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-            Invitation.expires_at > utcnow(),
+        members = (
+            select(func.count()).select_from(TeamMember).where(TeamMember.organization_id == organization_id)
+        )
+        invites = (
+            select(func.count())
+            .select_from(Invitation)
+            .where(
+                Invitation.organization_id == organization_id,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > utcnow(),
+            )
         )
         return int((await self.session.execute(members)).scalar_one()) + int(
             (await self.session.execute(invites)).scalar_one()
@@ -62,8 +68,11 @@ class OrganizationRepository:
     async def invitations(self, organization_id: uuid.UUID) -> list[Invitation]:
         rows = await self.session.execute(
             select(Invitation)
-            .where(Invitation.organization_id == organization_id, Invitation.revoked_at.is_(None),
-                   Invitation.accepted_at.is_(None))
+            .where(
+                Invitation.organization_id == organization_id,
+                Invitation.revoked_at.is_(None),
+                Invitation.accepted_at.is_(None),
+            )
             .order_by(Invitation.created_at.desc())
         )
         return list(rows.scalars())
@@ -77,8 +86,10 @@ class OrganizationRepository:
     async def open_invitation(self, organization_id: uuid.UUID, email: str) -> Invitation | None:
         result = await self.session.execute(
             select(Invitation).where(
-                Invitation.organization_id == organization_id, Invitation.email == email,
-                Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None),
+                Invitation.organization_id == organization_id,
+                Invitation.email == email,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
             )
         )
         return result.scalar_one_or_none()

@@ -40,7 +40,9 @@ async def create_organization(
 async def list_organizations(
     session: SessionDep, settings: SettingsDep, principal: Principal = Reader
 ) -> ListResponse[OrganizationOut]:
-    return ListResponse[OrganizationOut](data=await OrganizationService(session, settings).list(principal.user))
+    return ListResponse[OrganizationOut](
+        data=await OrganizationService(session, settings).list_for_user(principal.user)
+    )
 
 
 @router.get("/{org_id}", response_model=OrganizationOut)
@@ -52,7 +54,10 @@ async def get_organization(
 
 @router.patch("/{org_id}", response_model=OrganizationOut)
 async def rename_organization(
-    org_id: uuid.UUID, body: OrganizationUpdate, session: SessionDep, settings: SettingsDep,
+    org_id: uuid.UUID,
+    body: OrganizationUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = Member,
 ) -> OrganizationOut:
     return await OrganizationService(session, settings).rename(principal.user, org_id, body.name)
@@ -76,15 +81,24 @@ async def list_members(
 
 @router.patch("/{org_id}/members/{user_id}", response_model=MemberOut)
 async def change_member_role(
-    org_id: uuid.UUID, user_id: uuid.UUID, body: RoleChange, session: SessionDep, settings: SettingsDep,
+    org_id: uuid.UUID,
+    user_id: uuid.UUID,
+    body: RoleChange,
+    session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = Member,
 ) -> MemberOut:
-    return await OrganizationService(session, settings).change_role(principal.user, org_id, user_id, body.role)
+    return await OrganizationService(session, settings).change_role(
+        principal.user, org_id, user_id, body.role
+    )
 
 
 @router.delete("/{org_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_member(
-    org_id: uuid.UUID, user_id: uuid.UUID, session: SessionDep, settings: SettingsDep,
+    org_id: uuid.UUID,
+    user_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = Member,
 ) -> Response:
     await OrganizationService(session, settings).remove_member(principal.user, org_id, user_id)
@@ -93,7 +107,10 @@ async def remove_member(
 
 @router.post("/{org_id}/invitations", status_code=status.HTTP_201_CREATED, response_model=InvitationCreated)
 async def invite_member(
-    org_id: uuid.UUID, body: InvitationCreate, session: SessionDep, settings: SettingsDep,
+    org_id: uuid.UUID,
+    body: InvitationCreate,
+    session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = Member,
 ) -> InvitationCreated:
     return await OrganizationService(session, settings).invite(principal.user, org_id, body)
@@ -109,7 +126,10 @@ async def list_invitations(
 
 @router.delete("/{org_id}/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_invitation(
-    org_id: uuid.UUID, invitation_id: uuid.UUID, session: SessionDep, settings: SettingsDep,
+    org_id: uuid.UUID,
+    invitation_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = Member,
 ) -> Response:
     await OrganizationService(session, settings).revoke_invitation(principal.user, org_id, invitation_id)

@@ -35,8 +35,12 @@ INVITATION_TTL = timedelta(days=7)
 
 def org_out(org: Organization, role: str) -> OrganizationOut:
     return OrganizationOut(
-        id=org.id, name=org.name, owner_id=org.owner_id, subscription_tier=org.subscription_tier,
-        role=role, created_at=org.created_at,
+        id=org.id,
+        name=org.name,
+        owner_id=org.owner_id,
+        subscription_tier=org.subscription_tier,
+        role=role,
+        created_at=org.created_at,
     )
 
 
@@ -47,7 +51,9 @@ class OrganizationService:
         self.orgs = OrganizationRepository(session)
 
     async def create(self, user: User, data: OrganizationCreate) -> OrganizationOut:
-        org = Organization(name=data.name, owner_id=user.id, subscription_tier=self.settings.default_tier.value)
+        org = Organization(
+            name=data.name, owner_id=user.id, subscription_tier=self.settings.default_tier.value
+        )
         self.session.add(org)
         await self.session.flush()
         self.session.add(TeamMember(organization_id=org.id, user_id=user.id, role=Role.owner.value))
@@ -55,7 +61,7 @@ class OrganizationService:
         await self.session.refresh(org)
         return org_out(org, Role.owner.value)
 
-    async def list(self, user: User) -> list[OrganizationOut]:
+    async def list_for_user(self, user: User) -> list[OrganizationOut]:
         return [org_out(org, role) for org, role in await self.orgs.list_for_user(user.id)]
 
     async def get(self, user: User, org_id: uuid.UUID) -> OrganizationOut:
@@ -94,15 +100,26 @@ class OrganizationService:
         ensure_below_limit(await self.orgs.seats_taken(org.id), plan.team_seats, "team seats", plan)
         token = random_token(24)
         invitation = Invitation(
-            organization_id=org.id, email=email, role=data.role.value, token_hash=sha256_hex(token),
-            invited_by_id=user.id, expires_at=utcnow() + INVITATION_TTL,
+            organization_id=org.id,
+            email=email,
+            role=data.role.value,
+            token_hash=sha256_hex(token),
+            invited_by_id=user.id,
+            expires_at=utcnow() + INVITATION_TTL,
         )
         self.session.add(invitation)
         await self.session.flush()
         await self.session.refresh(invitation)
         url = f"{self.settings.base_url}/invitations/accept?token={token}"
-        await queue_email(self.session, email, "team_invite", organization=org.name, inviter=user.name,
-                          role=data.role.value, url=url)
+        await queue_email(
+            self.session,
+            email,
+            "team_invite",
+            organization=org.name,
+            inviter=user.name,
+            role=data.role.value,
+            url=url,
+        )
         return InvitationCreated.model_validate(
             {**InvitationOut.model_validate(invitation).model_dump(), "accept_url": url, "token": token}
         )
@@ -129,18 +146,24 @@ class OrganizationService:
         ):
             raise NotFound("This invitation is not valid any more", code="invitation_invalid")
         if invitation.email != normalise_email(user.email):
-            raise Forbidden("This invitation was sent to another email address", code="invitation_email_mismatch")
+            raise Forbidden(
+                "This invitation was sent to another email address", code="invitation_email_mismatch"
+            )
         if await self.orgs.member(invitation.organization_id, user.id) is not None:
             raise Conflict("You are already a member", code="already_member")
         invitation.accepted_at = utcnow()
-        self.session.add(TeamMember(organization_id=invitation.organization_id, user_id=user.id, role=invitation.role))
+        self.session.add(
+            TeamMember(organization_id=invitation.organization_id, user_id=user.id, role=invitation.role)
+        )
         await self.session.flush()
         org = await self.session.get(Organization, invitation.organization_id)
         assert org is not None
         return org_out(org, invitation.role)
 
-    async def change_role(self, user: User, org_id: uuid.UUID, member_id: uuid.UUID, new_role: Role) -> MemberOut:
-        org, actor_role = await require_membership(self.session, user.id, org_id, Role.admin)
+    async def change_role(
+        self, user: User, org_id: uuid.UUID, member_id: uuid.UUID, new_role: Role
+    ) -> MemberOut:
+        _, actor_role = await require_membership(self.session, user.id, org_id, Role.admin)
         member = await self.orgs.member(org_id, member_id)
         if member is None:
             raise NotFound("Member not found")
@@ -152,8 +175,13 @@ class OrganizationService:
         await self.session.flush()
         user_row = await self.session.get(User, member_id)
         assert user_row is not None
-        return MemberOut(user_id=user_row.id, email=user_row.email, name=user_row.name, role=member.role,
-                         joined_at=member.created_at)
+        return MemberOut(
+            user_id=user_row.id,
+            email=user_row.email,
+            name=user_row.name,
+            role=member.role,
+            joined_at=member.created_at,
+        )
 
     async def remove_member(self, user: User, org_id: uuid.UUID, member_id: uuid.UUID) -> None:
         # Anyone may leave; removing someone else needs admin.
@@ -163,6 +191,7 @@ class OrganizationService:
         if member is None:
             raise NotFound("Member not found")
         if member.role == Role.owner.value:
-            raise ValidationFailed("The owner cannot be removed; delete the organization instead",
-                                   code="owner_cannot_leave")
+            raise ValidationFailed(
+                "The owner cannot be removed; delete the organization instead", code="owner_cannot_leave"
+            )
         await self.session.delete(member)

@@ -15,16 +15,27 @@ def _rules(platform: Platform) -> Connector:
     from t21.platforms.linkedin import LinkedInConnector
     from t21.platforms.x import XConnector
 
-    config = ConnectorConfig(client_id="rules", client_secret=None, api_base="", auth_base="", redirect_uri="",
-                            api_version="000000")
+    config = ConnectorConfig(
+        client_id="rules",
+        client_secret=None,
+        api_base="",
+        auth_base="",
+        redirect_uri="",
+        api_version="000000",
+    )
     classes: dict[Platform, type[Connector]] = {
-        Platform.x: XConnector, Platform.instagram: InstagramConnector, Platform.linkedin: LinkedInConnector,
+        Platform.x: XConnector,
+        Platform.instagram: InstagramConnector,
+        Platform.linkedin: LinkedInConnector,
     }
     return classes[platform](config, None)  # type: ignore[arg-type]
 
 
 def validate_content(
-    platform: Platform | str, text: str, *, media: list[tuple[str, str]] | None = None,
+    platform: Platform | str,
+    text: str,
+    *,
+    media: list[tuple[str, str]] | None = None,
     thread: list[str] | None = None,
 ) -> ValidationResult:
     return _rules(Platform(platform)).validate(text, media=media or [], thread=thread or [])

@@ -22,9 +22,7 @@ class Post(IdMixin, TimestampMixin, Base):
     )
 
     brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), nullable=False)
-    user_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     content: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     status: Mapped[str] = mapped_column(String(24), nullable=False, server_default=PostStatus.DRAFT.value)
     scheduled_for: Mapped[datetime | None] = mapped_column()
@@ -65,7 +63,9 @@ class SocialPost(IdMixin, TimestampMixin, Base):
     platform_post_id: Mapped[str | None] = mapped_column(String(200))
     platform_post_url: Mapped[str | None] = mapped_column(Text)
     # Ids of the later parts of an X thread, written one by one as each is accepted.
-    thread_post_ids: Mapped[list[str]] = mapped_column(ARRAY(String(200)), nullable=False, server_default="{}")
+    thread_post_ids: Mapped[list[str]] = mapped_column(
+        ARRAY(String(200)), nullable=False, server_default="{}"
+    )
     # Instagram container id: lets reconciliation ask the network whether it was published.
     platform_container_id: Mapped[str | None] = mapped_column(String(200))
     published_at: Mapped[datetime | None] = mapped_column()

@@ -18,14 +18,22 @@ class PostRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get_visible(self, user_id: uuid.UUID, post_id: uuid.UUID, *, for_update: bool = False) -> Post | None:
-        stmt = select(Post).where(Post.id == post_id, Post.brand_id.in_(visible_brand_ids(user_id, Role.viewer)))
+    async def get_visible(
+        self, user_id: uuid.UUID, post_id: uuid.UUID, *, for_update: bool = False
+    ) -> Post | None:
+        stmt = select(Post).where(
+            Post.id == post_id, Post.brand_id.in_(visible_brand_ids(user_id, Role.viewer))
+        )
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def targets(self, post_id: uuid.UUID, *, for_update: bool = False) -> list[SocialPost]:
-        stmt = select(SocialPost).where(SocialPost.post_id == post_id).order_by(SocialPost.created_at, SocialPost.id)
+        stmt = (
+            select(SocialPost)
+            .where(SocialPost.post_id == post_id)
+            .order_by(SocialPost.created_at, SocialPost.id)
+        )
         if for_update:
             stmt = stmt.with_for_update()
         return list((await self.session.execute(stmt)).scalars())
@@ -35,7 +43,9 @@ class PostRepository:
         if not post_ids:
             return out
         rows = await self.session.execute(
-            select(SocialPost).where(SocialPost.post_id.in_(post_ids)).order_by(SocialPost.created_at, SocialPost.id)
+            select(SocialPost)
+            .where(SocialPost.post_id.in_(post_ids))
+            .order_by(SocialPost.created_at, SocialPost.id)
         )
         for target in rows.scalars():
             out[target.post_id].append(target)
@@ -51,7 +61,7 @@ class PostRepository:
         start: datetime | None,
         end: datetime | None,
         search: str | None,
-    ) -> Select[tuple[Post]]:
+    ) -> Select[Post]:
         stmt = select(Post).where(Post.brand_id.in_(visible_brand_ids(user_id, Role.viewer)))
         if brand_id is not None:
             stmt = stmt.where(Post.brand_id == brand_id)
@@ -69,20 +79,24 @@ class PostRepository:
         return stmt
 
     async def page_by_schedule(
-        self, stmt: Select[tuple[Post]], after: tuple[datetime, uuid.UUID] | None, limit: int
+        self, stmt: Select[Post], after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[Post]:
         if after is not None:
             moment, last_id = after
-            stmt = stmt.where(or_(Post.scheduled_for > moment, and_(Post.scheduled_for == moment, Post.id > last_id)))
+            stmt = stmt.where(
+                or_(Post.scheduled_for > moment, and_(Post.scheduled_for == moment, Post.id > last_id))
+            )
         stmt = stmt.where(Post.scheduled_for.is_not(None)).order_by(Post.scheduled_for, Post.id).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
 
     async def page_by_created(
-        self, stmt: Select[tuple[Post]], after: tuple[datetime, uuid.UUID] | None, limit: int
+        self, stmt: Select[Post], after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[Post]:
         if after is not None:
             moment, last_id = after
-            stmt = stmt.where(or_(Post.created_at < moment, and_(Post.created_at == moment, Post.id < last_id)))
+            stmt = stmt.where(
+                or_(Post.created_at < moment, and_(Post.created_at == moment, Post.id < last_id))
+            )
         stmt = stmt.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
 
@@ -102,7 +116,9 @@ class PostRepository:
         return (
             await self.session.execute(
                 select(IdempotencyRecord).where(
-                    IdempotencyRecord.user_id == user_id, IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+                    IdempotencyRecord.user_id == user_id,
+                    IdempotencyRecord.scope == scope,
+                    IdempotencyRecord.key == key,
                 )
             )
         ).scalar_one_or_none()

@@ -47,34 +47,54 @@ async def list_posts(
     brand_id: Annotated[uuid.UUID | None, Query(alias="brandId")] = None,
     status_filter: Annotated[list[PostStatus] | None, Query(alias="status")] = None,
     platform: Platform | None = None,
-    start: Annotated[datetime | None, Query(alias="from", description="Scheduled at or after (calendar range)")] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="Scheduled before (calendar range)")] = None,
+    start: Annotated[
+        datetime | None, Query(alias="from", description="Scheduled at or after (calendar range)")
+    ] = None,
+    end: Annotated[
+        datetime | None, Query(alias="to", description="Scheduled before (calendar range)")
+    ] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text search in the content")] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     principal: Principal = Reader,
 ) -> ListResponse[PostOut]:
-    posts, next_cursor = await PostService(session, settings).list(
-        principal.user, brand_id=brand_id, status=[s.value for s in status_filter] if status_filter else None,
-        platform=platform.value if platform else None, start=start, end=end, search=q, cursor=cursor, limit=limit,
+    posts, next_cursor = await PostService(session, settings).list_posts(
+        principal.user,
+        brand_id=brand_id,
+        status=[s.value for s in status_filter] if status_filter else None,
+        platform=platform.value if platform else None,
+        start=start,
+        end=end,
+        search=q,
+        cursor=cursor,
+        limit=limit,
     )
     return ListResponse[PostOut](data=posts, next_cursor=next_cursor)
 
 
 @router.get("/{post_id}", response_model=PostOut)
-async def get_post(post_id: uuid.UUID, session: SessionDep, settings: SettingsDep, principal: Principal = Reader) -> PostOut:
+async def get_post(
+    post_id: uuid.UUID, session: SessionDep, settings: SettingsDep, principal: Principal = Reader
+) -> PostOut:
     return await PostService(session, settings).get(principal.user, post_id)
 
 
 @router.patch("/{post_id}", response_model=PostOut)
 async def update_post(
-    post_id: uuid.UUID, body: PostUpdate, session: SessionDep, settings: SettingsDep, principal: Principal = Writer
+    post_id: uuid.UUID,
+    body: PostUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = Writer,
 ) -> PostOut:
     return await PostService(session, settings).update(principal.user, post_id, body)
 
 
-@router.delete("/{post_id}", response_model=PostOut | None,
-               responses={200: {"description": "Cancelled (kept)"}, 204: {"description": "Deleted"}})
+@router.delete(
+    "/{post_id}",
+    response_model=PostOut | None,
+    responses={200: {"description": "Cancelled (kept)"}, 204: {"description": "Deleted"}},
+)
 async def cancel_or_delete_post(
     post_id: uuid.UUID, session: SessionDep, settings: SettingsDep, principal: Principal = Writer
 ) -> Response | PostOut:
@@ -100,7 +120,10 @@ async def publish_post_now(
 
 @router.post("/{post_id}/retry", response_model=PostOut)
 async def retry_post(
-    post_id: uuid.UUID, session: SessionDep, settings: SettingsDep, principal: Principal = Writer,
+    post_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = Writer,
     body: RetryRequest | None = None,
 ) -> PostOut:
     return await PostService(session, settings).retry(principal.user, post_id, body or RetryRequest())

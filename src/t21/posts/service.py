@@ -74,7 +74,7 @@ def resolve_schedule(
     moment = local_to_utc(value, zone, field=field)
     if moment < now - PAST_TOLERANCE:
         raise ValidationFailed(
-            "scheduledFor is in the past; pick a future time, \"now\", or leave it out for a draft",
+            'scheduledFor is in the past; pick a future time, "now", or leave it out for a draft',
             code="schedule_in_past",
             details={"field": field, "now": now.isoformat()},
         )
@@ -96,7 +96,9 @@ def _thread_for(platform: str, thread: list[str], overrides: dict[str, Any]) -> 
 
 def _media_for(platform: str, media_ids: list[str], overrides: dict[str, Any]) -> list[str]:
     override = overrides.get(platform) or {}
-    return [str(m) for m in override["media_ids"]] if override.get("media_ids") is not None else list(media_ids)
+    return (
+        [str(m) for m in override["media_ids"]] if override.get("media_ids") is not None else list(media_ids)
+    )
 
 
 def _overrides_json(overrides: dict[Platform, PlatformOverride]) -> dict[str, Any]:
@@ -124,7 +126,9 @@ class PostService:
         """Returns (status, body) so a replayed Idempotency-Key gets exactly the first answer."""
         if idempotency_key is not None:
             if not 1 <= len(idempotency_key) <= 255:
-                raise ValidationFailed("Idempotency-Key must be 1 to 255 characters", code="invalid_idempotency_key")
+                raise ValidationFailed(
+                    "Idempotency-Key must be 1 to 255 characters", code="invalid_idempotency_key"
+                )
             request_hash = hashlib.sha256(
                 json.dumps(data.model_dump(mode="json"), sort_keys=True).encode()
             ).hexdigest()
@@ -142,8 +146,12 @@ class PostService:
         if idempotency_key is not None:
             self.session.add(
                 IdempotencyRecord(
-                    user_id=user.id, scope=IDEMPOTENCY_SCOPE, key=idempotency_key,
-                    request_hash=request_hash, response_status=201, response_body=body,
+                    user_id=user.id,
+                    scope=IDEMPOTENCY_SCOPE,
+                    key=idempotency_key,
+                    request_hash=request_hash,
+                    response_status=201,
+                    response_body=body,
                 )
             )
             await self.session.flush()
@@ -153,8 +161,9 @@ class PostService:
         brand, _ = await require_brand(self.session, user.id, data.brand_id, Role.editor)
         zone = data.time_zone or brand.time_zone
         scheduled_for = resolve_schedule(data.scheduled_for, zone)
-        accounts = await self._target_accounts(brand, data.platforms, data.social_account_ids,
-                                               require_any=scheduled_for is not None)
+        accounts = await self._target_accounts(
+            brand, data.platforms, data.social_account_ids, require_any=scheduled_for is not None
+        )
         overrides = _overrides_json(data.overrides)
         media_ids = [str(m) for m in data.media_ids]
         await self._validate_targets(brand, accounts, data.content, media_ids, data.thread, overrides)
@@ -177,12 +186,16 @@ class PostService:
         self.session.add(post)
         await self.session.flush()
         if scheduled_for is not None:
-            await consume_posts(self.session, self.settings, await billing_owner_for_brand(self.session, brand))
+            await consume_posts(
+                self.session, self.settings, await billing_owner_for_brand(self.session, brand)
+            )
         targets = [await self._add_target(post, account, scheduled_for) for account in accounts]
         await self.session.refresh(post)
         return post_out(post, targets)
 
-    async def _add_target(self, post: Post, account: SocialAccount, scheduled_for: datetime | None) -> SocialPost:
+    async def _add_target(
+        self, post: Post, account: SocialAccount, scheduled_for: datetime | None
+    ) -> SocialPost:
         target = SocialPost(
             post_id=post.id,
             social_account_id=account.id,
@@ -213,19 +226,29 @@ class PostService:
         for account_id in account_ids or []:
             account = by_id.get(account_id)
             if account is None:
-                problems.append({"field": "body.socialAccountIds", "message": f"{account_id} is not an account of this brand"})
+                problems.append(
+                    {
+                        "field": "body.socialAccountIds",
+                        "message": f"{account_id} is not an account of this brand",
+                    }
+                )
             else:
                 chosen[account.id] = account
         for platform in platforms or []:
             matching = [a for a in accounts if a.platform == platform.value]
             if not matching:
-                problems.append({"field": "body.platforms",
-                                 "message": f"This brand has no {platform.value} account connected"})
+                problems.append(
+                    {
+                        "field": "body.platforms",
+                        "message": f"This brand has no {platform.value} account connected",
+                    }
+                )
             for account in matching:
                 chosen[account.id] = account
         if problems:
-            raise ValidationFailed("Some targets are not accounts of this brand", code="invalid_targets",
-                                   details=problems)
+            raise ValidationFailed(
+                "Some targets are not accounts of this brand", code="invalid_targets", details=problems
+            )
         disconnected = [a for a in chosen.values() if a.status != SocialAccountStatus.CONNECTED.value]
         if disconnected and require_any:
             raise ValidationFailed(
@@ -235,24 +258,37 @@ class PostService:
                 details=[{"socialAccountId": str(a.id), "status": a.status} for a in disconnected],
             )
         if require_any and not chosen:
-            raise ValidationFailed("Choose at least one account or platform to publish to", code="no_targets",
-                                   details=[{"field": "body.platforms", "message": "required to schedule"}])
+            raise ValidationFailed(
+                "Choose at least one account or platform to publish to",
+                code="no_targets",
+                details=[{"field": "body.platforms", "message": "required to schedule"}],
+            )
         return list(chosen.values())
 
     async def _validate_targets(
-        self, brand: Brand, accounts: list[SocialAccount], content: str, media_ids: list[str],
-        thread: list[str], overrides: dict[str, Any],
+        self,
+        brand: Brand,
+        accounts: list[SocialAccount],
+        content: str,
+        media_ids: list[str],
+        thread: list[str],
+        overrides: dict[str, Any],
     ) -> None:
         issues: list[dict[str, Any]] = []
         for platform in sorted({a.platform for a in accounts}):
             media = await self._media_kinds(brand.id, _media_for(platform, media_ids, overrides))
-            result = validate_content(platform, _content_for(platform, content, overrides), media=media,
-                                      thread=_thread_for(platform, thread, overrides))
+            result = validate_content(
+                platform,
+                _content_for(platform, content, overrides),
+                media=media,
+                thread=_thread_for(platform, thread, overrides),
+            )
             issues += [{"platform": platform, "code": i.code, "message": i.message} for i in result.issues]
         if issues:
             raise ValidationFailed(
                 "The content does not meet the networks' rules: " + "; ".join(i["message"] for i in issues),
-                code="content_invalid", details=issues,
+                code="content_invalid",
+                details=issues,
             )
 
     async def _media_kinds(self, brand_id: uuid.UUID, media_ids: list[str]) -> list[tuple[str, str]]:
@@ -267,8 +303,11 @@ class PostService:
             return None
         generation = await self.session.get(AIGeneration, generation_id)
         if generation is None or generation.brand_id != brand.id:
-            raise ValidationFailed("aiGenerationId is not a generation of this brand", code="invalid_generation",
-                                   details=[{"field": "body.aiGenerationId", "message": "unknown generation"}])
+            raise ValidationFailed(
+                "aiGenerationId is not a generation of this brand",
+                code="invalid_generation",
+                details=[{"field": "body.aiGenerationId", "message": "unknown generation"}],
+            )
         return generation.id
 
     # ---- read -----------------------------------------------------------------------------
@@ -277,20 +316,30 @@ class PostService:
         post = await self._visible(user, post_id)
         return post_out(post, await self.posts.targets(post.id))
 
-    async def list(
-        self, user: User, *, brand_id: uuid.UUID | None, status: list[str] | None, platform: str | None,
-        start: datetime | None, end: datetime | None, search: str | None, cursor: str | None, limit: int,
+    async def list_posts(
+        self,
+        user: User,
+        *,
+        brand_id: uuid.UUID | None,
+        status: list[str] | None,
+        platform: str | None,
+        start: datetime | None,
+        end: datetime | None,
+        search: str | None,
+        cursor: str | None,
+        limit: int,
     ) -> tuple[list[PostOut], str | None]:
-        stmt = self.posts.list_query(user.id, brand_id=brand_id, status=status, platform=platform,
-                                     start=start, end=end, search=search)
+        stmt = self.posts.list_query(
+            user.id, brand_id=brand_id, status=status, platform=platform, start=start, end=end, search=search
+        )
         # A calendar range reads in time order; otherwise newest first.
         by_schedule = start is not None or end is not None
         if by_schedule:
             after = decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None
-            rows = await self.posts.page_by_schedule(stmt, after, limit + 1)  # type: ignore[arg-type]
+            rows = await self.posts.page_by_schedule(stmt, after, limit + 1)
         else:
             after = decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None
-            rows = await self.posts.page_by_created(stmt, after, limit + 1)  # type: ignore[arg-type]
+            rows = await self.posts.page_by_created(stmt, after, limit + 1)
         page, more = rows[:limit], len(rows) > limit
         next_cursor = None
         if more:
@@ -320,7 +369,8 @@ class PostService:
         if post.status not in EDITABLE or any(t.status not in NOT_STARTED for t in targets):
             raise Conflict(
                 f"This post is {post.status.lower().replace('_', ' ')} and can no longer be edited",
-                code="post_not_editable", details={"status": post.status},
+                code="post_not_editable",
+                details={"status": post.status},
             )
         fields = data.model_fields_set
         if "content" in fields and data.content is not None:
@@ -345,10 +395,15 @@ class PostService:
         accounts = [await self._account(t.social_account_id) for t in targets]
         if new_schedule is not None and not targets:
             raise ValidationFailed("Choose at least one account to publish to", code="no_targets")
-        await self._validate_targets(brand, accounts, post.content, list(post.media_ids), list(post.thread),
-                                     post.overrides)
-        if new_schedule is not None and any(a.status != SocialAccountStatus.CONNECTED.value for a in accounts):
-            raise ValidationFailed("Reconnect the post's accounts before scheduling it", code="account_disconnected")
+        await self._validate_targets(
+            brand, accounts, post.content, list(post.media_ids), list(post.thread), post.overrides
+        )
+        if new_schedule is not None and any(
+            a.status != SocialAccountStatus.CONNECTED.value for a in accounts
+        ):
+            raise ValidationFailed(
+                "Reconnect the post's accounts before scheduling it", code="account_disconnected"
+            )
 
         owner = await billing_owner_for_brand(self.session, brand)
         if new_schedule is not None and not was_scheduled:
@@ -405,8 +460,11 @@ class PostService:
         Anything published or publishing cannot be undone here."""
         post, brand, targets = await self._writable(user, post_id)
         if any(t.status not in NOT_STARTED | {SocialPostStatus.FAILED.value} for t in targets):
-            raise Conflict("Published or publishing posts cannot be cancelled", code="post_not_cancellable",
-                           details={"status": post.status})
+            raise Conflict(
+                "Published or publishing posts cannot be cancelled",
+                code="post_not_cancellable",
+                details={"status": post.status},
+            )
         if post.status == PostStatus.SCHEDULED.value:
             for target in targets:
                 await cancel_target_job(self.session, target)
@@ -421,9 +479,16 @@ class PostService:
         source = await self._visible(user, post_id)
         brand, _ = await require_brand(self.session, user.id, source.brand_id, Role.editor)
         copy = Post(
-            brand_id=brand.id, user_id=user.id, content=source.content, status=PostStatus.DRAFT.value,
-            time_zone=source.time_zone, platforms=list(source.platforms), overrides=dict(source.overrides),
-            thread=list(source.thread), media_ids=list(source.media_ids), ai_generated=source.ai_generated,
+            brand_id=brand.id,
+            user_id=user.id,
+            content=source.content,
+            status=PostStatus.DRAFT.value,
+            time_zone=source.time_zone,
+            platforms=list(source.platforms),
+            overrides=dict(source.overrides),
+            thread=list(source.thread),
+            media_ids=list(source.media_ids),
+            ai_generated=source.ai_generated,
             ai_generation_id=source.ai_generation_id,
         )
         self.session.add(copy)
@@ -439,7 +504,7 @@ class PostService:
         return await self.update(user, post.id, PostUpdate(scheduled_for="now"))
 
     async def retry(self, user: User, post_id: uuid.UUID, data: RetryRequest) -> PostOut:
-        post, brand, targets = await self._writable(user, post_id)
+        post, _, targets = await self._writable(user, post_id)
         retryable = {SocialPostStatus.FAILED.value}
         if data.include_unknown:
             retryable.add(SocialPostStatus.UNKNOWN.value)
@@ -453,13 +518,19 @@ class PostService:
                 hint = " Some targets may already be live (UNKNOWN): send includeUnknown to re-send them."
             if any(t.status == SocialPostStatus.PUBLISHED.value for t in chosen):
                 hint += " Published targets need republishPublished to be sent again."
-            raise Conflict("Nothing to retry: only failed targets are retried." + hint, code="nothing_to_retry",
-                           details={"statuses": {str(t.id): t.status for t in chosen}})
+            raise Conflict(
+                "Nothing to retry: only failed targets are retried." + hint,
+                code="nothing_to_retry",
+                details={"statuses": {str(t.id): t.status for t in chosen}},
+            )
         accounts = {t.id: await self._account(t.social_account_id) for t in to_retry}
         disconnected = [a for a in accounts.values() if a.status != SocialAccountStatus.CONNECTED.value]
         if disconnected:
-            raise ValidationFailed("Reconnect the account before retrying", code="account_disconnected",
-                                   details=[{"socialAccountId": str(a.id)} for a in disconnected])
+            raise ValidationFailed(
+                "Reconnect the account before retrying",
+                code="account_disconnected",
+                details=[{"socialAccountId": str(a.id)} for a in disconnected],
+            )
         now = utcnow()
         for target in to_retry:
             if target.status == SocialPostStatus.PUBLISHED.value:
@@ -482,18 +553,29 @@ class PostService:
         media: list[tuple[str, str]] = [(m.kind, m.content_type) for m in data.media]
         if data.media_ids:
             if data.brand_id is None:
-                raise ValidationFailed("mediaIds need brandId", code="brand_required",
-                                       details=[{"field": "body.brandId", "message": "required with mediaIds"}])
+                raise ValidationFailed(
+                    "mediaIds need brandId",
+                    code="brand_required",
+                    details=[{"field": "body.brandId", "message": "required with mediaIds"}],
+                )
             await require_brand(self.session, user.id, data.brand_id, Role.viewer)
             media += await self._media_kinds(data.brand_id, [str(m) for m in data.media_ids])
         overrides = _overrides_json(data.overrides)
         results: dict[str, PlatformValidation] = {}
         for platform in data.platforms:
-            result = validate_content(platform, _content_for(platform.value, data.content, overrides),
-                                      media=media, thread=_thread_for(platform.value, data.thread, overrides))
+            result = validate_content(
+                platform,
+                _content_for(platform.value, data.content, overrides),
+                media=media,
+                thread=_thread_for(platform.value, data.thread, overrides),
+            )
             results[platform.value] = PlatformValidation(
-                platform=platform.value, length=result.length, limit=result.limit, hashtags=result.hashtags,
-                ok=result.ok, issues=[ValidationIssueOut(code=i.code, message=i.message) for i in result.issues],
+                platform=platform.value,
+                length=result.length,
+                limit=result.limit,
+                hashtags=result.hashtags,
+                ok=result.ok,
+                issues=[ValidationIssueOut(code=i.code, message=i.message) for i in result.issues],
             )
         return ValidateResponse(ok=all(r.ok for r in results.values()), results=results)
 

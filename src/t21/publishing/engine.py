@@ -52,11 +52,15 @@ MAX_ATTEMPTS = 8
 TOKEN_REFRESH_MARGIN = timedelta(seconds=90)
 # How far before the first attempt reconciliation looks for the post on the network.
 RECONCILE_LOOKBACK = timedelta(minutes=2)
-TERMINAL = {SocialPostStatus.PUBLISHED.value, SocialPostStatus.FAILED.value, SocialPostStatus.UNKNOWN.value,
-            SocialPostStatus.CANCELLED.value}
+TERMINAL = {
+    SocialPostStatus.PUBLISHED.value,
+    SocialPostStatus.FAILED.value,
+    SocialPostStatus.UNKNOWN.value,
+    SocialPostStatus.CANCELLED.value,
+}
 
 
-class RetryLater(Exception):  # noqa: N818 — a control-flow signal for the retry strategy, not an error
+class RetryLater(Exception):
     """Ask Procrastinate to run this job again after `delay` seconds."""
 
     def __init__(self, delay: float, reason: str) -> None:
@@ -129,8 +133,13 @@ async def publish_social_post(res: JobResources, social_post_id: str, job_id: in
     snapshot = await _claim(res, target_id, job_id)
     if snapshot is None:
         return
-    log.info("publish_start", social_post_id=social_post_id, platform=snapshot.platform.value,
-             attempt=snapshot.attempt_number, reconcile=snapshot.reconcile)
+    log.info(
+        "publish_start",
+        social_post_id=social_post_id,
+        platform=snapshot.platform.value,
+        attempt=snapshot.attempt_number,
+        reconcile=snapshot.reconcile,
+    )
     connector = connector_for(res.settings, res.http, snapshot.platform.value, sandbox=snapshot.sandbox)
     try:
         if snapshot.reconcile:
@@ -158,15 +167,25 @@ async def _claim(res: JobResources, target_id: uuid.UUID, job_id: int | None) ->
         if target.status in TERMINAL:
             return None
         now = utcnow()
-        if target.status == SocialPostStatus.SCHEDULED.value and target.scheduled_for and target.scheduled_for > now + timedelta(seconds=1):
+        if (
+            target.status == SocialPostStatus.SCHEDULED.value
+            and target.scheduled_for
+            and target.scheduled_for > now + timedelta(seconds=1)
+        ):
             return None
         post = await session.get(Post, target.post_id, with_for_update=True)
         account = await session.get(SocialAccount, target.social_account_id)
         assert post is not None and account is not None
         if account.status != SocialAccountStatus.CONNECTED.value:
-            await _finish(session, res, target, post, SocialPostStatus.FAILED,
-                          error=f"The {account.platform} account is disconnected; reconnect it and retry.",
-                          error_code="account_disconnected")
+            await _finish(
+                session,
+                res,
+                target,
+                post,
+                SocialPostStatus.FAILED,
+                error=f"The {account.platform} account is disconnected; reconnect it and retry.",
+                error_code="account_disconnected",
+            )
             return None
         reconcile = target.status == SocialPostStatus.PUBLISHING.value
         if reconcile:
@@ -176,8 +195,9 @@ async def _claim(res: JobResources, target_id: uuid.UUID, job_id: int | None) ->
         if not reconcile:
             target.status = SocialPostStatus.PUBLISHING.value
             target.attempts += 1
-            attempt = PublishAttempt(social_post_id=target.id, attempt_number=target.attempts, started_at=now,
-                                     worker=_worker())
+            attempt = PublishAttempt(
+                social_post_id=target.id, attempt_number=target.attempts, started_at=now, worker=_worker()
+            )
             session.add(attempt)
             if post.status in (PostStatus.SCHEDULED.value, PostStatus.DRAFT.value):
                 post.status = PostStatus.PUBLISHING.value
@@ -186,31 +206,55 @@ async def _claim(res: JobResources, target_id: uuid.UUID, job_id: int | None) ->
         first = await _first_attempt_at(session, target.id) or attempt.started_at
         overrides = (post.overrides or {}).get(target.platform) or {}
         text = overrides.get("content") if overrides.get("content") is not None else post.content
-        thread = (overrides.get("thread") if overrides.get("thread") is not None else post.thread) \
-            if target.platform == Platform.x.value else []
+        thread = (
+            (overrides.get("thread") if overrides.get("thread") is not None else post.thread)
+            if target.platform == Platform.x.value
+            else []
+        )
         media = overrides.get("media_ids") if overrides.get("media_ids") is not None else post.media_ids
         try:
             tokens = read_tokens(res.settings, account)
         except PlatformError as exc:
-            await _finish(session, res, target, post, SocialPostStatus.FAILED, error=exc.message,
-                          error_code="account_disconnected")
+            await _finish(
+                session,
+                res,
+                target,
+                post,
+                SocialPostStatus.FAILED,
+                error=exc.message,
+                error_code="account_disconnected",
+            )
             return None
         return Snapshot(
-            target_id=target.id, post_id=post.id, brand_id=post.brand_id, account_id=account.id,
-            platform=Platform(target.platform), platform_user_id=account.platform_user_id,
-            sandbox=account.is_sandbox, access_token=tokens.access_token, token_expires_at=account.token_expires_at,
-            text=str(text or ""), thread=[str(p) for p in thread or []], media_ids=[str(m) for m in media or []],
-            attempt_id=attempt.id, attempt_number=attempt.attempt_number, first_attempt_at=first,
-            reconcile=reconcile, platform_post_id=target.platform_post_id,
-            thread_post_ids=list(target.thread_post_ids), container_id=target.platform_container_id,
+            target_id=target.id,
+            post_id=post.id,
+            brand_id=post.brand_id,
+            account_id=account.id,
+            platform=Platform(target.platform),
+            platform_user_id=account.platform_user_id,
+            sandbox=account.is_sandbox,
+            access_token=tokens.access_token,
+            token_expires_at=account.token_expires_at,
+            text=str(text or ""),
+            thread=[str(p) for p in thread or []],
+            media_ids=[str(m) for m in media or []],
+            attempt_id=attempt.id,
+            attempt_number=attempt.attempt_number,
+            first_attempt_at=first,
+            reconcile=reconcile,
+            platform_post_id=target.platform_post_id,
+            thread_post_ids=list(target.thread_post_ids),
+            container_id=target.platform_container_id,
         )
 
 
 async def _latest_attempt(session: AsyncSession, target_id: uuid.UUID) -> PublishAttempt | None:
     return (
         await session.execute(
-            select(PublishAttempt).where(PublishAttempt.social_post_id == target_id)
-            .order_by(PublishAttempt.attempt_number.desc()).limit(1)
+            select(PublishAttempt)
+            .where(PublishAttempt.social_post_id == target_id)
+            .order_by(PublishAttempt.attempt_number.desc())
+            .limit(1)
         )
     ).scalar_one_or_none()
 
@@ -218,8 +262,10 @@ async def _latest_attempt(session: AsyncSession, target_id: uuid.UUID) -> Publis
 async def _first_attempt_at(session: AsyncSession, target_id: uuid.UUID) -> datetime | None:
     return (
         await session.execute(
-            select(PublishAttempt.started_at).where(PublishAttempt.social_post_id == target_id)
-            .order_by(PublishAttempt.attempt_number).limit(1)
+            select(PublishAttempt.started_at)
+            .where(PublishAttempt.social_post_id == target_id)
+            .order_by(PublishAttempt.attempt_number)
+            .limit(1)
         )
     ).scalar_one_or_none()
 
@@ -236,11 +282,15 @@ async def _new_attempt(res: JobResources, snapshot: Snapshot) -> Snapshot:
         target = await session.get(SocialPost, snapshot.target_id, with_for_update=True)
         assert target is not None
         if target.attempts >= MAX_ATTEMPTS:
-            raise PlatformError(ErrorKind.TRANSIENT, "The network kept failing; giving up after "
-                                f"{target.attempts} attempts", platform=snapshot.platform)
+            raise PlatformError(
+                ErrorKind.TRANSIENT,
+                f"The network kept failing; giving up after {target.attempts} attempts",
+                platform=snapshot.platform,
+            )
         target.attempts += 1
-        attempt = PublishAttempt(social_post_id=target.id, attempt_number=target.attempts, started_at=utcnow(),
-                                 worker=_worker())
+        attempt = PublishAttempt(
+            social_post_id=target.id, attempt_number=target.attempts, started_at=utcnow(), worker=_worker()
+        )
         session.add(attempt)
         await session.flush()
         snapshot.attempt_id = attempt.id
@@ -262,15 +312,23 @@ async def _reconcile(connector: Connector, snapshot: Snapshot) -> PublishResult 
         # A thread that stopped part-way: the next attempt resumes after the stored parts.
         return None
     if snapshot.container_id:
-        media_id = await connector.container_published_id(access_token=snapshot.access_token,
-                                                          container_id=snapshot.container_id)
+        media_id = await connector.container_published_id(
+            access_token=snapshot.access_token, container_id=snapshot.container_id
+        )
         return PublishResult(media_id, None) if media_id else None
-    recent = await connector.recent_posts(access_token=snapshot.access_token, account_id=snapshot.platform_user_id,
-                                          since=snapshot.first_attempt_at - RECONCILE_LOOKBACK)
+    recent = await connector.recent_posts(
+        access_token=snapshot.access_token,
+        account_id=snapshot.platform_user_id,
+        since=snapshot.first_attempt_at - RECONCILE_LOOKBACK,
+    )
     wanted = _normalise(snapshot.text)
     for post in recent:
         if _normalise(post.text) == wanted:
-            log.info("publish_reconciled", social_post_id=str(snapshot.target_id), platform_post_id=post.platform_post_id)
+            log.info(
+                "publish_reconciled",
+                social_post_id=str(snapshot.target_id),
+                platform_post_id=post.platform_post_id,
+            )
             return PublishResult(post.platform_post_id, None)
     return None
 
@@ -296,29 +354,47 @@ async def _refresh(res: JobResources, snapshot: Snapshot) -> None:
         snapshot.token_expires_at = tokens.expires_at
 
 
-async def _publish_with_one_refresh(res: JobResources, connector: Connector, snapshot: Snapshot) -> PublishResult:
+async def _publish_with_one_refresh(
+    res: JobResources, connector: Connector, snapshot: Snapshot
+) -> PublishResult:
     media = await _media(res, snapshot)
     request = PublishRequest(
-        text=snapshot.text, media=media, thread=snapshot.thread,
-        already_published=[snapshot.platform_post_id, *snapshot.thread_post_ids] if snapshot.platform_post_id else [],
+        text=snapshot.text,
+        media=media,
+        thread=snapshot.thread,
+        already_published=[snapshot.platform_post_id, *snapshot.thread_post_ids]
+        if snapshot.platform_post_id
+        else [],
         existing_container_id=snapshot.container_id,
     )
     progress = StoreProgress(res, snapshot.target_id)
     try:
-        return await connector.publish(access_token=snapshot.access_token, account_id=snapshot.platform_user_id,
-                                       request=request, progress=progress)
+        return await connector.publish(
+            access_token=snapshot.access_token,
+            account_id=snapshot.platform_user_id,
+            request=request,
+            progress=progress,
+        )
     except PlatformError as exc:
         if exc.kind != ErrorKind.TOKEN_EXPIRED:
             raise
     # 401: refresh once, then try once more. A 401 carries no risk of a double post.
     await _refresh(res, snapshot)
     try:
-        return await connector.publish(access_token=snapshot.access_token, account_id=snapshot.platform_user_id,
-                                       request=request, progress=progress)
+        return await connector.publish(
+            access_token=snapshot.access_token,
+            account_id=snapshot.platform_user_id,
+            request=request,
+            progress=progress,
+        )
     except PlatformError as exc:
         if exc.kind == ErrorKind.TOKEN_EXPIRED:
-            raise PlatformError(ErrorKind.TOKEN_REVOKED, "The network refused the refreshed token",
-                                platform=exc.platform, status_code=exc.status_code) from exc
+            raise PlatformError(
+                ErrorKind.TOKEN_REVOKED,
+                "The network refused the refreshed token",
+                platform=exc.platform,
+                status_code=exc.status_code,
+            ) from exc
         raise
 
 
@@ -332,8 +408,13 @@ async def _media(res: JobResources, snapshot: Snapshot) -> list[MediaFile]:
 
 
 async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformError) -> None:
-    log.warning("publish_error", social_post_id=str(snapshot.target_id), kind=exc.kind.value,
-                status=exc.status_code, message=exc.message[:300])
+    log.warning(
+        "publish_error",
+        social_post_id=str(snapshot.target_id),
+        kind=exc.kind.value,
+        status=exc.status_code,
+        message=exc.message[:300],
+    )
     kind = exc.kind
     async with transaction(res.db.sessionmaker) as session:
         target = await session.get(SocialPost, snapshot.target_id, with_for_update=True)
@@ -348,41 +429,72 @@ async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformEr
             account = await session.get(SocialAccount, snapshot.account_id, with_for_update=True)
             assert account is not None
             await mark_disconnected(session, res.settings, account, exc.message)
-            await _finish(session, res, target, post, SocialPostStatus.FAILED,
-                          error=f"{snapshot.platform.value} refused the account's token: {exc.message}. "
-                                "Reconnect the account and retry.", error_code="token_revoked")
+            await _finish(
+                session,
+                res,
+                target,
+                post,
+                SocialPostStatus.FAILED,
+                error=f"{snapshot.platform.value} refused the account's token: {exc.message}. "
+                "Reconnect the account and retry.",
+                error_code="token_revoked",
+            )
             return
         if kind == ErrorKind.CONTENT_REJECTED:
-            await _finish(session, res, target, post, SocialPostStatus.FAILED, error=exc.message,
-                          error_code=exc.platform_code or "content_rejected")
+            await _finish(
+                session,
+                res,
+                target,
+                post,
+                SocialPostStatus.FAILED,
+                error=exc.message,
+                error_code=exc.platform_code or "content_rejected",
+            )
             return
         exhausted = target.attempts >= MAX_ATTEMPTS
         if kind == ErrorKind.UNKNOWN_OUTCOME:
             if exhausted:
-                await _finish(session, res, target, post, SocialPostStatus.UNKNOWN,
-                              error="We could not confirm whether the network published this post. Check the "
-                                    "account; retry only if it is not there.", error_code="unknown_outcome")
+                await _finish(
+                    session,
+                    res,
+                    target,
+                    post,
+                    SocialPostStatus.UNKNOWN,
+                    error="We could not confirm whether the network published this post. Check the "
+                    "account; retry only if it is not there.",
+                    error_code="unknown_outcome",
+                )
                 return
             # Stays PUBLISHING: the next run reconciles before sending anything.
             target.error = exc.message[:2000]
             delay = backoff(target.attempts, base=2.0, cap=60.0)
         elif kind in (ErrorKind.RATE_LIMITED, ErrorKind.TRANSIENT):
             if exhausted and kind == ErrorKind.TRANSIENT:
-                await _finish(session, res, target, post, SocialPostStatus.FAILED,
-                              error=f"{snapshot.platform.value} was unreachable: {exc.message}",
-                              error_code="network_unavailable")
+                await _finish(
+                    session,
+                    res,
+                    target,
+                    post,
+                    SocialPostStatus.FAILED,
+                    error=f"{snapshot.platform.value} was unreachable: {exc.message}",
+                    error_code="network_unavailable",
+                )
                 return
             # Nothing reached the network (or it refused before acting): back to waiting.
             target.status = SocialPostStatus.SCHEDULED.value
             target.error = exc.message[:2000]
-            delay = (exc.retry_after if kind == ErrorKind.RATE_LIMITED and exc.retry_after is not None
-                     else backoff(target.attempts))
+            delay = (
+                exc.retry_after
+                if kind == ErrorKind.RATE_LIMITED and exc.retry_after is not None
+                else backoff(target.attempts)
+            )
             if kind == ErrorKind.RATE_LIMITED:
                 # Rate limits are the network asking us to wait, not a failure: they do not use up attempts.
                 target.attempts = max(0, target.attempts - 1)
         else:
-            await _finish(session, res, target, post, SocialPostStatus.FAILED, error=exc.message,
-                          error_code=kind.value)
+            await _finish(
+                session, res, target, post, SocialPostStatus.FAILED, error=exc.message, error_code=kind.value
+            )
             return
     raise RetryLater(delay, f"{kind.value}: {exc.message}")
 
@@ -405,13 +517,23 @@ async def _succeed(res: JobResources, snapshot: Snapshot, result: PublishResult,
             attempt.outcome = "reconciled" if reconciled else "published"
             attempt.platform_post_id = result.platform_post_id
         await _finish(session, res, target, post, SocialPostStatus.PUBLISHED)
-    log.info("publish_done", social_post_id=str(snapshot.target_id), platform_post_id=result.platform_post_id,
-             reconciled=reconciled)
+    log.info(
+        "publish_done",
+        social_post_id=str(snapshot.target_id),
+        platform_post_id=result.platform_post_id,
+        reconciled=reconciled,
+    )
 
 
 async def _finish(
-    session: AsyncSession, res: JobResources, target: SocialPost, post: Post, status: SocialPostStatus,
-    *, error: str | None = None, error_code: str | None = None,
+    session: AsyncSession,
+    res: JobResources,
+    target: SocialPost,
+    post: Post,
+    status: SocialPostStatus,
+    *,
+    error: str | None = None,
+    error_code: str | None = None,
 ) -> None:
     """Write a target's final state, roll the post's status up, and tell the people concerned."""
     target.status = status.value
@@ -422,19 +544,32 @@ async def _finish(
     targets = list((await session.execute(select(SocialPost).where(SocialPost.post_id == post.id))).scalars())
     rolled = rollup(targets)
     changed_to_terminal = rolled != post.status and rolled in (
-        PostStatus.PUBLISHED.value, PostStatus.PARTIALLY_PUBLISHED.value, PostStatus.FAILED.value)
+        PostStatus.PUBLISHED.value,
+        PostStatus.PARTIALLY_PUBLISHED.value,
+        PostStatus.FAILED.value,
+    )
     post.status = rolled
-    if rolled in (PostStatus.PUBLISHED.value, PostStatus.PARTIALLY_PUBLISHED.value) and post.published_at is None:
+    if (
+        rolled in (PostStatus.PUBLISHED.value, PostStatus.PARTIALLY_PUBLISHED.value)
+        and post.published_at is None
+    ):
         post.published_at = utcnow()
     await session.flush()
     brand = await session.get(Brand, post.brand_id)
     assert brand is not None
     audience = await brand_audience(session, brand, Role.viewer)
     payload: dict[str, Any] = {
-        "postId": str(post.id), "brandId": str(brand.id), "status": post.status,
-        "target": {"id": str(target.id), "platform": target.platform, "status": target.status,
-                   "platformPostId": target.platform_post_id, "platformPostUrl": target.platform_post_url,
-                   "error": target.error},
+        "postId": str(post.id),
+        "brandId": str(brand.id),
+        "status": post.status,
+        "target": {
+            "id": str(target.id),
+            "platform": target.platform,
+            "status": target.status,
+            "platformPostId": target.platform_post_id,
+            "platformPostUrl": target.platform_post_url,
+            "error": target.error,
+        },
     }
     await publish_live_event(session, [u.id for u in audience], "post.updated", payload)
     if changed_to_terminal:
@@ -448,8 +583,12 @@ def rollup(targets: list[SocialPost]) -> str:
     if not statuses:
         return PostStatus.CANCELLED.value
     if any(s in (SocialPostStatus.SCHEDULED.value, SocialPostStatus.PUBLISHING.value) for s in statuses):
-        return PostStatus.PUBLISHING.value if any(s != SocialPostStatus.SCHEDULED.value for s in statuses) \
-            or any(t.attempts for t in targets) else PostStatus.SCHEDULED.value
+        return (
+            PostStatus.PUBLISHING.value
+            if any(s != SocialPostStatus.SCHEDULED.value for s in statuses)
+            or any(t.attempts for t in targets)
+            else PostStatus.SCHEDULED.value
+        )
     published = sum(s == SocialPostStatus.PUBLISHED.value for s in statuses)
     if published == len(statuses):
         return PostStatus.PUBLISHED.value
@@ -465,18 +604,35 @@ async def _notify_author(
     url = f"{res.settings.base_url}/posts/{post.id}"
     excerpt = (post.content[:140] + "…") if len(post.content) > 140 else post.content
     published = [t for t in targets if t.status == SocialPostStatus.PUBLISHED.value]
-    problems = [t for t in targets if t.status in (SocialPostStatus.FAILED.value, SocialPostStatus.UNKNOWN.value)]
+    problems = [
+        t for t in targets if t.status in (SocialPostStatus.FAILED.value, SocialPostStatus.UNKNOWN.value)
+    ]
     if published:
         platforms = ", ".join(sorted({t.platform for t in published}))
-        await notify(session, [author], kind="post.published", title=f"Published on {platforms}", body=excerpt,
-                     data={"postId": str(post.id), "brandId": str(brand.id)},
-                     email_template="post_published",
-                     email_context={"platform": platforms, "brand": brand.name, "excerpt": excerpt,
-                                    "url": published[0].platform_post_url or url})
+        await notify(
+            session,
+            [author],
+            kind="post.published",
+            title=f"Published on {platforms}",
+            body=excerpt,
+            data={"postId": str(post.id), "brandId": str(brand.id)},
+            email_template="post_published",
+            email_context={
+                "platform": platforms,
+                "brand": brand.name,
+                "excerpt": excerpt,
+                "url": published[0].platform_post_url or url,
+            },
+        )
     for target in problems:
         reason = target.error or "unknown error"
-        await notify(session, [author], kind="post.failed", title=f"Not published on {target.platform}",
-                     body=reason, data={"postId": str(post.id), "brandId": str(brand.id),
-                                        "socialPostId": str(target.id)},
-                     email_template="post_failed",
-                     email_context={"platform": target.platform, "brand": brand.name, "reason": reason, "url": url})
+        await notify(
+            session,
+            [author],
+            kind="post.failed",
+            title=f"Not published on {target.platform}",
+            body=reason,
+            data={"postId": str(post.id), "brandId": str(brand.id), "socialPostId": str(target.id)},
+            email_template="post_failed",
+            email_context={"platform": target.platform, "brand": brand.name, "reason": reason, "url": url},
+        )

@@ -21,7 +21,10 @@ async def schedule_target(session: AsyncSession, target: SocialPost, at: datetim
     from t21.publishing.tasks import publish_social_post
 
     job_id = await defer_in_transaction(
-        session, publish_social_post, schedule_at=at, lock=account_lock(target.social_account_id),
+        session,
+        publish_social_post,
+        schedule_at=at,
+        lock=account_lock(target.social_account_id),
         social_post_id=str(target.id),
     )
     target.job_id = job_id
@@ -32,5 +35,7 @@ async def cancel_target_job(session: AsyncSession, target: SocialPost) -> None:
     """Drop the target's job if it has not started. A job already running re-reads the row under
     lock and sees that it is no longer its turn (job_id changed or status moved)."""
     if target.job_id is not None:
-        await session.execute(text("SELECT procrastinate_cancel_job_v1(:id, false, true)"), {"id": target.job_id})
+        await session.execute(
+            text("SELECT procrastinate_cancel_job_v1(:id, false, true)"), {"id": target.job_id}
+        )
         target.job_id = None

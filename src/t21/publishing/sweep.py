@@ -42,8 +42,13 @@ async def requeue_orphans(res: JobResources) -> int:
             select(SocialPost)
             .where(
                 or_(
-                    and_(SocialPost.status == SocialPostStatus.SCHEDULED.value, SocialPost.scheduled_for <= now),
-                    and_(SocialPost.status == SocialPostStatus.PUBLISHING.value, SocialPost.updated_at <= now - STUCK_AFTER),
+                    and_(
+                        SocialPost.status == SocialPostStatus.SCHEDULED.value, SocialPost.scheduled_for <= now
+                    ),
+                    and_(
+                        SocialPost.status == SocialPostStatus.PUBLISHING.value,
+                        SocialPost.updated_at <= now - STUCK_AFTER,
+                    ),
                 ),
                 or_(SocialPost.job_id.is_(None), no_live_job),
             )
@@ -65,13 +70,19 @@ async def _retry_stalled_jobs(res: JobResources) -> None:
     async with transaction(res.db.sessionmaker) as session:
         stalled = await session.execute(
             text(
-                "SELECT j.id FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON w.id = j.worker_id "
-                "WHERE j.status = 'doing' AND (w.id IS NULL OR w.last_heartbeat < now() - make_interval(secs => :s))"
+                "SELECT j.id FROM procrastinate_jobs j "
+                "LEFT JOIN procrastinate_workers w ON w.id = j.worker_id "
+                "WHERE j.status = 'doing' "
+                "AND (w.id IS NULL OR w.last_heartbeat < now() - make_interval(secs => :s))"
             ),
             {"s": res.settings.worker_stalled_seconds},
         )
         for (job_id,) in stalled.all():
             await session.execute(
-                text("SELECT procrastinate_retry_job_v1(:id, now(), NULL::integer, NULL::varchar, NULL::varchar)"), {"id": job_id}
+                text(
+                    "SELECT procrastinate_retry_job_v1("
+                    ":id, now(), NULL::integer, NULL::varchar, NULL::varchar)"
+                ),
+                {"id": job_id},
             )
             log.warning("stalled_job_retried", job_id=job_id)

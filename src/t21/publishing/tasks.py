@@ -20,12 +20,16 @@ UNEXPECTED_ERROR_RETRIES = 6
 class PublishRetryStrategy(BaseRetryStrategy):
     """RetryLater carries its own wait (a network's rate-limit reset, or backoff with jitter)."""
 
-    def get_retry_decision(self, *, exception: BaseException, job: procrastinate.jobs.Job) -> RetryDecision | None:
+    def get_retry_decision(
+        self, *, exception: BaseException, job: procrastinate.jobs.Job
+    ) -> RetryDecision | None:
         if isinstance(exception, RetryLater):
             return RetryDecision(retry_at=utcnow() + timedelta(seconds=exception.delay))
         if job.attempts >= UNEXPECTED_ERROR_RETRIES:
             return None
-        return RetryDecision(retry_at=utcnow() + timedelta(seconds=backoff(job.attempts + 1, base=1.0, cap=60)))
+        return RetryDecision(
+            retry_at=utcnow() + timedelta(seconds=backoff(job.attempts + 1, base=1.0, cap=60))
+        )
 
 
 @app.task(name="t21.publish_social_post", queue="publish", pass_context=True, retry=PublishRetryStrategy())

@@ -23,13 +23,33 @@ class Plan:
 
 
 PLANS: dict[Tier, Plan] = {
-    Tier.FREE: Plan(Tier.FREE, brands=1, social_accounts=3, posts_per_month=30, ai_credits_per_month=20,
-                    team_seats=1, features=frozenset()),
-    Tier.PRO: Plan(Tier.PRO, brands=5, social_accounts=15, posts_per_month=500, ai_credits_per_month=500,
-                   team_seats=3, features=frozenset({"api_keys"})),
-    Tier.BUSINESS: Plan(Tier.BUSINESS, brands=25, social_accounts=75, posts_per_month=UNLIMITED,
-                        ai_credits_per_month=3000, team_seats=15,
-                        features=frozenset({"api_keys", "approvals", "webhooks"})),
+    Tier.FREE: Plan(
+        Tier.FREE,
+        brands=1,
+        social_accounts=3,
+        posts_per_month=30,
+        ai_credits_per_month=20,
+        team_seats=1,
+        features=frozenset(),
+    ),
+    Tier.PRO: Plan(
+        Tier.PRO,
+        brands=5,
+        social_accounts=15,
+        posts_per_month=500,
+        ai_credits_per_month=500,
+        team_seats=3,
+        features=frozenset({"api_keys"}),
+    ),
+    Tier.BUSINESS: Plan(
+        Tier.BUSINESS,
+        brands=25,
+        social_accounts=75,
+        posts_per_month=UNLIMITED,
+        ai_credits_per_month=3000,
+        team_seats=15,
+        features=frozenset({"api_keys", "approvals", "webhooks"}),
+    ),
 }
 
 

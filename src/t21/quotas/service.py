@@ -22,7 +22,9 @@ from t21.users.models import User
 PAST_DUE_GRACE = timedelta(days=7)
 
 
-def effective_tier(settings: Settings, tier: str, status: str | None, past_due_since: datetime | None) -> Tier:
+def effective_tier(
+    settings: Settings, tier: str, status: str | None, past_due_since: datetime | None
+) -> Tier:
     """Self-hosters without Stripe run everyone on T21_DEFAULT_TIER. With billing on, a
     subscription that is past due keeps its plan for a grace period, then falls back to FREE."""
     if not settings.billing_enabled:
@@ -31,7 +33,15 @@ def effective_tier(settings: Settings, tier: str, status: str | None, past_due_s
         since = past_due_since or utcnow()
         if utcnow() - since > PAST_DUE_GRACE:
             return Tier.FREE
-    if status in (SubscriptionStatus.canceled, SubscriptionStatus.unpaid, SubscriptionStatus.incomplete_expired):
+    # Nothing paid (yet, or any more): incomplete is a first payment still pending, paused a trial
+    # that ended without a payment method.
+    if status in (
+        SubscriptionStatus.canceled,
+        SubscriptionStatus.unpaid,
+        SubscriptionStatus.incomplete_expired,
+        SubscriptionStatus.incomplete,
+        SubscriptionStatus.paused,
+    ):
         return Tier.FREE
     return Tier(tier)
 
@@ -80,7 +90,8 @@ async def user_has_feature(session: AsyncSession, settings: Settings, user: User
     if feature in owner_of_user(user).plan(settings).features:
         return True
     orgs = await session.execute(
-        select(Organization).join(TeamMember, TeamMember.organization_id == Organization.id)
+        select(Organization)
+        .join(TeamMember, TeamMember.organization_id == Organization.id)
         .where(TeamMember.user_id == user.id)
     )
     return any(feature in owner_of_org(org).plan(settings).features for org in orgs.scalars())
@@ -98,7 +109,9 @@ async def _reset_if_new_month(session: AsyncSession, owner: BillingOwner) -> Non
     )
 
 
-async def consume_posts(session: AsyncSession, settings: Settings, owner: BillingOwner, count: int = 1) -> int:
+async def consume_posts(
+    session: AsyncSession, settings: Settings, owner: BillingOwner, count: int = 1
+) -> int:
     """Atomically take `count` posts from this month's quota; raises QuotaExceeded (402) with the
     limit and reset date. A single conditional UPDATE: concurrent requests cannot overspend."""
     await _reset_if_new_month(session, owner)
@@ -112,8 +125,11 @@ async def consume_posts(session: AsyncSession, settings: Settings, owner: Billin
     if used is None:
         raise QuotaExceeded(
             f"You have used all {plan.posts_per_month} posts of your {plan.tier.value} plan this month",
-            details={"limit": plan.posts_per_month, "resetsAt": next_month_start(utcnow()).isoformat(),
-                     "tier": plan.tier.value},
+            details={
+                "limit": plan.posts_per_month,
+                "resetsAt": next_month_start(utcnow()).isoformat(),
+                "tier": plan.tier.value,
+            },
         )
     return int(used)
 
@@ -121,12 +137,15 @@ async def consume_posts(session: AsyncSession, settings: Settings, owner: Billin
 async def release_posts(session: AsyncSession, owner: BillingOwner, count: int = 1) -> None:
     model = owner.model
     await session.execute(
-        update(model).where(model.id == owner.id)
+        update(model)
+        .where(model.id == owner.id)
         .values(posts_this_month=func.greatest(model.posts_this_month - count, 0))
     )
 
 
-async def consume_ai_credits(session: AsyncSession, settings: Settings, owner: BillingOwner, credits: int) -> int:
+async def consume_ai_credits(
+    session: AsyncSession, settings: Settings, owner: BillingOwner, credits: int
+) -> int:
     """Atomically charge AI credits; returns credits remaining. Raises QuotaExceeded when short."""
     await _reset_if_new_month(session, owner)
     plan = owner.plan(settings)
@@ -141,8 +160,11 @@ async def consume_ai_credits(session: AsyncSession, settings: Settings, owner: B
     if used is None:
         raise QuotaExceeded(
             "Not enough AI credits left this month",
-            details={"limit": plan.ai_credits_per_month, "resetsAt": next_month_start(utcnow()).isoformat(),
-                     "tier": plan.tier.value},
+            details={
+                "limit": plan.ai_credits_per_month,
+                "resetsAt": next_month_start(utcnow()).isoformat(),
+                "tier": plan.tier.value,
+            },
         )
     return plan.ai_credits_per_month - int(used)
 

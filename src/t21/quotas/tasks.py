@@ -17,6 +17,7 @@ async def reset_usage_counters(res: JobResources) -> None:
     async with transaction(res.db.sessionmaker) as session:
         for model in (User, Organization):
             await session.execute(
-                update(model).where(model.usage_period_start < current)
+                update(model)
+                .where(model.usage_period_start < current)
                 .values(posts_this_month=0, ai_credits_used=0, usage_period_start=current)
             )

@@ -27,12 +27,17 @@ def token_vault(settings: Settings) -> TokenVault:
 
 def read_tokens(settings: Settings, account: SocialAccount) -> TokenSet:
     if account.access_token_encrypted is None:
-        raise PlatformError(ErrorKind.TOKEN_REVOKED, "The account has no token; reconnect it",
-                            platform=Platform(account.platform))
+        raise PlatformError(
+            ErrorKind.TOKEN_REVOKED,
+            "The account has no token; reconnect it",
+            platform=Platform(account.platform),
+        )
     vault = token_vault(settings)
     return TokenSet(
         access_token=vault.decrypt(account.access_token_encrypted),
-        refresh_token=vault.decrypt(account.refresh_token_encrypted) if account.refresh_token_encrypted else None,
+        refresh_token=vault.decrypt(account.refresh_token_encrypted)
+        if account.refresh_token_encrypted
+        else None,
         expires_at=account.token_expires_at,
         refresh_token_expires_at=account.refresh_token_expires_at,
         scopes=list(account.scopes or []),
@@ -54,7 +59,9 @@ def write_tokens(settings: Settings, account: SocialAccount, tokens: TokenSet) -
 
 def connector_for(settings: Settings, http: httpx.AsyncClient, platform: str, *, sandbox: bool) -> Connector:
     return build_connector(
-        Platform(platform), settings, http,
+        Platform(platform),
+        settings,
+        http,
         sandbox=sandbox,
         sandbox_base_url=f"{settings.sandbox_base}/{Platform(platform).value}" if sandbox else None,
         timeout=settings.platform_timeout_seconds,
@@ -73,8 +80,9 @@ async def refresh_account_tokens(
     except PlatformError as exc:
         if exc.kind in (ErrorKind.TOKEN_REVOKED, ErrorKind.TOKEN_EXPIRED, ErrorKind.CONTENT_REJECTED):
             await mark_disconnected(session, settings, account, exc.message)
-            raise PlatformError(ErrorKind.TOKEN_REVOKED, exc.message, platform=exc.platform,
-                                status_code=exc.status_code) from exc
+            raise PlatformError(
+                ErrorKind.TOKEN_REVOKED, exc.message, platform=exc.platform, status_code=exc.status_code
+            ) from exc
         raise
     write_tokens(settings, account, fresh)
     account.status = SocialAccountStatus.CONNECTED.value
@@ -83,7 +91,9 @@ async def refresh_account_tokens(
     return fresh
 
 
-async def mark_disconnected(session: AsyncSession, settings: Settings, account: SocialAccount, reason: str) -> None:
+async def mark_disconnected(
+    session: AsyncSession, settings: Settings, account: SocialAccount, reason: str
+) -> None:
     from t21.brands.models import Brand
     from t21.notifications.service import brand_audience, notify
 
@@ -104,6 +114,10 @@ async def mark_disconnected(session: AsyncSession, settings: Settings, account: 
         body=reason,
         data={"socialAccountId": str(account.id), "brandId": str(brand.id), "platform": account.platform},
         email_template="account_disconnected",
-        email_context={"platform": account.platform, "account": name, "reason": reason,
-                       "url": f"{settings.base_url}/accounts"},
+        email_context={
+            "platform": account.platform,
+            "account": name,
+            "reason": reason,
+            "url": f"{settings.base_url}/accounts",
+        },
     )

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import procrastinate
 import pytest
 
 from t21.config import Settings
@@ -53,24 +52,13 @@ async def resend(resend_server: RunningServer) -> RunningServer:
     return resend_server
 
 
-class EmailWorker(Worker):
-    """The real worker, limited to the email task module (so these tests do not depend on the
-    other features' task modules) and without periodic tasks (the email sweep is tested by
-    calling it; a periodic deferrer would fire other features' schedules too)."""
-
-    def _app(self) -> procrastinate.App:
-        base = super()._app()
-        app = procrastinate.App(connector=base.connector, import_paths=["t21.notifications.tasks"])
-        app.tasks = base.tasks
-        return app
-
-
 @pytest.fixture
 async def run_email_worker(database_url: str) -> AsyncIterator[Callable[[Settings], Awaitable[Worker]]]:
     workers: list[Worker] = []
 
     async def _start(settings: Settings) -> Worker:
-        worker = EmailWorker(settings, database_url=database_url, concurrency=2, queues=["email"])
+        # The real worker, on the email queue only (other features' jobs are not these tests').
+        worker = Worker(settings, database_url=database_url, concurrency=2, queues=["email"])
         await worker.start()
         workers.append(worker)
         return worker

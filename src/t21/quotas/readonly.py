@@ -3,6 +3,8 @@ objects up to the limit stay writable, so what a team relied on first keeps work
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,9 +12,12 @@ from t21.brands.models import Brand
 from t21.config import Settings
 from t21.errors import PlanLimitReached
 from t21.quotas.service import BillingOwner
+from t21.social_accounts.models import SocialAccount
 
 
-async def writable_brand_ids(session: AsyncSession, settings: Settings, owner: BillingOwner) -> set:  # type: ignore[type-arg]
+async def writable_brand_ids(
+    session: AsyncSession, settings: Settings, owner: BillingOwner
+) -> set[uuid.UUID]:
     plan = owner.plan(settings)
     column = Brand.organization_id if owner.kind == "organization" else Brand.user_id
     rows = await session.execute(
@@ -21,7 +26,9 @@ async def writable_brand_ids(session: AsyncSession, settings: Settings, owner: B
     return set(rows.scalars())
 
 
-async def ensure_brand_within_plan(session: AsyncSession, settings: Settings, owner: BillingOwner, brand: Brand) -> None:
+async def ensure_brand_within_plan(
+    session: AsyncSession, settings: Settings, owner: BillingOwner, brand: Brand
+) -> None:
     if brand.id not in await writable_brand_ids(session, settings, owner):
         plan = owner.plan(settings)
         raise PlanLimitReached(
@@ -29,4 +36,35 @@ async def ensure_brand_within_plan(session: AsyncSession, settings: Settings, ow
             "Upgrade, or delete another brand, to edit it again.",
             code="brand_read_only",
             details={"limit": plan.brands, "tier": plan.tier.value},
+        )
+
+
+async def writable_account_ids(
+    session: AsyncSession, settings: Settings, owner: BillingOwner
+) -> set[uuid.UUID]:
+    """The owner's oldest social accounts up to the plan's limit, across all of their brands."""
+    plan = owner.plan(settings)
+    column = Brand.organization_id if owner.kind == "organization" else Brand.user_id
+    rows = await session.execute(
+        select(SocialAccount.id)
+        .join(Brand, Brand.id == SocialAccount.brand_id)
+        .where(column == owner.id)
+        .order_by(SocialAccount.created_at, SocialAccount.id)
+        .limit(plan.social_accounts)
+    )
+    return set(rows.scalars())
+
+
+async def ensure_account_within_plan(
+    session: AsyncSession, settings: Settings, owner: BillingOwner, account: SocialAccount
+) -> None:
+    """For anything that writes through an account (publishing, scheduling, editing it): after a
+    downgrade the accounts over the limit stay listed, readable and deletable, but not usable."""
+    if account.id not in await writable_account_ids(session, settings, owner):
+        plan = owner.plan(settings)
+        raise PlanLimitReached(
+            f"This social account is read-only: your {plan.tier.value} plan allows {plan.social_accounts} "
+            "social accounts. Upgrade, or disconnect another account, to use it again.",
+            code="account_read_only",
+            details={"limit": plan.social_accounts, "tier": plan.tier.value},
         )

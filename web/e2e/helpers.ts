@@ -1,7 +1,10 @@
 import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import { rmSync } from "node:fs";
 import path from "node:path";
 
 const SCREENSHOT_DIR = path.resolve(import.meta.dirname, "..", "test-results", "screenshots");
+// One run's screens only: numbering changes as steps are added or skipped.
+rmSync(SCREENSHOT_DIR, { recursive: true, force: true });
 let shotNumber = 0;
 
 /** A full-page screenshot per screen, numbered in journey order, for people to look at. */

@@ -6,6 +6,9 @@
 //   t21_e2e_<time> is created there with the `pg` package (no psql needed) and dropped at exit.
 // - T21_DEFAULT_TIER=BUSINESS so paid-only screens (API keys) can be walked; T21_BCRYPT_ROUNDS=4
 //   keeps sign-up fast.
+// - Stripe: `t21 emulate` runs the emulators; we take only its T21_STRIPE_* settings (its Stripe
+//   sends signed webhooks to this server). Social networks stay on T21's built-in sandbox and AI on
+//   its built-in emulator, which is what a fresh self-hosted install shows.
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -57,6 +60,40 @@ const env = {
 if (database) env.T21_DATABASE_URL = database.url;
 else delete env.T21_DATABASE_URL;
 
+/** Starts `t21 emulate` and resolves with the T21_STRIPE_* settings it prints. */
+function startStripeEmulator() {
+  const child = spawn(python, ["-m", "t21.cli", "emulate"], {
+    env: { ...process.env, T21_DATA_DIR: path.join(dataDir, "emulators"), T21_PUBLIC_URL: `http://127.0.0.1:${port}` },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve) => {
+    const settings = {};
+    let buffer = "";
+    const timer = setTimeout(() => resolve({ child, settings }), 60_000);
+    child.stdout.on("data", (chunk) => {
+      buffer += chunk.toString();
+      const lines = buffer.split("\n");
+      buffer = lines.pop() ?? "";
+      for (const line of lines) {
+        const match = /^(T21_STRIPE_[A-Z_]+)=(.*)$/.exec(line.trim());
+        if (match) settings[match[1]] = match[2];
+        // emulate prints this line last, after every setting.
+        if (line.trim() === "T21_SANDBOX_ENABLED=false") {
+          clearTimeout(timer);
+          resolve({ child, settings });
+        }
+      }
+    });
+    child.on("exit", () => {
+      clearTimeout(timer);
+      resolve({ child: null, settings });
+    });
+  });
+}
+
+const emulators = process.env.T21_E2E_STRIPE === "0" ? { child: null, settings: {} } : await startStripeEmulator();
+Object.assign(env, emulators.settings);
+
 const server = spawn(python, ["-m", "t21.cli", "serve", "--host", "127.0.0.1", "--port", port], {
   env,
   stdio: "inherit",
@@ -67,6 +104,7 @@ async function stop(code) {
   if (stopping) return;
   stopping = true;
   server.kill("SIGTERM");
+  emulators.child?.kill("SIGTERM");
   await new Promise((resolve) => {
     const timer = setTimeout(() => {
       server.kill("SIGKILL");
@@ -84,5 +122,8 @@ async function stop(code) {
 process.on("SIGTERM", () => void stop(0));
 process.on("SIGINT", () => void stop(0));
 server.on("exit", (code) => {
-  if (!stopping) process.exit(code ?? 1);
+  if (!stopping) {
+    emulators.child?.kill("SIGTERM");
+    process.exit(code ?? 1);
+  }
 });

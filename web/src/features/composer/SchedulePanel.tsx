@@ -1,0 +1,56 @@
+import { useId } from "react";
+import { Button } from "../../components/Button";
+import { utcOffset } from "../../lib/timezones";
+
+export type SubmitKind = "schedule" | "now" | "draft";
+
+interface SchedulePanelProps {
+  timeZone: string;
+  value: string;
+  onChange(value: string): void;
+  onSubmit(kind: SubmitKind): void;
+  busy: SubmitKind | null;
+  canPublish: boolean;
+  blockedReason: string | null;
+}
+
+/** Tomorrow at 09:00 in the brand's zone, as "YYYY-MM-DDTHH:mm": a sensible first suggestion. */
+export function tomorrowMorning(timeZone: string, now = new Date()): string {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(
+    new Date(now.getTime() + 24 * 3600_000),
+  );
+  return `${parts}T09:00`;
+}
+
+export function SchedulePanel({ timeZone, value, onChange, onSubmit, busy, canPublish, blockedReason }: SchedulePanelProps) {
+  const id = useId();
+  return (
+    <section className="card stack" aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`}>Schedule</h2>
+      <div className="field">
+        <label htmlFor={id}>Publish at ({timeZone.replace(/_/g, " ")} time)</label>
+        <input id={id} type="datetime-local" className="input" value={value} onChange={(e) => onChange(e.target.value)} aria-describedby={`${id}-hint`} />
+        <p className="hint" id={`${id}-hint`}>
+          In the brand’s time zone, {timeZone.replace(/_/g, " ")} ({utcOffset(timeZone)}); daylight-saving changes are handled for you.
+        </p>
+        <div className="row">
+          <Button size="sm" variant="ghost" onClick={() => onChange(tomorrowMorning(timeZone))}>
+            Tomorrow 9:00
+          </Button>
+        </div>
+      </div>
+      {blockedReason && <p className="small muted">{blockedReason}</p>}
+      <div className="form-actions">
+        <Button variant="primary" disabled={!canPublish || !value || busy !== null} busy={busy === "schedule"} onClick={() => onSubmit("schedule")}>
+          Schedule
+        </Button>
+        <Button disabled={!canPublish || busy !== null} busy={busy === "now"} onClick={() => onSubmit("now")}>
+          Publish now
+        </Button>
+        <Button variant="ghost" disabled={busy !== null} busy={busy === "draft"} onClick={() => onSubmit("draft")}>
+          Save draft
+        </Button>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,108 @@
+import type { Network } from "../../lib/counters";
+
+export const NETWORKS: readonly Network[] = ["x", "instagram", "linkedin"];
+
+export interface UploadedMedia {
+  id: string;
+  kind: string;
+  contentType: string;
+  /** A local object URL while uploading, then the server's URL. */
+  previewUrl: string;
+  filename: string;
+}
+
+export interface ComposerState {
+  /** The text every network gets unless it has its own. */
+  text: string;
+  /** Per-network replacement text; absent = use `text`. */
+  custom: Partial<Record<Network, string>>;
+  /** Tweets after the first, for an X thread. */
+  xThread: string[];
+  networks: Network[];
+  media: UploadedMedia[];
+  aiGenerationId: string | null;
+  /** "YYYY-MM-DDTHH:mm[:ss]" in the brand's time zone; empty = not scheduled. */
+  scheduleLocal: string;
+}
+
+export const emptyComposer: ComposerState = {
+  text: "",
+  custom: {},
+  xThread: [],
+  networks: [],
+  media: [],
+  aiGenerationId: null,
+  scheduleLocal: "",
+};
+
+export type ComposerAction =
+  | { type: "setText"; text: string }
+  | { type: "setCustom"; network: Network; text: string | null }
+  | { type: "setThread"; thread: string[] }
+  | { type: "toggleNetwork"; network: Network }
+  | { type: "setNetworks"; networks: Network[] }
+  | { type: "addMedia"; media: UploadedMedia }
+  | { type: "replaceMedia"; tempId: string; media: UploadedMedia }
+  | { type: "removeMedia"; id: string }
+  | { type: "useAiText"; text: string; generationId: string | null; network?: Network | undefined }
+  | { type: "setSchedule"; scheduleLocal: string }
+  | { type: "reset"; networks: Network[] };
+
+export function composerReducer(state: ComposerState, action: ComposerAction): ComposerState {
+  switch (action.type) {
+    case "setText":
+      return { ...state, text: action.text };
+    case "setCustom": {
+      const custom = { ...state.custom };
+      if (action.text === null) delete custom[action.network];
+      else custom[action.network] = action.text;
+      return { ...state, custom };
+    }
+    case "setThread":
+      return { ...state, xThread: action.thread };
+    case "toggleNetwork":
+      return {
+        ...state,
+        networks: state.networks.includes(action.network)
+          ? state.networks.filter((n) => n !== action.network)
+          : NETWORKS.filter((n) => n === action.network || state.networks.includes(n)),
+      };
+    case "setNetworks":
+      return { ...state, networks: action.networks };
+    case "addMedia":
+      return { ...state, media: [...state.media, action.media] };
+    case "replaceMedia":
+      return { ...state, media: state.media.map((m) => (m.id === action.tempId ? action.media : m)) };
+    case "removeMedia":
+      return { ...state, media: state.media.filter((m) => m.id !== action.id) };
+    case "useAiText":
+      return action.network && state.custom[action.network] !== undefined
+        ? { ...state, custom: { ...state.custom, [action.network]: action.text }, aiGenerationId: action.generationId }
+        : { ...state, text: action.text, aiGenerationId: action.generationId };
+    case "setSchedule":
+      return { ...state, scheduleLocal: action.scheduleLocal };
+    case "reset":
+      return { ...emptyComposer, networks: action.networks };
+  }
+}
+
+/** What a network will actually publish: its own text if it has one, else the shared text. */
+export function textFor(state: ComposerState, network: Network): string {
+  return state.custom[network] ?? state.text;
+}
+
+/** The API's `overrides`: only networks with their own text, and X's thread. */
+export function overridesFor(state: ComposerState) {
+  const overrides: Partial<Record<Network, { content?: string; thread?: string[] }>> = {};
+  for (const network of state.networks) {
+    const custom = state.custom[network];
+    if (custom !== undefined) overrides[network] = { content: custom };
+  }
+  const thread = state.xThread.filter((t) => t.trim() !== "");
+  if (state.networks.includes("x") && thread.length > 0) overrides.x = { ...overrides.x, thread };
+  return overrides;
+}
+
+export function isUploading(state: ComposerState): boolean {
+  return state.media.some((m) => m.id.startsWith("local-"));
+}

@@ -105,6 +105,14 @@ class Settings(BaseSettings):
 
     sentry_dsn: SecretStr | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Limits in the `limits` library's notation ("20/minute"). Auth endpoints (login, register,
+    # refresh, password) are limited per client IP; everything else per user or API key.
+    rate_limit_enabled: bool = True
+    rate_limit_auth: str = "20/minute"
+    rate_limit_default: str = "1200/minute"
+    rate_limit_anonymous: str = "300/minute"
+    max_request_bytes: int = 1024 * 1024
+    request_timeout_seconds: float = 30.0
 
     # Networks without credentials are offered as a labelled sandbox backed by their emulator,
     # mounted in-app at /sandbox/<network> (or at sandbox_url/<network> when set).

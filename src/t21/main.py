@@ -71,6 +71,33 @@ def _mount_web(app: FastAPI, dist: Path) -> None:
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
 
+def _install_http_middleware(app: FastAPI, settings: Settings) -> None:
+    """Outermost last: request id → security headers → CORS → rate limit → body limit → timeout."""
+    from fastapi.middleware.cors import CORSMiddleware
+
+    from t21.http_hygiene import BodyLimitMiddleware, SecurityHeadersMiddleware, TimeoutMiddleware
+    from t21.ratelimit import RateLimiter, RateLimitMiddleware
+
+    app.add_middleware(TimeoutMiddleware, seconds=settings.request_timeout_seconds)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_request_bytes, upload_max_bytes=settings.media_max_bytes
+    )
+    if settings.rate_limit_enabled:
+        app.state.rate_limiter = RateLimiter(settings)
+        app.add_middleware(RateLimitMiddleware, limiter=app.state.rate_limiter)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining"],
+        )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.base_url.startswith("https://"))
+    app.add_middleware(RequestIdMiddleware)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -121,6 +148,6 @@ def create_app(
     from t21.features import install_feature_middleware
 
     install_feature_middleware(app)
-    app.add_middleware(RequestIdMiddleware)
+    _install_http_middleware(app, settings)
     _mount_web(app, settings.web_dist_dir or _default_web_dist())
     return app

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
-from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
-from starlette.types import ASGIApp, Receive, Scope, Send
+from limits.storage import storage_from_string
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from t21.config import Settings
 from t21.errors import error_json
@@ -52,13 +52,15 @@ class RateLimiter:
         self._redis_url = settings.redis_url
         self._redis_down_since: float | None = None
         if self._redis_url:
-            storage: Storage = storage_from_string(
+            storage = storage_from_string(
                 "async+" + self._redis_url,
                 implementation="redispy",
                 wrap_exceptions=True,
                 socket_timeout=0.5,
                 socket_connect_timeout=0.5,
             )
+            # An "async+" URL always yields an async storage.
+            assert isinstance(storage, Storage)
             self._redis = MovingWindowRateLimiter(storage)
 
     @property
@@ -150,7 +152,7 @@ class RateLimitMiddleware:
             await response(scope, receive, send)
             return
 
-        async def send_with_headers(message: dict) -> None:  # type: ignore[type-arg]
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [
                     *message.get("headers", []),

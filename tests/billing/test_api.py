@@ -18,7 +18,15 @@ from t21.quotas.readonly import ensure_account_within_plan, writable_account_ids
 from t21.quotas.service import owner_of_user
 from t21.social_accounts.models import SocialAccount
 from t21.users.models import User
-from tests.billing._support import billing_settings, event_body, execute, post_event, scalar, sign
+from tests.billing._support import (
+    billing_settings,
+    event_body,
+    execute,
+    post_event,
+    scalar,
+    sign,
+    subscription_object,
+)
 from tests.conftest import Account, AppFactory, assert_error, client_for, make_settings
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
@@ -254,3 +262,24 @@ async def test_accounts_over_the_plan_are_read_only(database_url: str, session_t
         user.subscription_tier, user.subscription_status = "PRO", "active"
         await ensure_account_within_plan(session, settings, owner, accounts[3])
         await session.rollback()
+
+
+async def test_an_undecidable_event_rolls_back_whole_so_stripe_retries_it(
+    app_factory: AppFactory, register, db: Database
+) -> None:
+    """Same-second events need a re-read; with Stripe down the delivery answers 503 and leaves no
+    trace (the stored event and the state change are one transaction), so Stripe's retry applies it."""
+    app = await app_factory(**billing_settings(f"http://127.0.0.1:{free_port()}"))
+    async with client_for(app) as http:
+        ada: Account = await register(on=http)
+        owner = {"t21_owner_kind": "user", "t21_owner_id": ada.id}
+        at = int(datetime.now(UTC).timestamp())
+        first = event_body("customer.subscription.created", subscription_object("sub_down", metadata=owner),
+                           created=at, event_id="evt_first")
+        assert (await post_event(http, first)).status_code == 200
+        tie = event_body("customer.subscription.updated",
+                         subscription_object("sub_down", status="past_due", metadata=owner),
+                         created=at, event_id="evt_tie")
+        assert_error(await post_event(http, tie), 503, "billing_unavailable")
+    assert await scalar(db, "SELECT count(*) FROM stripe_events WHERE id = 'evt_tie'") == 0
+    assert await scalar(db, "SELECT subscription_status FROM users WHERE id = :id", id=ada.id) == "active"

@@ -7,7 +7,8 @@ export const API_BASE = "/api/v1";
 
 export const session = new AuthSession({ baseUrl: API_BASE });
 
-export const api = createClient<paths>({ baseUrl: "", fetch: session.fetch });
+// An absolute base (same origin) so requests are valid URLs outside a browser too (unit tests).
+export const api = createClient<paths>({ baseUrl: globalThis.location?.origin ?? "", fetch: session.fetch });
 
 /** Shapes generated from the OpenAPI spec (`npm run generate:api`); never written by hand. */
 export type Schemas = components["schemas"];

@@ -76,8 +76,9 @@ export class AuthSession {
 
   constructor(options: AuthSessionOptions) {
     this.baseUrl = options.baseUrl.replace(/\/$/, "");
-    // Bound so a bare `fetch` does not lose its `this` (browsers throw "Illegal invocation").
-    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    // Looked up at call time (tests stub the global), and called on globalThis so the browser's
+    // fetch keeps its `this` (it throws "Illegal invocation" otherwise).
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.storage = options.storage ?? localStorage;
     this.lock = options.lock ?? browserLock;
   }

@@ -10,7 +10,7 @@ compared at the median; target: p50 overhead <= 10 ms.
 
 The database server is --database-url, else T21_BENCH_DATABASE_URL or T21_TEST_DATABASE_URL, else
 an embedded PostgreSQL under ./.t21-bench. A scratch database is created and dropped.
-Exit status 0 and a PASS/FAIL line at the end.
+Ends with a PASS/FAIL line and exit status 0 (--strict: exit status 1 on FAIL, for CI).
 """
 
 from __future__ import annotations
@@ -230,6 +230,9 @@ async def run(args: argparse.Namespace) -> bool:
             f"mean {statistics.fmean(values):7.1f} ms   statuses {statuses}"
         )
 
+    # Every process here (clients, emulator, T21, PostgreSQL) shares the machine's CPUs: a busy
+    # machine shows up as overhead, so the load is part of the result.
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end")
     print(
         f"AI overhead: {args.requests} requests per side, {args.concurrency} concurrent clients, "
         f"provider fixed at {args.provider_delay * 1000:.0f} ms, "
@@ -258,9 +261,10 @@ def main() -> None:
     parser.add_argument("--pool-size", type=int, help="T21_DATABASE_POOL_SIZE for the served app")
     parser.add_argument("--shared-account", action="store_true")
     parser.add_argument("--provider-delay", type=float, default=PROVIDER_DELAY)
+    parser.add_argument("--strict", action="store_true", help="exit status 1 when the target is missed")
     args = parser.parse_args()
     ok = asyncio.run(run(args))
-    sys.exit(0 if ok else 1)
+    sys.exit(1 if args.strict and not ok else 0)
 
 
 if __name__ == "__main__":

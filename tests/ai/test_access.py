@@ -234,3 +234,23 @@ async def test_no_key_and_no_sandbox_is_not_configured(
         assert_error(response, 503, "ai_unavailable")
         assert "T21_OPENROUTER_API_KEY" in response.json()["error"]
         assert await ledger.credits_used(person.id) == 0
+
+
+async def test_openapi_documents_the_ai_endpoints(client: Any) -> None:
+    spec = (await client.get("/api/v1/openapi.json")).json()
+    paths = spec["paths"]
+    for path in (
+        "/api/v1/ai/generate-content",
+        "/api/v1/ai/generate-content/stream",
+        "/api/v1/ai/rewrite",
+        "/api/v1/ai/generations",
+        "/api/v1/ai/generations/{generation_id}",
+        "/api/v1/ai/status",
+    ):
+        assert path in paths
+    assert (
+        "text/event-stream"
+        in paths["/api/v1/ai/generate-content/stream"]["post"]["responses"]["200"]["content"]
+    )
+    assert "402" in paths["/api/v1/ai/generate-content"]["post"]["responses"]
+    assert "keyless OpenAI-compatible" in spec["components"]["schemas"]["AIStatus"]["description"]

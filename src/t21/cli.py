@@ -51,6 +51,9 @@ def _run_api(settings: Settings, *, in_process_worker: bool, host: str | None, p
     from t21.observability import configure_logging
 
     configure_logging(settings)
+    from t21.sentry import init_sentry
+
+    init_sentry(settings, component="api")
     lifecycles = []
     if in_process_worker:
         from t21.jobs.runner import in_process_worker_lifecycle
@@ -105,6 +108,9 @@ def worker(
 
     settings = _settings()
     configure_logging(settings)
+    from t21.sentry import init_sentry
+
+    init_sentry(settings, component="worker")
     runner = Worker(settings, concurrency=concurrency, install_signal_handlers=True, queues=queue or None)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(runner.run())

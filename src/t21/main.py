@@ -95,6 +95,9 @@ def _install_http_middleware(app: FastAPI, settings: Settings) -> None:
             expose_headers=["X-Request-ID", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining"],
         )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.base_url.startswith("https://"))
+    from t21.metrics import install as install_metrics
+
+    install_metrics(app)
     app.add_middleware(RequestIdMiddleware)
 
 

@@ -134,3 +134,21 @@ async def test_slow_request_times_out_with_504(app_factory) -> None:
     app.include_router(router)
     async with client_for(app) as http:
         assert_error(await http.get("/api/v1/_slow"), 504, "request_timeout")
+
+
+async def test_metrics_expose_latency_by_route_and_job_state(client, register, db) -> None:
+    from sqlalchemy import text
+
+    alice = await register()
+    brand = await alice.create_brand()
+    await alice.get(f"/api/v1/brands/{brand['id']}")
+    async with db.engine.begin() as conn:
+        await conn.execute(text(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, scheduled_at) "
+            "VALUES ('publish', 't21.publish_social_post', '{}', 'todo', now())"))
+    body = (await client.get("/metrics")).text
+    # Route templates, never raw ids.
+    assert 'route="/api/v1/brands/{brand_id}"' in body and brand["id"] not in body
+    assert 't21_jobs{queue="publish",state="todo"} 1.0' in body
+    assert "t21_queue_depth 1.0" in body
+    assert "t21_worker_heartbeat_age_seconds" in body and "t21_ai_tokens" in body

@@ -437,3 +437,30 @@ async def test_duplicate_and_stranger_isolation(register, http) -> None:
         response = await http.request(method, url, json=body, headers=bob.headers)
         assert response.status_code == 404, (method, url, response.text)
     assert (await bob.get("/api/v1/posts")).json()["data"] == []
+
+
+async def test_after_a_downgrade_over_limit_brands_take_drafts_but_not_schedules(
+    app_factory, register, fresh_networks
+):
+    from tests.conftest import client_for
+    from tests.publishing.conftest import PUBLISHING_SETTINGS
+
+    pro = await app_factory(default_tier="PRO", sandbox_url=fresh_networks.url, **PUBLISHING_SETTINGS)
+    async with client_for(pro) as http:
+        alice = await register(on=http)
+        first = await alice.create_brand(name="First")
+        second = await alice.create_brand(name="Second")
+        for brand in (first, second):
+            await connect_account(http, alice, brand["id"], "x")
+    free = await app_factory(default_tier="FREE", sandbox_url=fresh_networks.url, **PUBLISHING_SETTINGS)
+    async with client_for(free) as http:
+        alice.client = http
+        body = {"content": "After downgrade", "scheduledFor": future(), "platforms": ["x"]}
+        ok = await alice.post("/api/v1/posts", json={**body, "brandId": first["id"]})
+        assert ok.status_code == 201, ok.text
+        refused = await alice.post("/api/v1/posts", json={**body, "brandId": second["id"]})
+        assert_error(refused, 402, "brand_read_only")
+        draft = await alice.post(
+            "/api/v1/posts", json={"brandId": second["id"], "content": "Kept as a draft"}
+        )
+        assert draft.status_code == 201

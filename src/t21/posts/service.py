@@ -40,6 +40,7 @@ from t21.posts.schemas import (
     ValidationIssueOut,
 )
 from t21.publishing.scheduling import cancel_target_job, schedule_target
+from t21.quotas.readonly import ensure_account_within_plan, ensure_brand_within_plan
 from t21.quotas.service import billing_owner_for_brand, consume_posts, release_posts
 from t21.social_accounts.models import SocialAccount
 from t21.users.models import User
@@ -169,6 +170,8 @@ class PostService:
         await self._validate_targets(brand, accounts, data.content, media_ids, data.thread, overrides)
         ai_generation_id = await self._check_generation(brand, data.ai_generation_id)
 
+        if scheduled_for is not None:
+            await self._ensure_within_plan(brand, accounts)
         post = Post(
             brand_id=brand.id,
             user_id=user.id,
@@ -291,6 +294,14 @@ class PostService:
                 details=issues,
             )
 
+    async def _ensure_within_plan(self, brand: Brand, accounts: list[SocialAccount]) -> None:
+        """After a downgrade, brands and accounts over the plan stay readable but take no new
+        scheduled posts (drafts are still fine)."""
+        owner = await billing_owner_for_brand(self.session, brand)
+        await ensure_brand_within_plan(self.session, self.settings, owner, brand)
+        for account in accounts:
+            await ensure_account_within_plan(self.session, self.settings, owner, account)
+
     async def _media_kinds(self, brand_id: uuid.UUID, media_ids: list[str]) -> list[tuple[str, str]]:
         if not media_ids:
             return []
@@ -405,6 +416,8 @@ class PostService:
                 "Reconnect the post's accounts before scheduling it", code="account_disconnected"
             )
 
+        if new_schedule is not None:
+            await self._ensure_within_plan(brand, accounts)
         owner = await billing_owner_for_brand(self.session, brand)
         if new_schedule is not None and not was_scheduled:
             await consume_posts(self.session, self.settings, owner)

@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     rate_limit_default: str = "1200/minute"
     rate_limit_anonymous: str = "300/minute"
     max_request_bytes: int = 1024 * 1024
+    # URLs T21 fetches for users (media from a URL) may not point at loopback, link-local or
+    # private addresses unless this is set (a self-hoster's LAN media server, tests).
+    allow_private_urls: bool = False
     request_timeout_seconds: float = 30.0
 
     # Networks without credentials are offered as a labelled sandbox backed by their emulator,

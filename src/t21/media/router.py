@@ -13,7 +13,7 @@ from t21.errors import Forbidden, error_json
 from t21.kit.deps import SessionDep, SettingsDep
 from t21.kit.routing import make_router
 from t21.kit.schemas import ListResponse
-from t21.media.schemas import MediaOut
+from t21.media.schemas import MediaImport, MediaOut
 from t21.media.service import MediaService, local_path, too_large
 
 router = make_router(prefix="/media", tags=["media"])
@@ -41,8 +41,11 @@ MediaReader = _any_scope(AuthScope.media_write, AuthScope.posts_read)
 # Declared before /{media_id}; unauthenticated: the signature is the authorisation.
 @router.get("/public/{media_id}", include_in_schema=False)
 async def public_media(
-    media_id: uuid.UUID, session: SessionDep, settings: SettingsDep,
-    expires: int = Query(...), sig: str = Query(..., max_length=128),
+    media_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    expires: int = Query(...),
+    sig: str = Query(..., max_length=128),
 ) -> Response:
     asset, storage = await MediaService(session, settings).public_asset(media_id, expires, sig)
     path = local_path(storage, asset.storage_key)
@@ -54,7 +57,8 @@ async def public_media(
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MediaOut)
 async def upload_media(
-    session: SessionDep, settings: SettingsDep,
+    session: SessionDep,
+    settings: SettingsDep,
     file: UploadFile = File(..., description="JPEG, PNG, GIF, WEBP, MP4 or MOV; checked by content"),
     brand_id: uuid.UUID = Form(..., alias="brandId"),
     principal: Principal = MediaWriter,
@@ -62,9 +66,22 @@ async def upload_media(
     return await MediaService(session, settings).upload(principal.user, brand_id, file.file, file.filename)
 
 
+@router.post("/import", status_code=status.HTTP_201_CREATED, response_model=MediaOut)
+async def import_media(
+    body: MediaImport,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = MediaWriter,
+) -> MediaOut:
+    """Fetch an image or video from a public URL (loopback, link-local and private addresses are
+    refused unless T21_ALLOW_PRIVATE_URLS is set)."""
+    return await MediaService(session, settings).import_from_url(principal.user, body.brand_id, body.url)
+
+
 @router.get("", response_model=ListResponse[MediaOut])
 async def list_media(
-    session: SessionDep, settings: SettingsDep,
+    session: SessionDep,
+    settings: SettingsDep,
     brand_id: uuid.UUID | None = Query(default=None, alias="brandId"),
     cursor: str | None = Query(default=None),
     limit: int = Query(default=50, ge=1, le=200),
@@ -75,14 +92,20 @@ async def list_media(
 
 @router.get("/{media_id}", response_model=MediaOut)
 async def get_media(
-    media_id: uuid.UUID, session: SessionDep, settings: SettingsDep, principal: Principal = MediaReader,
+    media_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = MediaReader,
 ) -> MediaOut:
     return await MediaService(session, settings).get(principal.user, media_id)
 
 
 @router.delete("/{media_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_media(
-    media_id: uuid.UUID, session: SessionDep, settings: SettingsDep, background: BackgroundTasks,
+    media_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
     principal: Principal = MediaWriter,
 ) -> Response:
     remove_bytes = await MediaService(session, settings).delete(principal.user, media_id)

@@ -3,7 +3,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from t21.kit.schemas import Schema
+from pydantic import Field
+
+from t21.kit.schemas import Schema, StrictInput
 
 
 class MediaOut(Schema):
@@ -19,3 +21,8 @@ class MediaOut(Schema):
     # Works without a T21 session until it expires (24 h): for previews and for the networks.
     url: str
     created_at: datetime
+
+
+class MediaImport(StrictInput):
+    brand_id: uuid.UUID
+    url: str = Field(min_length=8, max_length=2000, description="http(s) URL of an image or video")

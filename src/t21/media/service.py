@@ -107,8 +107,15 @@ async def media_files_for(
         def load(key: str = key) -> Awaitable[bytes]:
             return storage.load(key)
 
-        files.append(MediaFile(kind=asset.kind, content_type=asset.content_type, size_bytes=asset.size_bytes,
-                               public_url=storage.public_url(asset.id, key), load=load))
+        files.append(
+            MediaFile(
+                kind=asset.kind,
+                content_type=asset.content_type,
+                size_bytes=asset.size_bytes,
+                public_url=storage.public_url(asset.id, key),
+                load=load,
+            )
+        )
     return files
 
 
@@ -128,9 +135,16 @@ class MediaService:
 
     def _out(self, asset: MediaAsset) -> MediaOut:
         return MediaOut(
-            id=asset.id, brand_id=asset.brand_id, kind=asset.kind, content_type=asset.content_type,
-            size_bytes=asset.size_bytes, filename=asset.filename, width=asset.width, height=asset.height,
-            sha256=asset.sha256, url=self.storage.public_url(asset.id, asset.storage_key),
+            id=asset.id,
+            brand_id=asset.brand_id,
+            kind=asset.kind,
+            content_type=asset.content_type,
+            size_bytes=asset.size_bytes,
+            filename=asset.filename,
+            width=asset.width,
+            height=asset.height,
+            sha256=asset.sha256,
+            url=self.storage.public_url(asset.id, asset.storage_key),
             created_at=asset.created_at,
         )
 
@@ -146,31 +160,85 @@ class MediaService:
             raise ValidationFailed("The file is empty", code="invalid_media")
         sniffed = sniff(inspected.head)
         if sniffed is None:
-            raise ValidationFailed(f"Unsupported file type: upload {SUPPORTED}",
-                                   code="unsupported_media_type")
+            raise ValidationFailed(
+                f"Unsupported file type: upload {SUPPORTED}", code="unsupported_media_type"
+            )
         width = height = None
         if sniffed.kind == "image":
             size = image_size(sniffed.content_type, inspected.head)
             if size is None:
                 # The networks would refuse it too; better to say so now than at publish time.
-                raise ValidationFailed("The image is damaged: its dimensions cannot be read",
-                                       code="invalid_media")
+                raise ValidationFailed(
+                    "The image is damaged: its dimensions cannot be read", code="invalid_media"
+                )
             width, height = size
         asset_id = uuid.uuid4()
         key = f"{brand_id}/{asset_id}{sniffed.extension}"
         # Stored before the row is written: a failed commit leaves an unreferenced file (harmless),
         # never a row without its file.
         await self.storage.save(key, source, sniffed.content_type, inspected.size)
-        asset = await self.repo.add(MediaAsset(
-            id=asset_id, brand_id=brand_id, uploaded_by_id=user.id, kind=sniffed.kind,
-            content_type=sniffed.content_type, size_bytes=inspected.size, storage_key=key,
-            filename=clean_filename(filename), width=width, height=height, sha256=inspected.sha256,
-        ))
+        asset = await self.repo.add(
+            MediaAsset(
+                id=asset_id,
+                brand_id=brand_id,
+                uploaded_by_id=user.id,
+                kind=sniffed.kind,
+                content_type=sniffed.content_type,
+                size_bytes=inspected.size,
+                storage_key=key,
+                filename=clean_filename(filename),
+                width=width,
+                height=height,
+                sha256=inspected.sha256,
+            )
+        )
         log.info("media_uploaded", media_id=str(asset_id), kind=sniffed.kind, size=inspected.size)
         return self._out(asset)
 
-    async def list(self, user: User, brand_id: uuid.UUID | None, cursor: str | None, limit: int
-                   ) -> ListResponse[MediaOut]:
+    async def import_from_url(self, user: User, brand_id: uuid.UUID, url: str) -> MediaOut:
+        """Fetch media from a URL through the SSRF guard, then store it like an upload."""
+        import tempfile
+
+        import httpx
+
+        from t21.kit.netguard import check_url_shape, guarded_client
+
+        await require_brand(self.session, user.id, brand_id, Role.editor)
+        check_url_shape(url)
+        limit = self.settings.media_max_bytes
+        # Spooled: small files stay in memory, large ones go to disk; never the whole body twice.
+        buffer = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # noqa: SIM115 — closed below
+        try:
+            async with guarded_client(allow_private=self.settings.allow_private_urls) as http:
+                try:
+                    async with http.stream("GET", url) as response:
+                        if response.status_code != 200:
+                            raise ValidationFailed(
+                                f"The URL answered HTTP {response.status_code}",
+                                code="media_fetch_failed",
+                                details={"url": url, "status": response.status_code},
+                            )
+                        received = 0
+                        async for chunk in response.aiter_bytes():
+                            received += len(chunk)
+                            if received > limit:
+                                raise too_large(limit)
+                            buffer.write(chunk)
+                except httpx.HTTPError as exc:
+                    raise ValidationFailed(
+                        f"The URL could not be fetched ({type(exc).__name__})",
+                        code="media_fetch_failed",
+                        details={"url": url},
+                    ) from None
+            buffer.seek(0)
+            name = PurePosixPath(httpx.URL(url).path).name or None
+            return await self.upload(user, brand_id, buffer, name)  # type: ignore[arg-type]
+        finally:
+            buffer.close()
+
+    async def list(
+        self, user: User, brand_id: uuid.UUID | None, cursor: str | None, limit: int
+    ) -> ListResponse[MediaOut]:
         if brand_id is not None:
             await require_brand(self.session, user.id, brand_id)
         after = decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None
@@ -199,8 +267,11 @@ class MediaService:
             raise Forbidden("Deleting media needs the editor role or higher on the brand's team")
         post_id = await self.repo.used_by_pending_post(asset)
         if post_id is not None:
-            raise Conflict("A scheduled post still uses this media; remove it from the post first",
-                           code="media_in_use", details={"postId": str(post_id)})
+            raise Conflict(
+                "A scheduled post still uses this media; remove it from the post first",
+                code="media_in_use",
+                details={"postId": str(post_id)},
+            )
         key = asset.storage_key
         await self.repo.delete(asset)
         storage = self.storage

@@ -98,9 +98,11 @@ async def wait_up(url: str, process: subprocess.Popen[bytes]) -> None:
 
 async def load(
     concurrency: int, total: int, call: Callable[[int], Awaitable[httpx.Response]]
-) -> tuple[list[float], dict[int, int]]:
-    """`concurrency` workers share `total` calls; returns every call's latency (ms) and status counts."""
+) -> tuple[list[float], dict[int, int], list[float]]:
+    """`concurrency` workers share `total` calls; returns every call's latency (ms), the status
+    counts, and per call the latency minus the provider time the answer's Server-Timing reports."""
     latencies: list[float] = []
+    own: list[float] = []
     statuses: dict[int, int] = {}
     queue = iter(range(total))
 
@@ -108,11 +110,15 @@ async def load(
         for _ in queue:
             started = time.perf_counter()
             response = await call(slot)
-            latencies.append((time.perf_counter() - started) * 1000)
+            elapsed = (time.perf_counter() - started) * 1000
+            latencies.append(elapsed)
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            timing = response.headers.get("server-timing", "")
+            if "provider;dur=" in timing:
+                own.append(elapsed - float(timing.split("dur=")[1].split(";")[0]))
 
     await asyncio.gather(*(worker(slot) for slot in range(concurrency)))
-    return latencies, statuses
+    return latencies, statuses, own
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -149,6 +155,9 @@ async def run(args: argparse.Namespace) -> bool:
                     "T21_WORKER_IN_PROCESS": "false",
                     "T21_BCRYPT_ROUNDS": "4",
                     "T21_LOG_LEVEL": "WARNING",
+                    # Signing up 50 people from one address trips the sign-up limit; the per-user
+                    # limits of the measured endpoint stay as configured.
+                    "T21_RATE_LIMIT_AUTH": "10000/minute",
                     **({"T21_DATABASE_POOL_SIZE": str(args.pool_size)} if args.pool_size else {}),
                 },
             )
@@ -210,8 +219,8 @@ async def run(args: argparse.Namespace) -> bool:
 
             await load(args.concurrency, args.concurrency * 2, ours)  # warm pools and caches
             await load(args.concurrency, args.concurrency * 2, provider)
-            provider_ms, provider_statuses = await load(args.concurrency, args.requests, provider)
-            ours_ms, our_statuses = await load(args.concurrency, args.requests, ours)
+            provider_ms, provider_statuses, _ = await load(args.concurrency, args.requests, provider)
+            ours_ms, our_statuses, own_ms = await load(args.concurrency, args.requests, ours)
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -243,6 +252,10 @@ async def run(args: argparse.Namespace) -> bool:
     overhead_p50 = percentile(ours_ms, 50) - percentile(provider_ms, 50)
     overhead_p99 = percentile(ours_ms, 99) - percentile(provider_ms, 99)
     print(f"overhead (ours - provider)  p50 {overhead_p50:7.1f} ms   p99 {overhead_p99:7.1f} ms")
+    # The same difference taken inside each request (T21's latency minus the provider time it
+    # reports in Server-Timing): immune to the provider's own drift between the two runs.
+    own_p50, own_p99 = percentile(own_ms, 50), percentile(own_ms, 99)
+    print(f"overhead per request        p50 {own_p50:7.1f} ms   p99 {own_p99:7.1f} ms  (- Server-Timing)")
     ok = overhead_p50 <= TARGET_MS and set(our_statuses) == {200}
     print(
         f"{'PASS' if ok else 'FAIL'}: overhead p50 {overhead_p50:.1f} ms (target <= {TARGET_MS:.0f} ms)"

@@ -402,3 +402,15 @@ async def test_rewrite_bad_input(account: Account, brand: dict[str, Any]) -> Non
     for change in ({"text": ""}, {"text": " "}, {"text": "a" * 10001}, {"targetPlatform": "myspace"}):
         body = {"brandId": brand["id"], "text": "Some post", "targetPlatform": "x", **change}
         assert_error(await account.post("/api/v1/ai/rewrite", json=body), 422, "validation_error")
+
+
+async def test_server_timing_reports_the_providers_time(
+    account: Account, brand: dict[str, Any], emulator: Emulator
+) -> None:
+    emulator.store["delay_seconds"] = 0.25
+    response = await account.post(GENERATE, json={"brandId": brand["id"], "prompt": "Hello", "platform": "x"})
+    assert response.status_code == 200, response.text
+    timing = response.headers["server-timing"]
+    assert timing.startswith("provider;dur=")
+    provider_ms = float(timing.split("dur=")[1].split(";")[0])
+    assert 250 <= provider_ms < 2000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from t21.ai.provider import get_ai_client
@@ -16,7 +16,7 @@ from t21.ai.schemas import (
     RewriteRequest,
     StreamRequest,
 )
-from t21.ai.service import AIService, stream_generation
+from t21.ai.service import AIService, server_timing, stream_generation
 from t21.auth.dependencies import Principal, get_principal, scoped
 from t21.auth.scopes import Scope
 from t21.errors import ErrorResponse
@@ -39,6 +39,7 @@ _AI_ERRORS: dict[int | str, dict[str, object]] = {
 @router.post("/generate-content", response_model=GenerationResult, responses=_AI_ERRORS)
 async def generate_content(
     body: GenerateRequest,
+    response: Response,
     session: SessionDep,
     settings: SettingsDep,
     client: OpenRouterClient = Depends(get_ai_client),
@@ -49,12 +50,15 @@ async def generate_content(
     moderation refuses the brief."""
     service = AIService(session, settings)
     call = await service.plan_generation(principal.user, body)
-    return await service.record(call, await service.run(call, client))
+    outcome = await service.run(call, client)
+    response.headers["Server-Timing"] = server_timing(outcome)
+    return await service.record(call, outcome)
 
 
 @router.post("/rewrite", response_model=GenerationResult, responses=_AI_ERRORS)
 async def rewrite(
     body: RewriteRequest,
+    response: Response,
     session: SessionDep,
     settings: SettingsDep,
     client: OpenRouterClient = Depends(get_ai_client),
@@ -63,7 +67,9 @@ async def rewrite(
     """Adapt an existing text to another network, or to another tone."""
     service = AIService(session, settings)
     call = await service.plan_rewrite(principal.user, body)
-    return await service.record(call, await service.run(call, client))
+    outcome = await service.run(call, client)
+    response.headers["Server-Timing"] = server_timing(outcome)
+    return await service.record(call, outcome)
 
 
 @router.post(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
@@ -139,6 +140,9 @@ class Outcome:
     drafts: list[Draft]
     model: str
     usage: Usage
+    # Wall time spent waiting for the provider (both calls when a draft was asked again): the
+    # answer's Server-Timing header, so our own overhead can be told from the model's time.
+    provider_ms: float = 0.0
 
 
 def _voice(brand: Brand) -> BrandVoice:
@@ -251,6 +255,7 @@ class AIService:
     # -- the provider --------------------------------------------------------------------------
 
     async def run(self, call: Call, client: OpenRouterClient) -> Outcome:
+        started = time.perf_counter()
         try:
             completion = await client.complete(
                 call.messages, model=call.model, fallback_models=self.settings.ai_fallback_models,
@@ -261,6 +266,7 @@ class AIService:
                 "ai_provider_failed", error=type(exc).__name__, status=exc.status, message=exc.message
             )
             raise provider_error(exc) from exc
+        provider_ms = (time.perf_counter() - started) * 1000
         texts = list(completion.variants or (completion.content,))
         shaped = [
             shaping.shape(call.platform, shaping.clean(call.platform, text), keep_hashtags=call.keep_hashtags)
@@ -269,21 +275,24 @@ class AIService:
         results = await asyncio.gather(
             *(self._within_limit(call, client, draft, completion) for draft in shaped)
         )
-        drafts = [draft for draft, _ in results]
+        drafts = [draft for draft, _, _ in results]
         usage = completion.usage
-        for _, extra in results:
+        for _, extra, _ in results:
             usage = usage + extra
+        # Second requests run side by side: the longest is what the caller waited.
+        provider_ms += max((waited for _, _, waited in results), default=0.0)
         if any(not d.content.strip() for d in drafts):
             log.warning("ai_provider_empty_answer", model=completion.model)
             raise AIUnavailable("The AI provider answered with an empty post; no credits were charged.")
-        return Outcome(drafts, completion.model, usage)
+        return Outcome(drafts, completion.model, usage, provider_ms)
 
     async def _within_limit(
         self, call: Call, client: OpenRouterClient, draft: Draft, completion: Completion
-    ) -> tuple[Draft, Usage]:
-        """Ask once for a shorter version of an overshooting draft, then trim what still is."""
+    ) -> tuple[Draft, Usage, float]:
+        """Ask once for a shorter version of an overshooting draft, then trim what still is.
+        Returns the draft, the extra usage and the milliseconds spent waiting for it."""
         if not shaping.too_long(call.platform, draft.content):
-            return draft, Usage()
+            return draft, Usage(), 0.0
         limit = shaping.hard_limit(call.platform)
         # Rewrite the full text (hashtags included) so the model decides what to drop.
         source = draft.content if call.keep_hashtags else _with_tags(draft)
@@ -292,6 +301,8 @@ class AIService:
             hard_limit=int(limit * SHORTEN_TARGET),
         )
         usage = Usage()
+        started = time.perf_counter()
+        shorter: Completion | None = None
         try:
             shorter = await client.complete(
                 messages,
@@ -301,7 +312,8 @@ class AIService:
         except AIProviderError as exc:
             # The post exists already; a failed second opinion only means we trim it ourselves.
             log.info("ai_shorten_failed", error=type(exc).__name__, status=exc.status)
-        else:
+        waited = (time.perf_counter() - started) * 1000
+        if shorter is not None:
             usage = shorter.usage
             retried = shaping.shape(
                 call.platform, shaping.clean(call.platform, shorter.content), keep_hashtags=call.keep_hashtags
@@ -310,7 +322,7 @@ class AIService:
                 if not call.keep_hashtags and not retried.hashtags:
                     retried = replace(retried, hashtags=draft.hashtags)
                 draft = retried
-        return shaping.fit(call.platform, draft, keep_hashtags=call.keep_hashtags), usage
+        return shaping.fit(call.platform, draft, keep_hashtags=call.keep_hashtags), usage, waited
 
     # -- charging ------------------------------------------------------------------------------
 
@@ -342,6 +354,11 @@ class AIService:
         if row is None:
             raise NotFound("Generation not found", code="generation_not_found")
         return GenerationOut.model_validate(row)
+
+
+def server_timing(outcome: Outcome) -> str:
+    """`Server-Timing: provider;dur=<ms>`: browsers' developer tools and benchmarks read it."""
+    return f'provider;dur={outcome.provider_ms:.1f};desc="AI provider"'
 
 
 def _with_tags(draft: Draft) -> str:
@@ -488,6 +505,7 @@ __all__: Sequence[str] = (
     "charge_and_store",
     "heartbeat",
     "provider_error",
+    "server_timing",
     "sse",
     "stream_generation",
 )

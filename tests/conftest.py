@@ -90,26 +90,22 @@ async def db(settings: Settings, database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture(autouse=True)
-async def _empty_tables(request: pytest.FixtureRequest) -> None:
-    """Each test starts from empty tables. Tests that need no database pay nothing."""
+def _empty_tables(request: pytest.FixtureRequest) -> None:
+    """Each test starts from empty tables. Tests that need no database pay nothing. Sync on
+    purpose: an async fixture here would have to start the async `db` fixture from inside
+    pytest-asyncio's runner."""
     if "database_url" not in request.fixturenames:
         return
-    database: Database = request.getfixturevalue("db")
-    async with database.engine.begin() as conn:
-        tables = (
-            (
-                await conn.execute(
-                    text(
-                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                        "AND tablename NOT IN ('alembic_version')"
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
+    url = libpq_url(request.getfixturevalue("database_url"))
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            ).fetchall()
+        ]
         if tables:
-            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
 
 
 class AppFactory:

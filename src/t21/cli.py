@@ -116,6 +116,29 @@ def worker(
         asyncio.run(runner.run())
 
 
+@app.command()
+def doctor() -> None:
+    """Check the configuration and every configured service, and say what is missing."""
+    from rich.table import Table
+
+    from t21.doctor import FAIL, OK, run_checks
+
+    settings = _settings()
+    checks = asyncio.run(run_checks(settings))
+    marks = {OK: "[green]ok[/green]", FAIL: "[red]FAIL[/red]"}
+    table = Table(show_header=True, header_style="bold")
+    for column in ("", "area", "finding"):
+        table.add_column(column)
+    for check in checks:
+        table.add_row(marks.get(check.status, "[yellow]warn[/yellow]"), check.area, check.message)
+    Console().print(table)
+    failed = [c for c in checks if c.status == FAIL]
+    if failed:
+        console.print(f"[red]{len(failed)} problem(s) to fix before T21 can run properly.[/red]")
+        raise typer.Exit(1)
+    console.print("[green]T21 is ready.[/green]")
+
+
 @app.command("create-user")
 def create_user(
     email: Annotated[str, typer.Option(prompt=True)],

@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from t21.config import Environment, Settings
@@ -101,7 +100,8 @@ def _empty_tables(request: pytest.FixtureRequest) -> None:
         tables = [
             row[0]
             for row in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                "SELECT tablename FROM pg_tables "
+                "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
             ).fetchall()
         ]
         if tables:

@@ -179,7 +179,13 @@ test("open analytics", async () => {
   requireEndpoint("get", "/api/v1/analytics/brands/{brand_id}/summary");
   await page.getByRole("link", { name: "Analytics" }).click();
   await expect(page.getByRole("heading", { name: "Analytics", exact: true })).toBeVisible();
+  await expect(page.getByText("Posts published", { exact: true })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Best times to post" })).toBeVisible();
+  await expect(page.locator(".recharts-surface").first()).toBeVisible();
   await screenshot(page, "analytics");
+  const download = page.waitForEvent("download");
+  await page.getByRole("button", { name: /Export summary \(CSV\)/ }).click();
+  expect((await download).suggestedFilename()).toMatch(/summary\.csv$/);
 });
 
 test("upgrade to PRO through the Stripe emulator", async () => {
@@ -243,18 +249,25 @@ test("settings: profile, and an API key shown once then revoked", async () => {
 });
 
 test("phone width (360px): navigation menu and no sideways scrolling", async () => {
+  await page.getByLabel("Workspace").selectOption({ label: "Personal" }); // the one with a brand and posts
   await page.setViewportSize({ width: 360, height: 740 });
   for (const [link, name] of [
     ["Home", "phone-home"],
+    ["Compose", "phone-compose"],
+    ["Calendar", "phone-calendar"],
+    ["Posts", "phone-posts"],
+    ["Analytics", "phone-analytics"],
     ["Brands", "phone-brands"],
     ["Team", "phone-team"],
+    ["Billing", "phone-billing"],
     ["Settings", "phone-settings"],
   ] as const) {
     await page.getByRole("button", { name: "Menu" }).click();
     await expect(page.locator("#sidebar")).toHaveCSS("transform", "none"); // slide-in finished
-    await screenshot(page, `${name}-menu`);
+    if (link === "Home") await screenshot(page, `${name}-menu`);
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: link, exact: true }).click();
     await expect(page.getByRole("button", { name: "Menu" })).toBeVisible();
+    await expect(page.getByRole("status", { name: /^Loading/ })).toHaveCount(0);
     await expectNoHorizontalOverflow(page);
     await screenshot(page, name);
   }

@@ -124,6 +124,95 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/brands/{brand_id}/best-times": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Brand Best Times
+         * @description Engagement by weekday x hour of publication in the brand's time zone (default: the last
+         *     90 days of posts), with the number of posts behind each cell and the best slots to post.
+         */
+        get: operations["brand_best_times_api_v1_analytics_brands__brand_id__best_times_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/brands/{brand_id}/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Brand Summary */
+        get: operations["brand_summary_api_v1_analytics_brands__brand_id__summary_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/brands/{brand_id}/timeseries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Brand Timeseries */
+        get: operations["brand_timeseries_api_v1_analytics_brands__brand_id__timeseries_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/brands/{brand_id}/top-posts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Brand Top Posts */
+        get: operations["brand_top_posts_api_v1_analytics_brands__brand_id__top_posts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/posts/{post_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Post Analytics */
+        get: operations["post_analytics_api_v1_analytics_posts__post_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/api-keys": {
         parameters: {
             query?: never;
@@ -981,6 +1070,87 @@ export interface components {
              */
             sandbox: boolean;
         };
+        /** BestTimeCell */
+        BestTimeCell: {
+            /** Avgengagements */
+            avgEngagements: number;
+            /** Engagementrate */
+            engagementRate: number;
+            /**
+             * Hour
+             * @description 0-23, in the brand's time zone
+             */
+            hour: number;
+            /** Samplesize */
+            sampleSize: number;
+            /**
+             * Weekday
+             * @description ISO weekday: 1 = Monday … 7 = Sunday, in the brand's time zone
+             */
+            weekday: number;
+            /** Weekdayname */
+            weekdayName: string;
+        };
+        /** BestTimeSlot */
+        BestTimeSlot: {
+            /** Avgengagements */
+            avgEngagements: number;
+            /** Engagementrate */
+            engagementRate: number;
+            /**
+             * Hour
+             * @description 0-23, in the brand's time zone
+             */
+            hour: number;
+            /**
+             * Lowconfidence
+             * @description fewer posts than minSampleSize behind this slot
+             */
+            lowConfidence: boolean;
+            /**
+             * Nextat
+             * Format: date-time
+             * @description the next time this slot comes round (UTC)
+             */
+            nextAt: string;
+            /** Samplesize */
+            sampleSize: number;
+            /**
+             * Weekday
+             * @description ISO weekday: 1 = Monday … 7 = Sunday, in the brand's time zone
+             */
+            weekday: number;
+            /** Weekdayname */
+            weekdayName: string;
+        };
+        /** BestTimesOut */
+        BestTimesOut: {
+            /**
+             * Brandid
+             * Format: uuid
+             */
+            brandId: string;
+            /** Cells */
+            cells: components["schemas"]["BestTimeCell"][];
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /** Minsamplesize */
+            minSampleSize: number;
+            /** Platform */
+            platform: string | null;
+            /** Suggestions */
+            suggestions: components["schemas"]["BestTimeSlot"][];
+            /** Timezone */
+            timeZone: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
         /** Body_upload_media_api_v1_media_post */
         Body_upload_media_api_v1_media_post: {
             /**
@@ -1074,6 +1244,16 @@ export interface components {
             /** Website */
             website?: string | null;
         };
+        /** Change */
+        Change: {
+            /** Absolute */
+            absolute: number;
+            /**
+             * Percent
+             * @description null when the previous period was 0
+             */
+            percent: number | null;
+        };
         /** ChangePasswordIn */
         ChangePasswordIn: {
             /** Currentpassword */
@@ -1128,6 +1308,11 @@ export interface components {
             /** Error */
             error: string;
         };
+        /**
+         * Format
+         * @enum {string}
+         */
+        Format: "json" | "csv";
         /** GenerateRequest */
         GenerateRequest: {
             /**
@@ -1253,6 +1438,11 @@ export interface components {
             /** Variants */
             variants: components["schemas"]["VariantOut"][];
         };
+        /**
+         * Interval
+         * @enum {string}
+         */
+        Interval: "day" | "week";
         /** InvitationAccept */
         InvitationAccept: {
             /** Token */
@@ -1355,6 +1545,27 @@ export interface components {
             stripeInvoiceId: string;
             /** Stripesubscriptionid */
             stripeSubscriptionId: string | null;
+        };
+        /** LatestOut */
+        LatestOut: {
+            /** Comments */
+            comments: number;
+            /** Date */
+            date: string | null;
+            /** Engagementrate */
+            engagementRate: number;
+            /** Engagements */
+            engagements: number;
+            /** Impressions */
+            impressions: number;
+            /** Likes */
+            likes: number;
+            /** Reach */
+            reach: number | null;
+            /** Saves */
+            saves: number;
+            /** Shares */
+            shares: number;
         };
         /** LimitsOut */
         LimitsOut: {
@@ -1524,6 +1735,11 @@ export interface components {
              */
             userId: string;
         };
+        /**
+         * Metric
+         * @enum {string}
+         */
+        Metric: "impressions" | "reach" | "likes" | "comments" | "shares" | "saves" | "engagements" | "engagementRate";
         /** NetworkOut */
         NetworkOut: {
             /**
@@ -1612,6 +1828,20 @@ export interface components {
          * @enum {string}
          */
         PaidTier: "PRO" | "BUSINESS";
+        /** PeriodComparison */
+        PeriodComparison: {
+            /** Change */
+            change: {
+                [key: string]: components["schemas"]["Change"];
+            };
+            current: components["schemas"]["Totals"];
+            /**
+             * Platform
+             * @description null for all networks together
+             */
+            platform: string | null;
+            previous: components["schemas"]["Totals"];
+        };
         /**
          * Platform
          * @enum {string}
@@ -1645,6 +1875,21 @@ export interface components {
         PortalRequest: {
             /** Organizationid */
             organizationId?: string | null;
+        };
+        /** PostAnalyticsOut */
+        PostAnalyticsOut: {
+            /**
+             * Brandid
+             * Format: uuid
+             */
+            brandId: string;
+            /**
+             * Postid
+             * Format: uuid
+             */
+            postId: string;
+            /** Targets */
+            targets: components["schemas"]["TargetAnalytics"][];
         };
         /** PostCreate */
         PostCreate: {
@@ -1863,6 +2108,35 @@ export interface components {
         RoleChange: {
             role: components["schemas"]["Role"];
         };
+        /** SnapshotOut */
+        SnapshotOut: {
+            /**
+             * Collectedat
+             * Format: date-time
+             */
+            collectedAt: string;
+            /** Comments */
+            comments: number;
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /** Engagementrate */
+            engagementRate: number;
+            /** Engagements */
+            engagements: number;
+            /** Impressions */
+            impressions: number;
+            /** Likes */
+            likes: number;
+            /** Reach */
+            reach: number | null;
+            /** Saves */
+            saves: number;
+            /** Shares */
+            shares: number;
+        };
         /** SocialAccountOut */
         SocialAccountOut: {
             /**
@@ -1979,6 +2253,109 @@ export interface components {
              */
             variants: number;
         };
+        /** SummaryOut */
+        SummaryOut: {
+            /**
+             * Brandid
+             * Format: uuid
+             */
+            brandId: string;
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            overall: components["schemas"]["PeriodComparison"];
+            /** Platforms */
+            platforms: components["schemas"]["PeriodComparison"][];
+            /**
+             * Previousfrom
+             * Format: date
+             */
+            previousFrom: string;
+            /**
+             * Previousto
+             * Format: date
+             */
+            previousTo: string;
+            /** Timezone */
+            timeZone: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
+        /** TargetAnalytics */
+        TargetAnalytics: {
+            /**
+             * Deletedat
+             * @description when the network said the post is gone
+             */
+            deletedAt: string | null;
+            latest: components["schemas"]["LatestOut"] | null;
+            /** Nextcollectionat */
+            nextCollectionAt: string | null;
+            /** Platform */
+            platform: string;
+            /** Platformpostid */
+            platformPostId: string | null;
+            /** Platformposturl */
+            platformPostUrl: string | null;
+            /** Publishedat */
+            publishedAt: string | null;
+            /** Series */
+            series: components["schemas"]["SnapshotOut"][];
+            /**
+             * Socialpostid
+             * Format: uuid
+             */
+            socialPostId: string;
+            /** Status */
+            status: string;
+        };
+        /** TimeseriesOut */
+        TimeseriesOut: {
+            /**
+             * Brandid
+             * Format: uuid
+             */
+            brandId: string;
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            interval: components["schemas"]["Interval"];
+            /** Metric */
+            metric: string;
+            /** Platform */
+            platform: string | null;
+            /** Points */
+            points: components["schemas"]["TimeseriesPoint"][];
+            /** Timezone */
+            timeZone: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
+        /** TimeseriesPoint */
+        TimeseriesPoint: {
+            /**
+             * End
+             * Format: date
+             */
+            end: string;
+            /**
+             * Start
+             * Format: date
+             */
+            start: string;
+            /** Value */
+            value: number;
+        };
         /** TokensOut */
         TokensOut: {
             /** Accesstoken */
@@ -1992,6 +2369,128 @@ export interface components {
              * @default Bearer
              */
             tokenType: string;
+        };
+        /** TopPost */
+        TopPost: {
+            /** Comments */
+            comments: number;
+            /** Content */
+            content: string;
+            /** Deleted */
+            deleted: boolean;
+            /** Engagementrate */
+            engagementRate: number;
+            /** Engagements */
+            engagements: number;
+            /** Impressions */
+            impressions: number;
+            /** Likes */
+            likes: number;
+            /** Platform */
+            platform: string;
+            /** Platformpostid */
+            platformPostId: string | null;
+            /** Platformposturl */
+            platformPostUrl: string | null;
+            /**
+             * Postid
+             * Format: uuid
+             */
+            postId: string;
+            /**
+             * Publishedat
+             * Format: date-time
+             */
+            publishedAt: string;
+            /** Rank */
+            rank: number;
+            /** Reach */
+            reach: number | null;
+            /** Saves */
+            saves: number;
+            /** Shares */
+            shares: number;
+            /**
+             * Socialpostid
+             * Format: uuid
+             */
+            socialPostId: string;
+            /** Value */
+            value: number;
+        };
+        /** TopPostsOut */
+        TopPostsOut: {
+            /**
+             * Brandid
+             * Format: uuid
+             */
+            brandId: string;
+            /** Data */
+            data: components["schemas"]["TopPost"][];
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /** Metric */
+            metric: string;
+            /** Platform */
+            platform: string | null;
+            /** Timezone */
+            timeZone: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
+        /** Totals */
+        Totals: {
+            /**
+             * Comments
+             * @default 0
+             */
+            comments: number;
+            /**
+             * Engagementrate
+             * @default 0
+             */
+            engagementRate: number;
+            /**
+             * Engagements
+             * @default 0
+             */
+            engagements: number;
+            /**
+             * Impressions
+             * @default 0
+             */
+            impressions: number;
+            /**
+             * Likes
+             * @default 0
+             */
+            likes: number;
+            /**
+             * Postspublished
+             * @default 0
+             */
+            postsPublished: number;
+            /**
+             * Reach
+             * @default 0
+             */
+            reach: number;
+            /**
+             * Saves
+             * @default 0
+             */
+            saves: number;
+            /**
+             * Shares
+             * @default 0
+             */
+            shares: number;
         };
         /** UserOut */
         UserOut: {
@@ -2663,6 +3162,517 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AIStatus"];
+                };
+            };
+            /** @description Bad request or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated or token expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed for your role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (with a request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    brand_best_times_api_v1_analytics_brands__brand_id__best_times_get: {
+        parameters: {
+            query?: {
+                /** @description First day (brand time zone); default 30 days ago */
+                from?: string | null;
+                /** @description Last day, included (brand time zone); default today */
+                to?: string | null;
+                /** @description Only this network */
+                platform?: components["schemas"]["Platform"] | null;
+                /** @description json, or csv for a download */
+                format?: components["schemas"]["Format"];
+            };
+            header?: never;
+            path: {
+                brand_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BestTimesOut"];
+                };
+            };
+            /** @description Bad request or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated or token expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed for your role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (with a request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    brand_summary_api_v1_analytics_brands__brand_id__summary_get: {
+        parameters: {
+            query?: {
+                /** @description First day (brand time zone); default 30 days ago */
+                from?: string | null;
+                /** @description Last day, included (brand time zone); default today */
+                to?: string | null;
+                /** @description json, or csv for a download */
+                format?: components["schemas"]["Format"];
+            };
+            header?: never;
+            path: {
+                brand_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SummaryOut"];
+                };
+            };
+            /** @description Bad request or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated or token expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed for your role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (with a request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    brand_timeseries_api_v1_analytics_brands__brand_id__timeseries_get: {
+        parameters: {
+            query?: {
+                metric?: components["schemas"]["Metric"];
+                interval?: components["schemas"]["Interval"];
+                /** @description First day (brand time zone); default 30 days ago */
+                from?: string | null;
+                /** @description Last day, included (brand time zone); default today */
+                to?: string | null;
+                /** @description Only this network */
+                platform?: components["schemas"]["Platform"] | null;
+                /** @description json, or csv for a download */
+                format?: components["schemas"]["Format"];
+            };
+            header?: never;
+            path: {
+                brand_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimeseriesOut"];
+                };
+            };
+            /** @description Bad request or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated or token expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed for your role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (with a request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    brand_top_posts_api_v1_analytics_brands__brand_id__top_posts_get: {
+        parameters: {
+            query?: {
+                metric?: components["schemas"]["Metric"];
+                limit?: number;
+                /** @description First day (brand time zone); default 30 days ago */
+                from?: string | null;
+                /** @description Last day, included (brand time zone); default today */
+                to?: string | null;
+                /** @description Only this network */
+                platform?: components["schemas"]["Platform"] | null;
+                /** @description json, or csv for a download */
+                format?: components["schemas"]["Format"];
+            };
+            header?: never;
+            path: {
+                brand_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopPostsOut"];
+                };
+            };
+            /** @description Bad request or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated or token expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed for your role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (with a request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    post_analytics_api_v1_analytics_posts__post_id__get: {
+        parameters: {
+            query?: {
+                /** @description json, or csv for a download */
+                format?: components["schemas"]["Format"];
+            };
+            header?: never;
+            path: {
+                post_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostAnalyticsOut"];
                 };
             };
             /** @description Bad request or malformed JSON */

@@ -28,6 +28,15 @@ function dayTitle(day: DayKey, style: "long" | "short" = "long"): string {
   return new Intl.DateTimeFormat(undefined, { dateStyle: style === "long" ? "full" : "medium", timeZone: "UTC" }).format(new Date(`${day}T12:00:00Z`));
 }
 
+/** "14" in a month; "1 Nov" on the first of a month; "Mon 14" in a week (weekday shown on phones). */
+function dayLabel(day: DayKey, view: View): string {
+  const date = new Date(`${day}T12:00:00Z`);
+  const number = String(date.getUTCDate());
+  if (view === "week") return `${new Intl.DateTimeFormat(undefined, { weekday: "short", timeZone: "UTC" }).format(date)} ${number}`;
+  if (day.endsWith("-01")) return `${number} ${new Intl.DateTimeFormat(undefined, { month: "short", timeZone: "UTC" }).format(date)}`;
+  return number;
+}
+
 function PostChip({ post, timeZone, onOpen }: { post: Post; timeZone: string; onOpen(post: Post): void }) {
   const instant = postInstant(post);
   const time = instant ? zonedParts(instant, timeZone).time.slice(0, 5) : "";
@@ -257,7 +266,7 @@ function BrandCalendar({ brand }: { brand: Brand }) {
               <DayCell
                 key={day}
                 day={day}
-                label={view === "week" || day.endsWith("-01") ? `${Number(day.slice(8))}${view === "week" ? "" : ` ${new Intl.DateTimeFormat(undefined, { month: "short", timeZone: "UTC" }).format(new Date(`${day}T12:00:00Z`))}`}` : String(Number(day.slice(8)))}
+                label={dayLabel(day, view)}
                 posts={byDay.get(day) ?? []}
                 muted={view === "month" && !sameMonth(day, anchor)}
                 today={day === today}

@@ -20,6 +20,8 @@ import { MediaPicker } from "./MediaPicker";
 import { PostPreview } from "./PostPreview";
 import { SchedulePanel, type SubmitKind } from "./SchedulePanel";
 import { useServerValidation } from "./useServerValidation";
+import { useBestTimes } from "../analytics/analyticsQueries";
+import { zonedParts } from "../../lib/calendar";
 
 function NetworkChoice({ connected, selected, onToggle }: { connected: Network[]; selected: Network[]; onToggle(n: Network): void }) {
   return (
@@ -43,7 +45,16 @@ function NetworkChoice({ connected, selected, onToggle }: { connected: Network[]
   );
 }
 
-function Composer({ brand, canUseAi, canUpload }: { brand: Brand; canUseAi: boolean; canUpload: boolean }) {
+/** Up to three best-time slots as datetime-local values in the brand's zone. */
+function useSuggestedTimes(brand: Brand, enabled: boolean) {
+  const best = useBestTimes(brand.id, enabled);
+  return (best.data?.suggestions ?? []).slice(0, 3).map((slot) => {
+    const { day, time } = zonedParts(slot.nextAt, brand.timeZone);
+    return { label: `${slot.weekdayName.slice(0, 3)} ${time.slice(0, 5)}`, value: `${day}T${time.slice(0, 5)}` };
+  });
+}
+
+function Composer({ brand, canUseAi, canUpload, canSuggest }: { brand: Brand; canUseAi: boolean; canUpload: boolean; canSuggest: boolean }) {
   const [state, dispatch] = useReducer(composerReducer, emptyComposer);
   const [tab, setTab] = useState<EditorTab>("all");
   const accounts = useSocialAccounts(brand.id);
@@ -60,6 +71,7 @@ function Composer({ brand, canUseAi, canUpload }: { brand: Brand; canUseAi: bool
   }, [connectedKey, brand.id]);
 
   const validation = useServerValidation(brand.id, state, true);
+  const suggestions = useSuggestedTimes(brand, canSuggest);
   const overLimit = state.networks.some((n) => countFor(n, textFor(state, n)).over);
 
   const create = useMutation({
@@ -116,7 +128,7 @@ function Composer({ brand, canUseAi, canUpload }: { brand: Brand; canUseAi: bool
           <ComposerEditor state={state} dispatch={dispatch} tab={tab} onTab={setTab} serverIssues={validation.issues} />
           {canUpload ? <MediaPicker brandId={brand.id} media={state.media} dispatch={dispatch} /> : <p className="small muted">Media upload is not available on this server yet.</p>}
         </section>
-        <SchedulePanel timeZone={brand.timeZone} value={state.scheduleLocal} onChange={(scheduleLocal) => dispatch({ type: "setSchedule", scheduleLocal })} onSubmit={(kind) => create.mutate(kind)} busy={create.isPending ? (create.variables ?? null) : null} canPublish={blockedReason === null} blockedReason={blockedReason} />
+        <SchedulePanel timeZone={brand.timeZone} value={state.scheduleLocal} onChange={(scheduleLocal) => dispatch({ type: "setSchedule", scheduleLocal })} onSubmit={(kind) => create.mutate(kind)} busy={create.isPending ? (create.variables ?? null) : null} canPublish={blockedReason === null} blockedReason={blockedReason} suggestions={suggestions} />
       </div>
       <div className="stack-lg">
         {canUseAi && (
@@ -153,7 +165,7 @@ export function ComposerPage() {
           Posts are written for a brand: its voice, audience and time zone.
         </EmptyState>
       ) : (
-        <Composer key={brand.id} brand={brand} canUseAi={caps.has("post", "/api/v1/ai/generate-content/stream")} canUpload={caps.has("post", "/api/v1/media")} />
+        <Composer key={brand.id} brand={brand} canUseAi={caps.has("post", "/api/v1/ai/generate-content/stream")} canUpload={caps.has("post", "/api/v1/media")} canSuggest={caps.has("get", "/api/v1/analytics/brands/{brand_id}/best-times")} />
       )}
     </div>
   );

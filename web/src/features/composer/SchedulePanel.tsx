@@ -12,6 +12,8 @@ interface SchedulePanelProps {
   busy: SubmitKind | null;
   canPublish: boolean;
   blockedReason: string | null;
+  /** Suggested slots (from analytics best times), already as datetime-local values. */
+  suggestions: Array<{ label: string; value: string }>;
 }
 
 /** Tomorrow at 09:00 in the brand's zone, as "YYYY-MM-DDTHH:mm": a sensible first suggestion. */
@@ -22,7 +24,7 @@ export function tomorrowMorning(timeZone: string, now = new Date()): string {
   return `${parts}T09:00`;
 }
 
-export function SchedulePanel({ timeZone, value, onChange, onSubmit, busy, canPublish, blockedReason }: SchedulePanelProps) {
+export function SchedulePanel({ timeZone, value, onChange, onSubmit, busy, canPublish, blockedReason, suggestions }: SchedulePanelProps) {
   const id = useId();
   return (
     <section className="card stack" aria-labelledby={`${id}-title`}>
@@ -33,10 +35,15 @@ export function SchedulePanel({ timeZone, value, onChange, onSubmit, busy, canPu
         <p className="hint" id={`${id}-hint`}>
           In the brand’s time zone, {timeZone.replace(/_/g, " ")} ({utcOffset(timeZone)}); daylight-saving changes are handled for you.
         </p>
-        <div className="row">
+        <div className="row" aria-label="Suggested times">
           <Button size="sm" variant="ghost" onClick={() => onChange(tomorrowMorning(timeZone))}>
             Tomorrow 9:00
           </Button>
+          {suggestions.map((s) => (
+            <Button key={s.value} size="sm" variant="ghost" onClick={() => onChange(s.value)} title="A best time from this brand’s analytics">
+              ★ {s.label}
+            </Button>
+          ))}
         </div>
       </div>
       {blockedReason && <p className="small muted">{blockedReason}</p>}

@@ -19,6 +19,7 @@ FEATURE_ROUTERS: list[tuple[str, str]] = [
     ("t21.media.router", "router"),
     ("t21.ai.router", "router"),
     ("t21.billing.router", "router"),
+    ("t21.analytics.router", "router"),
 ]
 # Modules exposing `async def start(app)` / `async def stop(app)`.
 FEATURE_LIFECYCLES: list[str] = [

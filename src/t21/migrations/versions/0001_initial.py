@@ -276,6 +276,22 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_ai_generations_brand_id'), 'ai_generations', ['brand_id'], unique=False)
     op.create_index('ix_ai_generations_user_id_created_at', 'ai_generations', ['user_id', 'created_at'], unique=False)
+    op.create_table('analytics_daily',
+    sa.Column('brand_id', sa.UUID(), nullable=False),
+    sa.Column('platform', sa.String(length=16), nullable=False),
+    sa.Column('date', sa.Date(), nullable=False),
+    sa.Column('impressions', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('reach', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('likes', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('comments', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('shares', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('saves', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('engagements', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('rate_base', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('posts_published', sa.BigInteger(), server_default='0', nullable=False),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_analytics_daily_brand_id_brands'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('brand_id', 'platform', 'date', name=op.f('pk_analytics_daily'))
+    )
     op.create_table('media_assets',
     sa.Column('brand_id', sa.UUID(), nullable=False),
     sa.Column('uploaded_by_id', sa.UUID(), nullable=True),
@@ -399,6 +415,30 @@ def upgrade() -> None:
     op.create_index('ix_social_posts_due', 'social_posts', ['scheduled_for'], unique=False, postgresql_where=sa.text("status = 'SCHEDULED'"))
     op.create_index(op.f('ix_social_posts_next_metrics_at'), 'social_posts', ['next_metrics_at'], unique=False)
     op.create_index('ix_social_posts_social_account_id_status', 'social_posts', ['social_account_id', 'status'], unique=False)
+    op.create_table('analytics_post_latest',
+    sa.Column('social_post_id', sa.UUID(), nullable=False),
+    sa.Column('post_id', sa.UUID(), nullable=False),
+    sa.Column('brand_id', sa.UUID(), nullable=False),
+    sa.Column('platform', sa.String(length=16), nullable=False),
+    sa.Column('published_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('snapshot_date', sa.Date(), nullable=True),
+    sa.Column('impressions', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('reach', sa.BigInteger(), nullable=True),
+    sa.Column('likes', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('comments', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('shares', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('saves', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('engagements', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('rate_base', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('engagement_rate', sa.Float(), server_default='0', nullable=False),
+    sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('collected_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_analytics_post_latest_brand_id_brands'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['post_id'], ['posts.id'], name=op.f('fk_analytics_post_latest_post_id_posts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['social_post_id'], ['social_posts.id'], name=op.f('fk_analytics_post_latest_social_post_id_social_posts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('social_post_id', name=op.f('pk_analytics_post_latest'))
+    )
+    op.create_index('ix_analytics_post_latest_brand_id_published_at', 'analytics_post_latest', ['brand_id', 'published_at'], unique=False)
     op.create_table('post_analytics',
     sa.Column('social_post_id', sa.UUID(), nullable=False),
     sa.Column('brand_id', sa.UUID(), nullable=False),
@@ -442,6 +482,8 @@ def downgrade() -> None:
     op.drop_table('publish_attempts')
     op.drop_index('ix_post_analytics_brand_id_date', table_name='post_analytics')
     op.drop_table('post_analytics')
+    op.drop_index('ix_analytics_post_latest_brand_id_published_at', table_name='analytics_post_latest')
+    op.drop_table('analytics_post_latest')
     op.drop_index('ix_social_posts_social_account_id_status', table_name='social_posts')
     op.drop_index(op.f('ix_social_posts_next_metrics_at'), table_name='social_posts')
     op.drop_index('ix_social_posts_due', table_name='social_posts', postgresql_where=sa.text("status = 'SCHEDULED'"))
@@ -456,6 +498,7 @@ def downgrade() -> None:
     op.drop_table('social_accounts')
     op.drop_index(op.f('ix_media_assets_brand_id'), table_name='media_assets')
     op.drop_table('media_assets')
+    op.drop_table('analytics_daily')
     op.drop_index('ix_ai_generations_user_id_created_at', table_name='ai_generations')
     op.drop_index(op.f('ix_ai_generations_brand_id'), table_name='ai_generations')
     op.drop_table('ai_generations')

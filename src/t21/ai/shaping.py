@@ -32,6 +32,9 @@ from t21.platforms.validation import validate_content
 # Instagram validation insists on media; a generated caption always goes with some, so the check
 # runs as if there were one image and only the caption's own problems count.
 _CAPTION_MEDIA = [("image", "image/jpeg")]
+# (opening, closing) quotation marks a model may wrap its whole answer in.
+_WRAPPERS = {'"': '"', "“": "”", "«": "»"}
+_QUOTES = frozenset('"“”«»')
 _HSPACE_RUN = re.compile(r"[ \t]{2,}")
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([,.;:!?…])")
 
@@ -65,8 +68,9 @@ def issue_codes(platform: Platform, text: str) -> set[str]:
 def clean(platform: Platform, raw: str) -> str:
     """Network-specific clean-up that does not depend on length."""
     text = raw.strip()
-    # Some models wrap the whole answer in quotation marks despite being told not to.
-    if len(text) >= 2 and text[0] + text[-1] in ('""', "“”", "«»"):
+    # Some models wrap the whole answer in quotation marks despite being told not to. Only a
+    # pair with no other quotation mark between is a wrapper; otherwise the post quotes someone.
+    if len(text) >= 2 and _WRAPPERS.get(text[0]) == text[-1] and not _QUOTES & set(text[1:-1]):
         text = text[1:-1].strip()
     if platform is Platform.linkedin:
         text = strip_markdown(text)

@@ -1,0 +1,60 @@
+"""The pure post-processing rules (t21.ai.shaping), on texts a model could plausibly write."""
+
+from __future__ import annotations
+
+from t21.ai.shaping import Draft, clean, fit, shape, split_closing_hashtags
+from t21.enums import Platform
+from t21.platforms.text import x_weighted_length
+from t21.platforms.validation import validate_content
+
+
+def test_wrapping_quotes_are_removed_but_quotations_kept() -> None:
+    assert clean(Platform.x, '"Fresh beans are here!"') == "Fresh beans are here!"
+    assert clean(Platform.x, "“Fresh beans are here!”") == "Fresh beans are here!"
+    quoted = '"Best flat white in town," said a regular. "Agreed"'
+    assert clean(Platform.x, quoted) == quoted
+
+
+def test_linkedin_markdown_becomes_plain_text_other_networks_untouched() -> None:
+    raw = "**Big news**\n\n- Fresh beans\n- New grinder\n\nRead [more](https://example.com)."
+    assert (
+        clean(Platform.linkedin, raw)
+        == "Big news\n\n• Fresh beans\n• New grinder\n\nRead more (https://example.com)."
+    )
+    assert clean(Platform.x, "**Big news**") == "**Big news**"
+
+
+def test_instagram_drops_hashtags_past_thirty_from_the_end() -> None:
+    tags = " ".join(f"#beans{i}" for i in range(33))
+    text = clean(Platform.instagram, f"We love #coffee mornings.\n\n{tags}")
+    assert validate_content(Platform.instagram, text, media=[("image", "image/jpeg")]).ok
+    assert "We love #coffee mornings." in text
+    assert text.endswith("#beans28")
+
+
+def test_split_closing_hashtags() -> None:
+    assert split_closing_hashtags("Great day! #coffee #Leeds") == ("Great day!", " ", "#coffee #Leeds")
+    assert split_closing_hashtags("Great day!\n\n#coffee #Leeds") == ("Great day!", "\n\n", "#coffee #Leeds")
+    assert split_closing_hashtags("We love #coffee mornings.") == ("We love #coffee mornings.", "", "")
+    assert split_closing_hashtags("#only #tags") == ("#only #tags", "", "")
+
+
+def test_shape_without_hashtags_keeps_the_list() -> None:
+    draft = shape(Platform.x, "We love #coffee mornings. #Leeds #Beans", keep_hashtags=False)
+    assert draft == Draft("We love coffee mornings.", ["#coffee", "#Leeds", "#Beans"])
+
+
+def test_fit_cuts_at_a_sentence_and_keeps_the_closing_tags() -> None:
+    body = " ".join(f"Sentence number {i} is about our coffee." for i in range(12))
+    draft = fit(Platform.x, Draft(f"{body} #Coffee #Leeds", ["#Coffee", "#Leeds"]), keep_hashtags=True)
+    assert x_weighted_length(draft.content) <= 280
+    assert draft.content.endswith("coffee. #Coffee #Leeds")
+    assert draft.hashtags == ["#Coffee", "#Leeds"]
+
+
+def test_fit_one_long_sentence_ends_on_a_whole_word_with_an_ellipsis() -> None:
+    text = "Our " + " ".join(["wonderfully aromatic"] * 40) + " beans"
+    draft = fit(Platform.x, Draft(text, []), keep_hashtags=True)
+    assert draft.content.endswith("…")
+    assert text.startswith(draft.content[:-1])
+    assert text[len(draft.content) - 1] == " "  # the cut fell between two words

@@ -12,6 +12,7 @@ let page: Page;
 let api: ApiSurface;
 const user = { name: "Ada Lovelace", email: uniqueEmail("ada"), password: "correct horse battery" };
 const teammate = uniqueEmail("grace");
+let acceptUrl = "";
 
 test.beforeAll(async ({ browser, request }) => {
   api = await apiSurface(request);
@@ -226,7 +227,36 @@ test("create an organization from the workspace switcher and invite a teammate",
   await invite.getByRole("button", { name: "Send invitation" }).click();
   await expect(page.getByText(/Invitation sent to/)).toBeVisible();
   await expect(page.getByRole("list", { name: "Open invitations" }).getByText(teammate)).toBeVisible();
+  acceptUrl = (await page.getByText(/\/invitations\/accept\?token=/).textContent()) ?? "";
   await screenshot(page, "team");
+});
+
+test("the teammate signs up from the invitation link and joins", async ({ browser }) => {
+  expect(acceptUrl).toContain("/invitations/accept?token=");
+  const context = await browser.newContext();
+  const other = await context.newPage();
+  await other.goto(acceptUrl);
+  // Not signed in: log in first, and come back to the invitation afterwards.
+  await expect(other).toHaveURL(/\/login\?next=%2Finvitations%2Faccept/);
+  await other.getByRole("link", { name: "Create an account" }).click();
+  await other.getByLabel("Your name").fill("Grace Hopper");
+  await other.getByLabel("Email").fill(teammate);
+  await other.getByLabel("Password").fill("another good password");
+  await other.getByRole("button", { name: "Create account" }).click();
+  await expect(other.getByRole("heading", { name: "Join an organization" })).toBeVisible();
+  await screenshot(other, "invitation-accept");
+  await other.getByRole("button", { name: "Accept invitation" }).click();
+  await expect(other.getByRole("heading", { name: "Team", exact: true })).toBeVisible();
+  await expect(other.getByLabel("Workspace").locator("option:checked")).toHaveText("Acme Inc");
+  await expect(other.getByRole("list", { name: "Members" }).getByText(user.email)).toBeVisible();
+  await context.close();
+
+  // The owner sees the new admin and can change their role.
+  await page.reload();
+  const members = page.getByRole("list", { name: "Members" });
+  await expect(members.getByText(teammate)).toBeVisible();
+  await page.getByLabel("Role of Grace Hopper").selectOption("editor");
+  await expect(page.getByText("Grace Hopper is now editor")).toBeVisible();
 });
 
 test("settings: profile, and an API key shown once then revoked", async () => {

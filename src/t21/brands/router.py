@@ -8,7 +8,7 @@ from t21.auth.dependencies import Principal, scoped
 from t21.auth.scopes import Scope
 from t21.brands.schemas import BrandCreate, BrandOut, BrandUpdate
 from t21.brands.service import BrandService
-from t21.kit.deps import SessionDep, SettingsDep
+from t21.kit.deps import ReadSessionDep, SessionDep, SettingsDep
 from t21.kit.routing import make_router
 from t21.kit.schemas import ListResponse
 
@@ -17,7 +17,7 @@ router = make_router(prefix="/brands", tags=["brands"])
 
 @router.get("", response_model=ListResponse[BrandOut])
 async def list_brands(
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     organization_id: uuid.UUID | None = Query(default=None, alias="organizationId"),
     personal: bool = Query(default=False, description="Only the caller's personal brands"),

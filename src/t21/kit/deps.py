@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -18,3 +19,17 @@ def get_settings_dep(request: Request) -> Settings:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """For read-only endpoints: a session on T21_DATABASE_REPLICA_URL when one is configured
+    (a replica may lag by a moment; only lists and analytics use it), otherwise the request's own."""
+    db = request.app.state.db
+    if db.replica_sessionmaker is db.sessionmaker:
+        yield get_session(request)
+        return
+    async with db.replica_sessionmaker() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from t21.auth.dependencies import Principal, scoped
 from t21.auth.scopes import Scope
 from t21.enums import Platform, PostStatus
-from t21.kit.deps import SessionDep, SettingsDep
+from t21.kit.deps import ReadSessionDep, SessionDep, SettingsDep
 from t21.kit.routing import make_router
 from t21.kit.schemas import ListResponse
 from t21.posts.schemas import PostCreate, PostOut, PostUpdate, RetryRequest, ValidateRequest, ValidateResponse
@@ -42,7 +42,7 @@ async def validate_post(
 
 @router.get("", response_model=ListResponse[PostOut])
 async def list_posts(
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     brand_id: Annotated[uuid.UUID | None, Query(alias="brandId")] = None,
     status_filter: Annotated[list[PostStatus] | None, Query(alias="status")] = None,

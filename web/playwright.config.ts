@@ -49,6 +49,9 @@ export default defineConfig({
     url: `${baseURL}/readyz`,
     timeout: 180_000,
     reuseExistingServer: false,
+    // SIGTERM (not Playwright's default SIGKILL) so start-server.mjs can stop T21, its embedded
+    // PostgreSQL and the emulators, and drop the test database.
+    gracefulShutdown: { signal: "SIGTERM", timeout: 20_000 },
     stdout: process.env.T21_E2E_SERVER_LOG ? "pipe" : "ignore",
     stderr: "pipe",
     env: { T21_E2E_PORT: String(port) },

@@ -10,7 +10,7 @@
 //   sends signed webhooks to this server). Social networks stay on T21's built-in sandbox and AI on
 //   its built-in emulator, which is what a fresh self-hosted install shows.
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -21,10 +21,9 @@ const stamp = `${Date.now()}_${process.pid}`;
 const dataDir = path.join(webDir, "test-results", "e2e-server", stamp);
 mkdirSync(dataDir, { recursive: true });
 
-function adminUrlFor(url, database) {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
+/** The same server URL with another database name (also for socket URLs like `postgresql://u:@/db?host=/run`). */
+function withDatabase(url, database) {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^/?]*\/)([^?]*)/, `$1${database}`);
 }
 
 async function createDatabase(serverUrl) {
@@ -33,7 +32,7 @@ async function createDatabase(serverUrl) {
   await client.connect();
   await client.query(`CREATE DATABASE "${name}"`);
   await client.end();
-  return { name, url: adminUrlFor(serverUrl, name) };
+  return { name, url: withDatabase(serverUrl, name) };
 }
 
 async function dropDatabase(serverUrl, name) {
@@ -99,6 +98,19 @@ const server = spawn(python, ["-m", "t21.cli", "serve", "--host", "127.0.0.1", "
   stdio: "inherit",
 });
 
+/**
+ * The embedded PostgreSQL outlives a killed T21 (it is its own process): stop it by the pid in its
+ * postmaster.pid. SIGINT is PostgreSQL's "fast" shutdown.
+ */
+function stopEmbeddedPostgres() {
+  try {
+    const pid = Number(readFileSync(path.join(dataDir, "pgdata", "postmaster.pid"), "utf8").split("\n")[0]);
+    if (pid > 0) process.kill(pid, "SIGINT");
+  } catch {
+    // No embedded server (external database) or already stopped.
+  }
+}
+
 let stopping = false;
 async function stop(code) {
   if (stopping) return;
@@ -115,6 +127,7 @@ async function stop(code) {
       resolve();
     });
   });
+  stopEmbeddedPostgres();
   if (database) await dropDatabase(testServerUrl, database.name).catch(() => undefined);
   process.exit(code);
 }
@@ -124,6 +137,7 @@ process.on("SIGINT", () => void stop(0));
 server.on("exit", (code) => {
   if (!stopping) {
     emulators.child?.kill("SIGTERM");
+    stopEmbeddedPostgres();
     process.exit(code ?? 1);
   }
 });

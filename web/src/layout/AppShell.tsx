@@ -3,6 +3,8 @@ import { NavLink, Outlet, useLocation } from "react-router";
 import { useAuth, useUser } from "../auth/AuthProvider";
 import { Button } from "../components/Button";
 import { LiveUpdates } from "../features/live/LiveUpdates";
+import { useNotifications } from "../features/notifications/NotificationsPage";
+import { useCapabilities } from "../api/capabilities";
 import { WorkspaceSwitcher } from "../workspace/WorkspaceSwitcher";
 
 interface NavItem {
@@ -46,7 +48,15 @@ function Logo() {
   );
 }
 
+/** Unread notifications, refreshed by live events (LiveUpdates invalidates the query). */
+function useUnreadCount(): number {
+  const capabilities = useCapabilities();
+  const notifications = useNotifications(capabilities.data?.has("get", "/api/v1/notifications") ?? false);
+  return notifications.data?.unreadCount ?? 0;
+}
+
 export function AppShell() {
+  const unread = useUnreadCount();
   const user = useUser();
   const { signOut } = useAuth();
   const [menuOpen, setMenuOpen] = useState(false);
@@ -91,6 +101,12 @@ export function AppShell() {
                     {item.icon}
                   </span>
                   {item.label}
+                  {item.to === "/notifications" && unread > 0 && (
+                    <span className="badge badge-info badge-plain" style={{ marginLeft: "auto" }}>
+                      {unread}
+                      <span className="visually-hidden"> unread</span>
+                    </span>
+                  )}
                 </NavLink>
               ))}
             </div>

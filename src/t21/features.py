@@ -23,12 +23,14 @@ FEATURE_ROUTERS: list[tuple[str, str]] = [
 ]
 # Modules exposing `async def start(app)` / `async def stop(app)`.
 FEATURE_LIFECYCLES: list[str] = [
+    "t21.cache",
     "t21.notifications.hub",
     "t21.ai.provider",
     "t21.billing.router",
 ]
 # Modules exposing `def install(app)` to add middleware or non-API routes.
 FEATURE_INSTALLERS: list[str] = [
+    "t21.cache",
     "t21.jobs.health",
     "t21.social_accounts.sandbox",
     "t21.notifications.tasks",

@@ -80,6 +80,15 @@ class BrandRepository:
             stmt = stmt.where(Brand.user_id == user_id)
         return int((await self.session.execute(stmt)).scalar_one())
 
+    async def audience_ids(self, brand: Brand) -> list[uuid.UUID]:
+        """Everyone whose brand list shows this brand."""
+        if brand.user_id is not None:
+            return [brand.user_id]
+        rows = await self.session.execute(
+            select(TeamMember.user_id).where(TeamMember.organization_id == brand.organization_id)
+        )
+        return list(rows.scalars())
+
     async def add(self, brand: Brand) -> Brand:
         self.session.add(brand)
         await self.session.flush()

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Depends, Query, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from t21.auth.dependencies import Principal, scoped
 from t21.auth.scopes import Scope
 from t21.brands.schemas import BrandCreate, BrandOut, BrandUpdate
 from t21.brands.service import BrandService
+from t21.cache import cache_of
 from t21.kit.deps import ReadSessionDep, SessionDep, SettingsDep
 from t21.kit.routing import make_router
 from t21.kit.schemas import ListResponse
@@ -17,24 +18,32 @@ router = make_router(prefix="/brands", tags=["brands"])
 
 @router.get("", response_model=ListResponse[BrandOut])
 async def list_brands(
+    request: Request,
     session: ReadSessionDep,
     settings: SettingsDep,
     organization_id: uuid.UUID | None = Query(default=None, alias="organizationId"),
     personal: bool = Query(default=False, description="Only the caller's personal brands"),
     principal: Principal = Depends(scoped(Scope.brands_read)),
 ) -> ListResponse[BrandOut]:
+    cache = cache_of(request)
+    key = f"brands:{organization_id or '-'}:{int(personal)}"
+    cached = await cache.get(principal.user.id, key)
+    if cached is not None:
+        return ListResponse[BrandOut](data=[BrandOut.model_validate(b) for b in cached])
     brands = await BrandService(session, settings).list_visible(principal.user, organization_id, personal)
+    await cache.put(principal.user.id, key, [b.model_dump(mode="json") for b in brands])
     return ListResponse[BrandOut](data=brands)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BrandOut)
 async def create_brand(
+    request: Request,
     body: BrandCreate,
     session: SessionDep,
     settings: SettingsDep,
     principal: Principal = Depends(scoped(Scope.brands_write)),
 ) -> BrandOut:
-    return await BrandService(session, settings).create(principal.user, body)
+    return await BrandService(session, settings, cache_of(request)).create(principal.user, body)
 
 
 @router.get("/{brand_id}", response_model=BrandOut)
@@ -49,21 +58,23 @@ async def get_brand(
 
 @router.patch("/{brand_id}", response_model=BrandOut)
 async def update_brand(
+    request: Request,
     brand_id: uuid.UUID,
     body: BrandUpdate,
     session: SessionDep,
     settings: SettingsDep,
     principal: Principal = Depends(scoped(Scope.brands_write)),
 ) -> BrandOut:
-    return await BrandService(session, settings).update(principal.user, brand_id, body)
+    return await BrandService(session, settings, cache_of(request)).update(principal.user, brand_id, body)
 
 
 @router.delete("/{brand_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_brand(
+    request: Request,
     brand_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
     principal: Principal = Depends(scoped(Scope.brands_write)),
 ) -> Response:
-    await BrandService(session, settings).delete(principal.user, brand_id)
+    await BrandService(session, settings, cache_of(request)).delete(principal.user, brand_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -8,6 +8,7 @@ from t21.brands.access import require_brand
 from t21.brands.models import Brand
 from t21.brands.repository import BrandRepository
 from t21.brands.schemas import BrandCreate, BrandOut, BrandUpdate
+from t21.cache import HotCache, invalidate_after_commit
 from t21.config import Settings
 from t21.enums import Role
 from t21.organizations.access import require_membership
@@ -22,10 +23,15 @@ def brand_out(brand: Brand, role: Role) -> BrandOut:
 
 
 class BrandService:
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+    def __init__(self, session: AsyncSession, settings: Settings, cache: HotCache | None = None) -> None:
         self.session = session
         self.settings = settings
         self.brands = BrandRepository(session)
+        self.cache = cache
+
+    async def _changed(self, brand: Brand) -> None:
+        if self.cache is not None:
+            invalidate_after_commit(self.session, self.cache, await self.brands.audience_ids(brand))
 
     async def create(self, user: User, data: BrandCreate) -> BrandOut:
         if data.organization_id is not None:
@@ -48,6 +54,7 @@ class BrandService:
         )
         await self.brands.add(brand)
         await self.session.refresh(brand)
+        await self._changed(brand)
         return brand_out(brand, role)
 
     async def list_visible(
@@ -73,10 +80,12 @@ class BrandService:
             setattr(brand, field, value)
         await self.session.flush()
         await self.session.refresh(brand)
+        await self._changed(brand)
         return brand_out(brand, role)
 
     async def delete(self, user: User, brand_id: uuid.UUID) -> None:
         brand, _ = await require_brand(self.session, user.id, brand_id, Role.admin)
+        await self._changed(brand)
         await self.brands.delete(brand)
 
     async def _ensure_writable(self, brand: Brand) -> None:

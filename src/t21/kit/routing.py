@@ -37,6 +37,9 @@ class TransactionalRoute(APIRoute):
                     raise
                 if response.status_code < 400:
                     await session.commit()
+                    from t21.cache import run_after_commit
+
+                    await run_after_commit(session)
                 else:
                     await session.rollback()
                 return response

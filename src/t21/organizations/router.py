@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Depends, Response, status
+from fastapi import Depends, Request, Response, status
 
 from t21.auth.dependencies import Principal, scoped
 from t21.auth.scopes import Scope
+from t21.cache import cache_of
 from t21.kit.deps import SessionDep, SettingsDep
 from t21.kit.routing import make_router
 from t21.kit.schemas import ListResponse
@@ -65,9 +66,13 @@ async def rename_organization(
 
 @router.delete("/{org_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_organization(
-    org_id: uuid.UUID, session: SessionDep, settings: SettingsDep, principal: Principal = Member
+    request: Request,
+    org_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = Member,
 ) -> Response:
-    await OrganizationService(session, settings).delete(principal.user, org_id)
+    await OrganizationService(session, settings, cache_of(request)).delete(principal.user, org_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -81,6 +86,7 @@ async def list_members(
 
 @router.patch("/{org_id}/members/{user_id}", response_model=MemberOut)
 async def change_member_role(
+    request: Request,
     org_id: uuid.UUID,
     user_id: uuid.UUID,
     body: RoleChange,
@@ -88,20 +94,23 @@ async def change_member_role(
     settings: SettingsDep,
     principal: Principal = Member,
 ) -> MemberOut:
-    return await OrganizationService(session, settings).change_role(
+    return await OrganizationService(session, settings, cache_of(request)).change_role(
         principal.user, org_id, user_id, body.role
     )
 
 
 @router.delete("/{org_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_member(
+    request: Request,
     org_id: uuid.UUID,
     user_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
     principal: Principal = Member,
 ) -> Response:
-    await OrganizationService(session, settings).remove_member(principal.user, org_id, user_id)
+    await OrganizationService(session, settings, cache_of(request)).remove_member(
+        principal.user, org_id, user_id
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -138,6 +147,10 @@ async def revoke_invitation(
 
 @invitations_router.post("/accept", response_model=OrganizationOut)
 async def accept_invitation(
-    body: InvitationAccept, session: SessionDep, settings: SettingsDep, principal: Principal = Member
+    request: Request,
+    body: InvitationAccept,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = Member,
 ) -> OrganizationOut:
-    return await OrganizationService(session, settings).accept(principal.user, body.token)
+    return await OrganizationService(session, settings, cache_of(request)).accept(principal.user, body.token)

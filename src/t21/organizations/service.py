@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from t21.cache import HotCache, invalidate_after_commit
 from t21.config import Settings
 from t21.enums import Role
 from t21.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -45,10 +46,16 @@ def org_out(org: Organization, role: str) -> OrganizationOut:
 
 
 class OrganizationService:
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+    def __init__(self, session: AsyncSession, settings: Settings, cache: HotCache | None = None) -> None:
         self.session = session
         self.settings = settings
         self.orgs = OrganizationRepository(session)
+        self.cache = cache
+
+    def _brand_lists_changed(self, user_ids: list[uuid.UUID]) -> None:
+        """Membership decides which organization brands a person sees."""
+        if self.cache is not None:
+            invalidate_after_commit(self.session, self.cache, user_ids)
 
     async def create(self, user: User, data: OrganizationCreate) -> OrganizationOut:
         org = Organization(
@@ -76,6 +83,7 @@ class OrganizationService:
 
     async def delete(self, user: User, org_id: uuid.UUID) -> None:
         org, _ = await require_membership(self.session, user.id, org_id, Role.owner)
+        self._brand_lists_changed([member.user_id for member, _ in await self.orgs.members(org.id)])
         await self.session.delete(org)
 
     async def members(self, user: User, org_id: uuid.UUID) -> list[MemberOut]:
@@ -152,6 +160,7 @@ class OrganizationService:
         if await self.orgs.member(invitation.organization_id, user.id) is not None:
             raise Conflict("You are already a member", code="already_member")
         invitation.accepted_at = utcnow()
+        self._brand_lists_changed([user.id])
         self.session.add(
             TeamMember(organization_id=invitation.organization_id, user_id=user.id, role=invitation.role)
         )
@@ -172,6 +181,7 @@ class OrganizationService:
         if not actor_role.at_least(new_role):
             raise Forbidden("You cannot grant a role higher than yours")
         member.role = new_role.value
+        self._brand_lists_changed([member_id])
         await self.session.flush()
         user_row = await self.session.get(User, member_id)
         assert user_row is not None
@@ -194,4 +204,5 @@ class OrganizationService:
             raise ValidationFailed(
                 "The owner cannot be removed; delete the organization instead", code="owner_cannot_leave"
             )
+        self._brand_lists_changed([member_id])
         await self.session.delete(member)

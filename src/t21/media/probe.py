@@ -11,10 +11,25 @@ PROBE_BYTES = 512 * 1024
 
 # ISO-BMFF major brands of playable MP4/MOV video. HEIC/AVIF images use the same `ftyp` box
 # (brands heic, mif1, avif, ...) and must not pass as video.
-_MP4_BRANDS = frozenset({
-    b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ",
-    b"M4VP", b"dash", b"mmp4", b"MSNV", b"f4v ",
-})
+_MP4_BRANDS = frozenset(
+    {
+        b"isom",
+        b"iso2",
+        b"iso3",
+        b"iso4",
+        b"iso5",
+        b"iso6",
+        b"mp41",
+        b"mp42",
+        b"avc1",
+        b"M4V ",
+        b"M4VP",
+        b"dash",
+        b"mmp4",
+        b"MSNV",
+        b"f4v ",
+    }
+)
 _QUICKTIME_BRANDS = frozenset({b"qt  "})
 
 
@@ -109,9 +124,9 @@ def _jpeg(head: bytes) -> tuple[int, int] | None:
             continue
         if marker in (0xD9, 0xDA):  # end of image / start of scan before any SOF: malformed
             return None
-        (length,) = struct.unpack(">H", head[pos + 2:pos + 4])
+        (length,) = struct.unpack(">H", head[pos + 2 : pos + 4])
         if marker in _SOF:
-            height, width = struct.unpack(">HH", head[pos + 5:pos + 9])
+            height, width = struct.unpack(">HH", head[pos + 5 : pos + 9])
             return (width, height) if width and height else None
         pos += 2 + length
     return None

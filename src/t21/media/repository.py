@@ -51,8 +51,10 @@ class MediaRepository:
         if after is not None:
             created, last_id = after
             stmt = stmt.where(
-                or_(MediaAsset.created_at < created,
-                    (MediaAsset.created_at == created) & (MediaAsset.id < last_id))
+                or_(
+                    MediaAsset.created_at < created,
+                    (MediaAsset.created_at == created) & (MediaAsset.id < last_id),
+                )
             )
         stmt = stmt.order_by(MediaAsset.created_at.desc(), MediaAsset.id.desc()).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
@@ -70,8 +72,11 @@ class MediaRepository:
     async def used_by_pending_post(self, asset: MediaAsset) -> uuid.UUID | None:
         stmt = (
             select(Post.id)
-            .where(Post.brand_id == asset.brand_id, Post.media_ids.contains([str(asset.id)]),
-                   Post.status.in_([s.value for s in _PENDING_POST_STATES]))
+            .where(
+                Post.brand_id == asset.brand_id,
+                Post.media_ids.contains([str(asset.id)]),
+                Post.status.in_([s.value for s in _PENDING_POST_STATES]),
+            )
             .limit(1)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()

@@ -42,6 +42,7 @@ class MediaStorage(Protocol):
 
 # --- signed links for local files -------------------------------------------------------------
 
+
 def _signing_key(settings: Settings) -> bytes:
     # Derived, so a media link signature can never double as any other signature or token.
     return hmac.new(settings.jwt_secret.encode(), b"t21-media-public-url", hashlib.sha256).digest()
@@ -63,6 +64,7 @@ def signature_valid(settings: Settings, asset_id: uuid.UUID, expires: int, sig: 
 
 
 # --- local disk --------------------------------------------------------------------------------
+
 
 class LocalStorage:
     name = "local"
@@ -149,7 +151,11 @@ class S3Storage:
 
     async def save(self, key: str, source: BinaryIO, content_type: str, size: int) -> None:
         await asyncio.to_thread(
-            self.client.put_object, Bucket=self.bucket, Key=key, Body=source, ContentType=content_type,
+            self.client.put_object,
+            Bucket=self.bucket,
+            Key=key,
+            Body=source,
+            ContentType=content_type,
             ContentLength=size,
         )
 

@@ -24,7 +24,15 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-FAULT_KINDS = ("latency", "status", "rate_limit", "timeout", "timeout_after_store", "expired_token", "revoked_token")
+FAULT_KINDS = (
+    "latency",
+    "status",
+    "rate_limit",
+    "timeout",
+    "timeout_after_store",
+    "expired_token",
+    "revoked_token",
+)
 
 
 @dataclass
@@ -119,7 +127,9 @@ class Emulator:
     def requests_to(self, method: str, path_pattern: str) -> list[RecordedRequest]:
         with self.lock:
             return [
-                r for r in self.requests if r.method == method and re.fullmatch(path_pattern, r.path) is not None
+                r
+                for r in self.requests
+                if r.method == method and re.fullmatch(path_pattern, r.path) is not None
             ]
 
 
@@ -141,13 +151,15 @@ def install_emulator(
     app.state.emulator = emulator
 
     @app.middleware("http")
-    async def _record_and_inject(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _record_and_inject(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         # Paths as the network would see them: a mounted emulator (the in-app sandbox) drops
         # its mount prefix, so fault scripts and recordings read the same mounted or not.
         path = request.url.path
         root = request.scope.get("root_path", "")
         if root and path.startswith(root):
-            path = path[len(root):] or "/"
+            path = path[len(root) :] or "/"
         if path.startswith("/_emulator"):
             return await call_next(request)
         body = await request.body()

@@ -197,7 +197,9 @@ class Connector(abc.ABC):
     ) -> PublishResult: ...
 
     @abc.abstractmethod
-    async def recent_posts(self, *, access_token: str, account_id: str, since: datetime) -> list[RecentPost]: ...
+    async def recent_posts(
+        self, *, access_token: str, account_id: str, since: datetime
+    ) -> list[RecentPost]: ...
 
     async def container_published_id(self, *, access_token: str, container_id: str) -> str | None:
         """Instagram only: the media id if this container was already published, else None."""
@@ -209,5 +211,7 @@ class Connector(abc.ABC):
     ) -> list[PostMetrics]: ...
 
     @abc.abstractmethod
-    def validate(self, text: str, *, media: list[tuple[str, str]] | None = None, thread: list[str] | None = None) -> ValidationResult:
+    def validate(
+        self, text: str, *, media: list[tuple[str, str]] | None = None, thread: list[str] | None = None
+    ) -> ValidationResult:
         """Pure check of content against the network's rules. `media` is [(kind, content_type)]."""

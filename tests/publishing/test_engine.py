@@ -326,3 +326,46 @@ async def test_sweep_requeues_a_due_post_whose_job_vanished(
     await wait_for_post_status(alice, post["id"], {"PUBLISHED"})
     assert len(fresh_networks.requests("x", "POST", r"/2/tweets")) == 1
     assert await requeue_orphans(resources()) == 0
+
+
+async def test_instagram_carousel_with_uploaded_images(register, http, worker, fresh_networks) -> None:
+    from tests.media.conftest import jpeg
+
+    alice, brand, _ = await setup(register, http, platforms=("instagram",))
+    media_ids = []
+    for i in range(2):
+        uploaded = await alice.post(
+            "/api/v1/media",
+            data={"brandId": brand["id"]},
+            files={"file": (f"photo-{i}.jpg", jpeg(800 + i, 600), "image/jpeg")},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        media_ids.append(uploaded.json()["id"])
+    post = (
+        await alice.post(
+            "/api/v1/posts",
+            json={
+                "brandId": brand["id"],
+                "content": "Two views #carousel",
+                "mediaIds": media_ids,
+                "scheduledFor": "now",
+                "platforms": ["instagram"],
+            },
+        )
+    ).json()
+    done = await wait_for_post_status(alice, post["id"], {"PUBLISHED"})
+    from urllib.parse import unquote_plus
+
+    calls = fresh_networks.requests("instagram", "POST", r"/[^/]+/media")
+    containers = [unquote_plus(r.query) for r in calls]
+    bodies = [unquote_plus(r.body.decode()) for r in calls]
+    # Two carousel items (each pointing at our signed public media URL), then the parent.
+    assert sum("is_carousel_item" in (q + b) for q, b in zip(containers, bodies, strict=True)) == 2
+    assert any("CAROUSEL" in (q + b) for q, b in zip(containers, bodies, strict=True))
+    assert all(
+        "/api/v1/media/public/" in (q + b)
+        for q, b in zip(containers, bodies, strict=True)
+        if "is_carousel_item" in (q + b)
+    )
+    assert len(fresh_networks.requests("instagram", "POST", r"/[^/]+/media_publish")) == 1
+    assert done["targets"][0]["platformPostId"]

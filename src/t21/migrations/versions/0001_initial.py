@@ -438,7 +438,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['social_post_id'], ['social_posts.id'], name=op.f('fk_analytics_post_latest_social_post_id_social_posts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('social_post_id', name=op.f('pk_analytics_post_latest'))
     )
-    op.create_index('ix_analytics_post_latest_brand_id_published_at', 'analytics_post_latest', ['brand_id', 'published_at'], unique=False)
+    op.create_index('ix_analytics_post_latest_brand_id_published_at', 'analytics_post_latest', ['brand_id', 'published_at'], unique=False, postgresql_include=['platform', 'snapshot_date', 'engagements', 'rate_base'])
     op.create_table('post_analytics',
     sa.Column('social_post_id', sa.UUID(), nullable=False),
     sa.Column('brand_id', sa.UUID(), nullable=False),
@@ -482,7 +482,7 @@ def downgrade() -> None:
     op.drop_table('publish_attempts')
     op.drop_index('ix_post_analytics_brand_id_date', table_name='post_analytics')
     op.drop_table('post_analytics')
-    op.drop_index('ix_analytics_post_latest_brand_id_published_at', table_name='analytics_post_latest')
+    op.drop_index('ix_analytics_post_latest_brand_id_published_at', table_name='analytics_post_latest', postgresql_include=['platform', 'snapshot_date', 'engagements', 'rate_base'])
     op.drop_table('analytics_post_latest')
     op.drop_index('ix_social_posts_social_account_id_status', table_name='social_posts')
     op.drop_index(op.f('ix_social_posts_next_metrics_at'), table_name='social_posts')

@@ -10,7 +10,7 @@
 //   sends signed webhooks to this server). Social networks stay on T21's built-in sandbox and AI on
 //   its built-in emulator, which is what a fresh self-hosted install shows.
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -102,13 +102,27 @@ const server = spawn(python, ["-m", "t21.cli", "serve", "--host", "127.0.0.1", "
  * The embedded PostgreSQL outlives a killed T21 (it is its own process): stop it by the pid in its
  * postmaster.pid. SIGINT is PostgreSQL's "fast" shutdown.
  */
-function stopEmbeddedPostgres() {
+async function stopEmbeddedPostgres() {
+  let pid = 0;
   try {
-    const pid = Number(readFileSync(path.join(dataDir, "pgdata", "postmaster.pid"), "utf8").split("\n")[0]);
+    pid = Number(readFileSync(path.join(dataDir, "pgdata", "postmaster.pid"), "utf8").split("\n")[0]);
     if (pid > 0) process.kill(pid, "SIGINT");
   } catch {
-    // No embedded server (external database) or already stopped.
+    return; // No embedded server (external database) or already stopped.
   }
+  for (let waited = 0; waited < 10_000; waited += 200) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Each run's data (an embedded cluster is ~40 MB) goes unless T21_E2E_KEEP_DATA=1 asks to keep it. */
+function removeData() {
+  if (process.env.T21_E2E_KEEP_DATA !== "1") rmSync(dataDir, { recursive: true, force: true });
 }
 
 let stopping = false;
@@ -127,7 +141,8 @@ async function stop(code) {
       resolve();
     });
   });
-  stopEmbeddedPostgres();
+  await stopEmbeddedPostgres();
+  removeData();
   if (database) await dropDatabase(testServerUrl, database.name).catch(() => undefined);
   process.exit(code);
 }
@@ -137,7 +152,6 @@ process.on("SIGINT", () => void stop(0));
 server.on("exit", (code) => {
   if (!stopping) {
     emulators.child?.kill("SIGTERM");
-    stopEmbeddedPostgres();
-    process.exit(code ?? 1);
+    void stopEmbeddedPostgres().then(() => process.exit(code ?? 1));
   }
 });

@@ -22,7 +22,7 @@ from t21.auth.scopes import Scope
 from t21.errors import ErrorResponse
 from t21.integrations.openrouter import OpenRouterClient
 from t21.kit.deps import SessionDep, SettingsDep
-from t21.kit.routing import make_router
+from t21.kit.routing import make_router, release_connection
 from t21.kit.schemas import ListResponse
 
 router = make_router(prefix="/ai", tags=["ai"])
@@ -50,6 +50,7 @@ async def generate_content(
     moderation refuses the brief."""
     service = AIService(session, settings)
     call = await service.plan_generation(principal.user, body)
+    await release_connection(session)
     outcome = await service.run(call, client)
     response.headers["Server-Timing"] = server_timing(outcome)
     return await service.record(call, outcome)
@@ -67,6 +68,7 @@ async def rewrite(
     """Adapt an existing text to another network, or to another tone."""
     service = AIService(session, settings)
     call = await service.plan_rewrite(principal.user, body)
+    await release_connection(session)
     outcome = await service.run(call, client)
     response.headers["Server-Timing"] = server_timing(outcome)
     return await service.record(call, outcome)

@@ -55,3 +55,12 @@ def make_router(**kwargs: Any) -> APIRouter:
 def get_session(request: Request) -> AsyncSession:
     session: AsyncSession = request.state.session
     return session
+
+
+async def release_connection(session: AsyncSession) -> None:
+    """End the request's read phase before a long wait on an external service (an AI provider):
+    what was done so far (reads, an API key's last-used stamp) is committed and the connection goes
+    back to the pool; the session begins a new transaction on its next use, and the route class
+    commits that one as usual. Without this, every request waiting on the provider holds a pooled
+    connection and a burst of them starves every other endpoint."""
+    await session.commit()

@@ -313,6 +313,10 @@ class AnalyticsRepository:
         )
         if platform is not None:
             ranked = ranked.where(PostMetricsLatest.platform == platform)
+        if order_column == "reach":
+            # Posts without reach (X) have nothing to rank by; leaving them out also lets the
+            # descending walk of the (brand_id, reach) index start at the real maximum.
+            ranked = ranked.where(PostMetricsLatest.reach.is_not(None))
         top = ranked.subquery()
         # Content and links are joined for the `limit` winners only.
         rows = await self.session.execute(

@@ -264,7 +264,7 @@ def upgrade() -> None:
     sa.Column('prompt_tokens', sa.Integer(), server_default='0', nullable=False),
     sa.Column('completion_tokens', sa.Integer(), server_default='0', nullable=False),
     sa.Column('total_tokens', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('cost', sa.Numeric(precision=12, scale=6), server_default='0', nullable=False),
+    sa.Column('cost', sa.Numeric(precision=16, scale=10), server_default='0', nullable=False),
     sa.Column('credits_charged', sa.Integer(), server_default='0', nullable=False),
     sa.Column('id', sa.UUID(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
@@ -438,7 +438,15 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['social_post_id'], ['social_posts.id'], name=op.f('fk_analytics_post_latest_social_post_id_social_posts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('social_post_id', name=op.f('pk_analytics_post_latest'))
     )
+    op.create_index('ix_analytics_post_latest_brand_id_comments', 'analytics_post_latest', ['brand_id', 'comments'], unique=False)
+    op.create_index('ix_analytics_post_latest_brand_id_engagement_rate', 'analytics_post_latest', ['brand_id', 'engagement_rate'], unique=False)
+    op.create_index('ix_analytics_post_latest_brand_id_engagements', 'analytics_post_latest', ['brand_id', 'engagements'], unique=False)
+    op.create_index('ix_analytics_post_latest_brand_id_impressions', 'analytics_post_latest', ['brand_id', 'impressions'], unique=False)
+    op.create_index('ix_analytics_post_latest_brand_id_likes', 'analytics_post_latest', ['brand_id', 'likes'], unique=False)
     op.create_index('ix_analytics_post_latest_brand_id_published_at', 'analytics_post_latest', ['brand_id', 'published_at'], unique=False, postgresql_include=['platform', 'snapshot_date', 'engagements', 'rate_base'])
+    op.create_index('ix_analytics_post_latest_brand_id_reach', 'analytics_post_latest', ['brand_id', 'reach'], unique=False)
+    op.create_index('ix_analytics_post_latest_brand_id_saves', 'analytics_post_latest', ['brand_id', 'saves'], unique=False)
+    op.create_index('ix_analytics_post_latest_brand_id_shares', 'analytics_post_latest', ['brand_id', 'shares'], unique=False)
     op.create_table('post_analytics',
     sa.Column('social_post_id', sa.UUID(), nullable=False),
     sa.Column('brand_id', sa.UUID(), nullable=False),
@@ -482,7 +490,15 @@ def downgrade() -> None:
     op.drop_table('publish_attempts')
     op.drop_index('ix_post_analytics_brand_id_date', table_name='post_analytics')
     op.drop_table('post_analytics')
+    op.drop_index('ix_analytics_post_latest_brand_id_shares', table_name='analytics_post_latest')
+    op.drop_index('ix_analytics_post_latest_brand_id_saves', table_name='analytics_post_latest')
+    op.drop_index('ix_analytics_post_latest_brand_id_reach', table_name='analytics_post_latest')
     op.drop_index('ix_analytics_post_latest_brand_id_published_at', table_name='analytics_post_latest', postgresql_include=['platform', 'snapshot_date', 'engagements', 'rate_base'])
+    op.drop_index('ix_analytics_post_latest_brand_id_likes', table_name='analytics_post_latest')
+    op.drop_index('ix_analytics_post_latest_brand_id_impressions', table_name='analytics_post_latest')
+    op.drop_index('ix_analytics_post_latest_brand_id_engagements', table_name='analytics_post_latest')
+    op.drop_index('ix_analytics_post_latest_brand_id_engagement_rate', table_name='analytics_post_latest')
+    op.drop_index('ix_analytics_post_latest_brand_id_comments', table_name='analytics_post_latest')
     op.drop_table('analytics_post_latest')
     op.drop_index('ix_social_posts_social_account_id_status', table_name='social_posts')
     op.drop_index(op.f('ix_social_posts_next_metrics_at'), table_name='social_posts')

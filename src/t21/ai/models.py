@@ -31,5 +31,6 @@ class AIGeneration(IdMixin, TimestampMixin, Base):
     prompt_tokens: Mapped[int] = mapped_column(nullable=False, server_default="0")
     completion_tokens: Mapped[int] = mapped_column(nullable=False, server_default="0")
     total_tokens: Mapped[int] = mapped_column(nullable=False, server_default="0")
-    cost: Mapped[Decimal] = mapped_column(Numeric(12, 6), nullable=False, server_default="0")
+    # Cheap models cost fractions of a micro-dollar per call: keep ten decimal places.
+    cost: Mapped[Decimal] = mapped_column(Numeric(16, 10), nullable=False, server_default="0")
     credits_charged: Mapped[int] = mapped_column(nullable=False, server_default="0")

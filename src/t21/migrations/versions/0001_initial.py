@@ -264,7 +264,7 @@ def upgrade() -> None:
     sa.Column('prompt_tokens', sa.Integer(), server_default='0', nullable=False),
     sa.Column('completion_tokens', sa.Integer(), server_default='0', nullable=False),
     sa.Column('total_tokens', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('cost', sa.Numeric(precision=12, scale=6), server_default='0', nullable=False),
+    sa.Column('cost', sa.Numeric(precision=16, scale=10), server_default='0', nullable=False),
     sa.Column('credits_charged', sa.Integer(), server_default='0', nullable=False),
     sa.Column('id', sa.UUID(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),

@@ -27,7 +27,7 @@ from t21.analytics.service import AnalyticsService
 from t21.auth.dependencies import Principal, scoped
 from t21.auth.scopes import Scope
 from t21.enums import Platform
-from t21.kit.deps import SessionDep
+from t21.kit.deps import ReadSessionDep
 from t21.kit.routing import make_router
 
 router = make_router(prefix="/analytics", tags=["analytics"])
@@ -51,7 +51,7 @@ PlatformQ = Annotated[Platform | None, Query(description="Only this network")]
 
 @router.get("/posts/{post_id}", response_model=PostAnalyticsOut)
 async def post_analytics(
-    post_id: uuid.UUID, session: SessionDep, format: FormatQ = Format.json, principal: Principal = Reader
+    post_id: uuid.UUID, session: ReadSessionDep, format: FormatQ = Format.json, principal: Principal = Reader
 ) -> PostAnalyticsOut | Response:
     out = await AnalyticsService(session).post(principal.user, post_id)
     return export.post_csv(out) if format is Format.csv else out
@@ -60,7 +60,7 @@ async def post_analytics(
 @router.get("/brands/{brand_id}/summary", response_model=SummaryOut)
 async def brand_summary(
     brand_id: uuid.UUID,
-    session: SessionDep,
+    session: ReadSessionDep,
     start: From = None,
     end: To = None,
     format: FormatQ = Format.json,
@@ -73,7 +73,7 @@ async def brand_summary(
 @router.get("/brands/{brand_id}/timeseries", response_model=TimeseriesOut)
 async def brand_timeseries(
     brand_id: uuid.UUID,
-    session: SessionDep,
+    session: ReadSessionDep,
     metric: Metric = Metric.impressions,
     interval: Interval = Interval.day,
     start: From = None,
@@ -91,7 +91,7 @@ async def brand_timeseries(
 @router.get("/brands/{brand_id}/top-posts", response_model=TopPostsOut)
 async def brand_top_posts(
     brand_id: uuid.UUID,
-    session: SessionDep,
+    session: ReadSessionDep,
     metric: Metric = Metric.engagements,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     start: From = None,
@@ -109,7 +109,7 @@ async def brand_top_posts(
 @router.get("/brands/{brand_id}/best-times", response_model=BestTimesOut)
 async def brand_best_times(
     brand_id: uuid.UUID,
-    session: SessionDep,
+    session: ReadSessionDep,
     start: From = None,
     end: To = None,
     platform: PlatformQ = None,

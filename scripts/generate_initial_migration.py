@@ -8,16 +8,15 @@ Usage: python scripts/generate_initial_migration.py  (uses T21_TEST_DATABASE_URL
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
-import psycopg
 from alembic.autogenerate import produce_migrations, render_python_code
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, pool
 
 from t21.db.models import Base
-from t21.db.urls import libpq_url, sqlalchemy_url
+from t21.db.scratch import scratch_database
+from t21.db.urls import sqlalchemy_url
 from t21.migrations.env_filters import include_object
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,14 +49,8 @@ def main() -> None:
         from t21.db.embedded import start_embedded_postgres
 
         admin_url = start_embedded_postgres(ROOT / ".t21-test", stop_on_exit=False)
-    name = f"t21_gen_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(libpq_url(admin_url), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        from sqlalchemy.engine import make_url
-
-        url = make_url(sqlalchemy_url(admin_url)).set(database=name)
-        engine = create_engine(url, poolclass=pool.NullPool)
+    with scratch_database(admin_url, "t21_gen") as url:
+        engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
         with engine.connect() as connection:
             ctx = MigrationContext.configure(
                 connection, opts={"include_object": include_object, "compare_type": True}
@@ -66,9 +59,6 @@ def main() -> None:
             up = render_python_code(script.upgrade_ops, render_as_batch=False)
             down = render_python_code(script.downgrade_ops, render_as_batch=False)
         engine.dispose()
-    finally:
-        with psycopg.connect(libpq_url(admin_url), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
     def body(code: str) -> str:
         lines = [line for line in code.splitlines() if "### commands" not in line]

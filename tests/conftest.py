@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from t21.config import Environment, Settings
 from t21.db.database import Database, migrate
+from t21.db.scratch import scratch_database
 from t21.db.urls import libpq_url
 from t21.main import create_app
 
@@ -39,20 +39,9 @@ def pg_server_url() -> Iterator[str]:
 def database_url(pg_server_url: str) -> Iterator[str]:
     """A database of our own on the server, so parallel runs (and pytest-xdist) never collide."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"t21_test_{worker}_{uuid.uuid4().hex[:8]}"
-    admin = libpq_url(pg_server_url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-    migrate(url)
-    yield url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        )
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    with scratch_database(pg_server_url, f"t21_test_{worker}") as url:
+        migrate(url)
+        yield url
 
 
 def make_settings(database_url: str, tmp_dir: Path, **overrides: Any) -> Settings:

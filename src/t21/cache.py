@@ -130,7 +130,7 @@ async def _redis_ready(request: Request) -> tuple[bool, str]:
 
 
 async def start(app: FastAPI) -> None:
-    app.state.cache = HotCache(app.state.settings.redis_url)
+    """Nothing to open: the Redis client connects on first use."""
 
 
 async def stop(app: FastAPI) -> None:
@@ -138,4 +138,6 @@ async def stop(app: FastAPI) -> None:
 
 
 def install(app: FastAPI) -> None:
+    # Created with the app (not in the lifespan) so an app used without its lifespan still works.
+    app.state.cache = HotCache(app.state.settings.redis_url)
     register_readiness_check("redis", _redis_ready)

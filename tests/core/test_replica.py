@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-
-import psycopg
-from sqlalchemy.engine import make_url
-
 from t21.db.database import Database, migrate
-from t21.db.urls import libpq_url
+from t21.db.scratch import scratch_database
 from tests.conftest import client_for, make_settings
 
 
 async def test_lists_read_from_the_replica(database_url, session_tmp) -> None:
     # A stand-in "replica" that has the schema but not the primary's rows: whatever a list
     # returns shows which database answered it.
-    name = f"t21_replica_{uuid.uuid4().hex[:8]}"
-    admin = libpq_url(database_url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    replica_url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(database_url, "t21_replica") as replica_url:
         migrate(replica_url)
         settings = make_settings(database_url, session_tmp, database_replica_url=replica_url)
         db = Database.connect(settings, database_url)
@@ -41,6 +31,3 @@ async def test_lists_read_from_the_replica(database_url, session_tmp) -> None:
                 await http.get(f"/api/v1/brands/{created.json()['id']}", headers=headers)
             ).status_code == 200
         await db.dispose()
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

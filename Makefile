@@ -1,6 +1,8 @@
 # T21 — the two commands: `make run` and `make test`.
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3.11 || command -v python3)
+# The first interpreter that actually runs and is 3.11+ (a pyenv shim can exist and still fail).
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	if $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then command -v $$p; break; fi; done)
 VENV := .venv
 BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
@@ -10,7 +12,7 @@ WEB_DEPS := web/node_modules/.installed
 .PHONY: run test install install-dev web web-deps lint format test-py test-web test-e2e openapi-client migrate bench clean
 
 $(BIN)/python:
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "T21 needs Python 3.11+, found " + sys.version' 
+	@if [ -z "$(PYTHON)" ]; then echo "T21 needs Python 3.11 or newer (python3 on PATH)"; exit 1; fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip setuptools wheel
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -183,6 +184,20 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code,
             {"error": message, "code": codes.get(exc.status_code, "http_error"), "details": None},
             dict(exc.headers) if exc.headers else None,
+        )
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # The DB-API's DataError means "a problem with the processed data" (a NUL character, a
+        # number out of range, a malformed value): only a client's values cause it.
+        return error_json(
+            422,
+            {
+                "error": "The request contains a value that cannot be stored "
+                "(for example a NUL character or an out-of-range number)",
+                "code": "invalid_value",
+                "details": None,
+            },
         )
 
     @app.exception_handler(Exception)

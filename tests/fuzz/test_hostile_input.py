@@ -12,11 +12,6 @@ from tests.conftest import PASSWORD
 NUL = "a\x00b"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: PostgreSQL refuses NUL in text (psycopg DataError) and no handler maps it: 500 "
-    "internal_error instead of 422, for anyone, unauthenticated on /auth/register",
-)
 @pytest.mark.parametrize(
     ("method", "url", "body"),
     [

@@ -54,21 +54,6 @@ SERVER_ERROR_ALLOWED: dict[str, str] = {
     "GET /readyz": "503 is its designed answer while a dependency is down; this app has no worker running",
 }
 
-# Known bugs, each tracked by a failing (xfail strict) test of its own: cases that would only
-# rediscover them are set aside so the fuzz keeps finding new ones. Remove an entry with its fix.
-KNOWN_BUGS = {
-    "nul_byte": "NUL (\\x00) in any string stored or searched in PostgreSQL is a 500 "
-    "(tests/fuzz/test_hostile_input.py::test_nul_bytes_are_refused_not_500)",
-}
-
-
-def _hits_known_bug(case: Any) -> bool:
-    import json
-
-    sent = json.dumps([case.body, case.query, case.path_parameters], default=str)
-    return "\\u0000" in sent or "%00" in sent
-
-
 # Body fields that name the tenant's own objects: swapped for real ids in the "real ids" cases.
 BODY_REFERENCES = {
     "brandId": "brand_id",
@@ -155,7 +140,6 @@ def test_operation(method: str, path: str, fuzz_schema: Any, asgi_client: Any, t
         phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate, hypothesis.Phase.shrink],
     )
     def fuzz(case: Any) -> None:
-        hypothesis.assume(not _hits_known_bug(case))
         response = case.call(session=asgi_client, headers=tenant.headers)
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         case.validate_response(response, checks=checks)

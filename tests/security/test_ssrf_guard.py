@@ -56,12 +56,6 @@ async def test_non_public_urls_are_refused(url) -> None:
         await netguard.ensure_public_url(url, allow_private=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: address_problem() tests is_private/is_loopback/...; 100.64.0.0/10 (shared address space, "
-    "Alibaba Cloud metadata at 100.100.100.200) is not is_private, and 6to4 (2002::/16) wraps any IPv4. "
-    "Fix: refuse `not ip.is_global`, and unwrap ip.sixtofour / ip.teredo like ipv4_mapped",
-)
 @pytest.mark.parametrize("url", KNOWN_HOLES)
 async def test_non_global_addresses_hidden_in_other_ranges_are_refused(url) -> None:
     with pytest.raises(netguard.UnsafeURL):

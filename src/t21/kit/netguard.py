@@ -28,8 +28,12 @@ class UnsafeURL(ValidationFailed):  # a ValidationFailed answered to the client
 
 
 def address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """Why T21 will not connect to `ip`, or None when it is a public address."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        # IPv6 forms that carry an IPv4 address are judged by that address.
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            return address_problem(embedded)
     if ip.is_loopback:
         return "a loopback address"
     if ip.is_link_local:
@@ -38,6 +42,10 @@ def address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | 
         return "a private network address"
     if ip.is_multicast or ip.is_reserved or ip.is_unspecified:
         return "a reserved address"
+    if not ip.is_global:
+        # Shared address space (100.64.0.0/10, where some clouds serve metadata), benchmarking
+        # and documentation ranges: nothing T21 should fetch on a user's behalf.
+        return "a non-public address"
     return None
 
 

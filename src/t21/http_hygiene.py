@@ -23,8 +23,8 @@ SECURITY_HEADERS = [
 ]
 # The docs page loads its UI from a CDN; it gets no CSP rather than a broken page.
 NO_CSP_PREFIXES = ("/api/docs",)
-# Uploads have their own, larger limit (T21_MEDIA_MAX_BYTES) enforced by the media endpoint.
-LARGE_BODY_PATHS = ("/api/v1/media",)
+# The upload endpoint enforces its own, larger limit (T21_MEDIA_MAX_BYTES) while it streams.
+UPLOAD_PATHS = ("/api/v1/media",)
 
 
 class SecurityHeadersMiddleware:
@@ -58,20 +58,15 @@ class BodyLimitMiddleware:
     """413 for bodies over the limit, checked on Content-Length and while streaming (a client may
     lie or send chunked)."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, upload_max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.upload_max_bytes = upload_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (scope["method"] == "POST" and scope["path"] in UPLOAD_PATHS):
             await self.app(scope, receive, send)
             return
-        limit = (
-            self.upload_max_bytes + 64 * 1024
-            if scope["path"].startswith(LARGE_BODY_PATHS)
-            else self.max_bytes
-        )
+        limit = self.max_bytes
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._too_large(scope, receive, send, limit)
@@ -115,7 +110,7 @@ class BodyLimitMiddleware:
             {
                 "error": f"The request body is larger than {limit} bytes",
                 "code": "payload_too_large",
-                "details": {"maxBytes": limit},
+                "details": {"limit": limit},
             },
         )
         await response(scope, receive, send)

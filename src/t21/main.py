@@ -79,9 +79,7 @@ def _install_http_middleware(app: FastAPI, settings: Settings) -> None:
     from t21.ratelimit import RateLimiter, RateLimitMiddleware
 
     app.add_middleware(TimeoutMiddleware, seconds=settings.request_timeout_seconds)
-    app.add_middleware(
-        BodyLimitMiddleware, max_bytes=settings.max_request_bytes, upload_max_bytes=settings.media_max_bytes
-    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     if settings.rate_limit_enabled:
         app.state.rate_limiter = RateLimiter(settings)
         app.add_middleware(RateLimitMiddleware, limiter=app.state.rate_limiter)

@@ -108,7 +108,7 @@ async def test_body_too_large_is_413(app_factory) -> None:
             headers={"Content-Type": "application/json"},
         )
         body = assert_error(response, 413, "payload_too_large")
-        assert body["details"]["maxBytes"] == 1000
+        assert body["details"]["limit"] == 1000
 
         async def chunks():
             for _ in range(5):

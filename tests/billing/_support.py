@@ -29,15 +29,15 @@ def billing_settings(stripe_url: str) -> dict[str, Any]:
     }
 
 
-
 def sign(payload: bytes, secret: str = WEBHOOK_SECRET, at: int | None = None) -> str:
     t = int(time.time()) if at is None else at
     mac = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
     return f"t={t},v1={mac}"
 
 
-def event_body(event_type: str, obj: dict[str, Any], *, created: int | None = None,
-               event_id: str | None = None) -> bytes:
+def event_body(
+    event_type: str, obj: dict[str, Any], *, created: int | None = None, event_id: str | None = None
+) -> bytes:
     event = {
         "id": event_id or f"evt_test_{time.monotonic_ns()}",
         "object": "event",
@@ -59,9 +59,16 @@ async def post_event(http: httpx.AsyncClient, body: bytes, signature: str | None
     return await http.post(WEBHOOK_PATH, content=body, headers=headers)
 
 
-def subscription_object(sub_id: str, *, status: str = "active", price: str = DEFAULT_PRICE_PRO,
-                        customer: str = "cus_test", metadata: dict[str, str] | None = None,
-                        period_end: int | None = None, cancel_at_period_end: bool = False) -> dict[str, Any]:
+def subscription_object(
+    sub_id: str,
+    *,
+    status: str = "active",
+    price: str = DEFAULT_PRICE_PRO,
+    customer: str = "cus_test",
+    metadata: dict[str, str] | None = None,
+    period_end: int | None = None,
+    cancel_at_period_end: bool = False,
+) -> dict[str, Any]:
     """A subscription shaped like Stripe's (period fields on the items)."""
     now = int(time.time())
     return {
@@ -73,14 +80,16 @@ def subscription_object(sub_id: str, *, status: str = "active", price: str = DEF
         "metadata": metadata or {},
         "items": {
             "object": "list",
-            "data": [{
-                "id": f"si_{sub_id}",
-                "object": "subscription_item",
-                "price": {"id": price, "object": "price"},
-                "quantity": 1,
-                "current_period_start": now,
-                "current_period_end": period_end or now + 30 * 86400,
-            }],
+            "data": [
+                {
+                    "id": f"si_{sub_id}",
+                    "object": "subscription_item",
+                    "price": {"id": price, "object": "price"},
+                    "quantity": 1,
+                    "current_period_start": now,
+                    "current_period_end": period_end or now + 30 * 86400,
+                }
+            ],
         },
     }
 

@@ -71,16 +71,20 @@ async def test_self_hosters_get_the_default_tier(app_factory: AppFactory, regist
         assert (current["tier"], current["subscribedTier"]) == ("BUSINESS", "BUSINESS")
         assert current["limits"]["postsPerMonth"] is None
         assert current["limits"]["brands"] == 25
-        body = assert_error(await ada.post("/api/v1/subscriptions/checkout", json={"tier": "PRO"}), 503,
-                            "billing_disabled")
+        body = assert_error(
+            await ada.post("/api/v1/subscriptions/checkout", json={"tier": "PRO"}), 503, "billing_disabled"
+        )
         assert "BUSINESS" in body["error"]
         # A self-hoster's people on a plan with API keys still cannot touch billing with a key.
         created = await ada.post("/api/v1/api-keys", json={"name": "ci", "scopes": ["brands:read"]})
         assert created.status_code == 201, created.text
         as_key = {"Authorization": f"Bearer {created.json()['key']}"}
         assert_error(await http.get("/api/v1/subscriptions/current", headers=as_key), 403, "session_required")
-        assert_error(await http.post("/api/v1/subscriptions/checkout", json={"tier": "PRO"}, headers=as_key),
-                     403, "session_required")
+        assert_error(
+            await http.post("/api/v1/subscriptions/checkout", json={"tier": "PRO"}, headers=as_key),
+            403,
+            "session_required",
+        )
 
 
 # -- input
@@ -99,8 +103,9 @@ async def test_self_hosters_get_the_default_tier(app_factory: AppFactory, regist
         pytest.param({"tier": "PRO", "organizationId": "nope"}, "validation_error", id="bad-org-id"),
     ],
 )
-async def test_checkout_bad_input_is_422(billed: httpx.AsyncClient, register, db: Database,
-                                         body: dict[str, Any], code: str) -> None:
+async def test_checkout_bad_input_is_422(
+    billed: httpx.AsyncClient, register, db: Database, body: dict[str, Any], code: str
+) -> None:
     ada: Account = await register(on=billed)
     assert_error(await ada.post("/api/v1/subscriptions/checkout", json=body), 422, code)
     # Refused before anything reached Stripe.
@@ -121,8 +126,9 @@ async def test_portal_needs_a_customer(billed: httpx.AsyncClient, register) -> N
 # -- Stripe down or refusing
 
 
-async def test_stripe_unreachable_is_503_without_a_stack_trace(app_factory: AppFactory, register,
-                                                               db: Database) -> None:
+async def test_stripe_unreachable_is_503_without_a_stack_trace(
+    app_factory: AppFactory, register, db: Database
+) -> None:
     app = await app_factory(**billing_settings(f"http://127.0.0.1:{free_port()}"))
     async with client_for(app) as http:
         ada: Account = await register(on=http)
@@ -133,19 +139,22 @@ async def test_stripe_unreachable_is_503_without_a_stack_trace(app_factory: AppF
     assert await scalar(db, "SELECT stripe_customer_id FROM users WHERE id = :id", id=ada.id) is None
 
 
-async def test_stripe_5xx_is_503_and_a_refusal_is_502(billed: httpx.AsyncClient, register,
-                                                      stripe_server: RunningServer, db: Database) -> None:
+async def test_stripe_5xx_is_503_and_a_refusal_is_502(
+    billed: httpx.AsyncClient, register, stripe_server: RunningServer, db: Database
+) -> None:
     ada: Account = await register(on=billed)
     async with httpx.AsyncClient(base_url=stripe_server.url) as control:
         fault = {"match": "POST /v1/checkout/sessions", "kind": "status", "status": 500, "count": None}
         (await control.post("/_emulator/faults", json=fault)).raise_for_status()
-        assert_error(await ada.post("/api/v1/subscriptions/checkout", json={"tier": "PRO"}), 503,
-                     "billing_unavailable")
+        assert_error(
+            await ada.post("/api/v1/subscriptions/checkout", json={"tier": "PRO"}), 503, "billing_unavailable"
+        )
         (await control.post("/_emulator/reset")).raise_for_status()
     # A customer Stripe no longer knows: Stripe refuses, T21 says so.
     await execute(db, "UPDATE users SET stripe_customer_id = 'cus_gone' WHERE id = :id", id=ada.id)
-    body = assert_error(await ada.post("/api/v1/subscriptions/checkout", json={"tier": "PRO"}), 502,
-                        "billing_provider_error")
+    body = assert_error(
+        await ada.post("/api/v1/subscriptions/checkout", json={"tier": "PRO"}), 502, "billing_provider_error"
+    )
     assert "cus_gone" in body["error"]
 
 
@@ -154,19 +163,34 @@ async def test_stripe_5xx_is_503_and_a_refusal_is_502(billed: httpx.AsyncClient,
 
 async def add_member(db: Database, org_id: str, account: Account, role: str) -> None:
     # Straight into the table: a FREE organization has one seat, and seats are not under test here.
-    await execute(db, "INSERT INTO team_members (id, organization_id, user_id, role) VALUES "
-                      "(gen_random_uuid(), :org, :user, :role)", org=org_id, user=account.id, role=role)
+    await execute(
+        db,
+        "INSERT INTO team_members (id, organization_id, user_id, role) VALUES "
+        "(gen_random_uuid(), :org, :user, :role)",
+        org=org_id,
+        user=account.id,
+        role=role,
+    )
 
 
-async def add_invoice(db: Database, *, user: str | None = None, org: str | None = None,
-                      number: str, issued_at: datetime) -> None:
-    await execute(db, "INSERT INTO invoices (id, user_id, organization_id, stripe_invoice_id, status, "
-                      "amount_paid, amount_due, issued_at) VALUES (gen_random_uuid(), :user, :org, :number, "
-                      "'paid', 2900, 2900, :at)", user=user, org=org, number=number, at=issued_at)
+async def add_invoice(
+    db: Database, *, user: str | None = None, org: str | None = None, number: str, issued_at: datetime
+) -> None:
+    await execute(
+        db,
+        "INSERT INTO invoices (id, user_id, organization_id, stripe_invoice_id, status, "
+        "amount_paid, amount_due, issued_at) VALUES (gen_random_uuid(), :user, :org, :number, "
+        "'paid', 2900, 2900, :at)",
+        user=user,
+        org=org,
+        number=number,
+        at=issued_at,
+    )
 
 
-async def test_an_organizations_billing_belongs_to_its_owner(billed: httpx.AsyncClient, register,
-                                                             db: Database) -> None:
+async def test_an_organizations_billing_belongs_to_its_owner(
+    billed: httpx.AsyncClient, register, db: Database
+) -> None:
     owner: Account = await register(on=billed, name="Owner")
     admin: Account = await register(on=billed, name="Admin")
     stranger: Account = await register(on=billed, name="Stranger")
@@ -179,8 +203,9 @@ async def test_an_organizations_billing_belongs_to_its_owner(billed: httpx.Async
     in_org = {"organizationId": org["id"]}
 
     for who, status, code in ((admin, 403, "billing_owner_only"), (stranger, 404, "organization_not_found")):
-        assert_error(await who.post("/api/v1/subscriptions/checkout", json={"tier": "PRO", **in_org}), status,
-                     code)
+        assert_error(
+            await who.post("/api/v1/subscriptions/checkout", json={"tier": "PRO", **in_org}), status, code
+        )
         assert_error(await who.post("/api/v1/subscriptions/portal", json=in_org), status, code)
         assert_error(await who.get("/api/v1/invoices", params=in_org), status, code)
     # Members see the plan they work under; strangers do not learn the organization exists.
@@ -188,8 +213,9 @@ async def test_an_organizations_billing_belongs_to_its_owner(billed: httpx.Async
     assert seen_by_admin["organizationId"] == org["id"]
     hidden = await stranger.get("/api/v1/subscriptions/current", params=in_org)
     assert_error(hidden, 404, "organization_not_found")
-    assert_error(await stranger.get("/api/v1/subscriptions/current",
-                                     params={"organizationId": str(uuid.uuid4())}), 404)
+    assert_error(
+        await stranger.get("/api/v1/subscriptions/current", params={"organizationId": str(uuid.uuid4())}), 404
+    )
 
     def numbers(response: httpx.Response) -> list[str]:
         assert response.status_code == 200, response.text
@@ -234,14 +260,21 @@ async def test_webhook_endpoint_takes_no_login_but_a_signature(billed: httpx.Asy
 # -- read-only helpers for the other features
 
 
-async def test_accounts_over_the_plan_are_read_only(database_url: str, session_tmp, db: Database,
-                                                    billed: httpx.AsyncClient, register) -> None:
+async def test_accounts_over_the_plan_are_read_only(
+    database_url: str, session_tmp, db: Database, billed: httpx.AsyncClient, register
+) -> None:
     ada: Account = await register(on=billed)
     brand = await ada.create_brand()
     for n in range(4):
-        await execute(db, "INSERT INTO social_accounts (id, brand_id, platform, platform_user_id, "
-                          "created_at) VALUES (gen_random_uuid(), :brand, 'x', :uid, "
-                          "now() + make_interval(secs => :n))", brand=brand["id"], uid=f"x-{n}", n=n)
+        await execute(
+            db,
+            "INSERT INTO social_accounts (id, brand_id, platform, platform_user_id, "
+            "created_at) VALUES (gen_random_uuid(), :brand, 'x', :uid, "
+            "now() + make_interval(secs => :n))",
+            brand=brand["id"],
+            uid=f"x-{n}",
+            n=n,
+        )
     usage = (await ada.get("/api/v1/subscriptions/current")).json()["usage"]
     assert usage["socialAccounts"] == 4
     settings = make_settings(database_url, session_tmp, **billing_settings("http://127.0.0.1:9"))
@@ -249,8 +282,9 @@ async def test_accounts_over_the_plan_are_read_only(database_url: str, session_t
         user = await session.get(User, uuid.UUID(ada.id))
         assert user is not None
         owner = owner_of_user(user)
-        accounts = list((await session.execute(
-            select(SocialAccount).order_by(SocialAccount.created_at))).scalars())
+        accounts = list(
+            (await session.execute(select(SocialAccount).order_by(SocialAccount.created_at))).scalars()
+        )
         assert await writable_account_ids(session, settings, owner) == {a.id for a in accounts[:3]}
         for account in accounts[:3]:
             await ensure_account_within_plan(session, settings, owner, account)
@@ -274,12 +308,19 @@ async def test_an_undecidable_event_rolls_back_whole_so_stripe_retries_it(
         ada: Account = await register(on=http)
         owner = {"t21_owner_kind": "user", "t21_owner_id": ada.id}
         at = int(datetime.now(UTC).timestamp())
-        first = event_body("customer.subscription.created", subscription_object("sub_down", metadata=owner),
-                           created=at, event_id="evt_first")
+        first = event_body(
+            "customer.subscription.created",
+            subscription_object("sub_down", metadata=owner),
+            created=at,
+            event_id="evt_first",
+        )
         assert (await post_event(http, first)).status_code == 200
-        tie = event_body("customer.subscription.updated",
-                         subscription_object("sub_down", status="past_due", metadata=owner),
-                         created=at, event_id="evt_tie")
+        tie = event_body(
+            "customer.subscription.updated",
+            subscription_object("sub_down", status="past_due", metadata=owner),
+            created=at,
+            event_id="evt_tie",
+        )
         assert_error(await post_event(http, tie), 503, "billing_unavailable")
     assert await scalar(db, "SELECT count(*) FROM stripe_events WHERE id = 'evt_tie'") == 0
     assert await scalar(db, "SELECT subscription_status FROM users WHERE id = :id", id=ada.id) == "active"

@@ -48,18 +48,32 @@ async def control(stripe: httpx.AsyncClient, sub_id: str, action: str, **body: A
 
 
 async def test_subscription_lifecycle(
-    register, http: httpx.AsyncClient, stripe: httpx.AsyncClient, t21_server: RunningServer,
-    stripe_server: RunningServer, db: Database,
+    register,
+    http: httpx.AsyncClient,
+    stripe: httpx.AsyncClient,
+    t21_server: RunningServer,
+    stripe_server: RunningServer,
+    db: Database,
 ) -> None:
     ada: Account = await register(on=http, name="Ada")
     before = await current(ada)
     assert before["tier"] == "FREE"
     assert before["status"] is None
     assert before["billingEnabled"] is True
-    assert before["limits"] == {"brands": 1, "socialAccounts": 3, "postsPerMonth": 30,
-                                "aiCreditsPerMonth": 20, "teamSeats": 1}
-    assert before["usage"] == {"brands": 0, "socialAccounts": 0, "postsThisMonth": 0, "aiCreditsUsed": 0,
-                               "teamSeats": 1}
+    assert before["limits"] == {
+        "brands": 1,
+        "socialAccounts": 3,
+        "postsPerMonth": 30,
+        "aiCreditsPerMonth": 20,
+        "teamSeats": 1,
+    }
+    assert before["usage"] == {
+        "brands": 0,
+        "socialAccounts": 0,
+        "postsThisMonth": 0,
+        "aiCreditsUsed": 0,
+        "teamSeats": 1,
+    }
     first = await ada.create_brand(name="Brand 1")
     assert_error(await ada.post("/api/v1/brands", json={"name": "Brand 2"}), 402, "plan_limit_reached")
 
@@ -104,7 +118,11 @@ async def test_subscription_lifecycle(
     assert await emails(db, "subscription_confirmed") == [ada.email]
     (sub_row,) = await rows(db, "SELECT * FROM subscriptions")
     assert (sub_row["stripe_subscription_id"], sub_row["tier"], sub_row["status"], sub_row["price_id"]) == (
-        sub_id, "PRO", "active", DEFAULT_PRICE_PRO)
+        sub_id,
+        "PRO",
+        "active",
+        DEFAULT_PRICE_PRO,
+    )
     assert str(sub_row["user_id"]) == ada.id
     assert sub_row["stripe_customer_id"] == customer_id
 
@@ -114,8 +132,11 @@ async def test_subscription_lifecycle(
     assert (await current(ada))["usage"]["brands"] == 5
     again = await ada.post("/api/v1/subscriptions/checkout", json={"tier": "PRO"})
     assert_error(again, 409, "already_subscribed")
-    assert_error(await ada.post("/api/v1/subscriptions/checkout", json={"tier": "BUSINESS"}), 409,
-                 "subscription_exists")
+    assert_error(
+        await ada.post("/api/v1/subscriptions/checkout", json={"tier": "BUSINESS"}),
+        409,
+        "subscription_exists",
+    )
 
     invoices = (await ada.get("/api/v1/invoices")).json()
     assert len(invoices["data"]) == 1
@@ -148,8 +169,9 @@ async def test_subscription_lifecycle(
     assert lapsed["status"] == "past_due"
     assert lapsed["limits"]["brands"] == 1
     assert lapsed["features"] == []
-    denied = assert_error(await ada.patch(f"/api/v1/brands/{brands[1]['id']}", json={"name": "x"}), 402,
-                          "brand_read_only")
+    denied = assert_error(
+        await ada.patch(f"/api/v1/brands/{brands[1]['id']}", json={"name": "x"}), 402, "brand_read_only"
+    )
     assert "read-only" in denied["error"]
     assert "FREE" in denied["error"]
     assert (await rename(ada, first, "oldest stays")).status_code == 200
@@ -201,7 +223,10 @@ async def test_subscription_lifecycle(
 
 
 async def test_organization_subscription_is_billed_to_the_organization(
-    register, http: httpx.AsyncClient, stripe: httpx.AsyncClient, db: Database,
+    register,
+    http: httpx.AsyncClient,
+    stripe: httpx.AsyncClient,
+    db: Database,
 ) -> None:
     owner: Account = await register(on=http, name="Owner")
     org = (await owner.post("/api/v1/organizations", json={"name": "Agency"})).json()

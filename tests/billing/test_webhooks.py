@@ -34,8 +34,11 @@ pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationW
 
 
 async def user_billing(db: Database, account: Account) -> dict[str, Any]:
-    (row,) = await rows(db, "SELECT subscription_tier, subscription_status, past_due_since FROM users "
-                            "WHERE id = :id", id=account.id)
+    (row,) = await rows(
+        db,
+        "SELECT subscription_tier, subscription_status, past_due_since FROM users WHERE id = :id",
+        id=account.id,
+    )
     return dict(row)
 
 
@@ -98,8 +101,10 @@ async def test_tampered_body_with_a_genuine_signature_is_refused(
     register, http: httpx.AsyncClient, db: Database
 ) -> None:
     account: Account = await register(on=http)
-    body = event_body("customer.subscription.created", subscription_object(
-        "sub_tamper", metadata={"t21_owner_kind": "user", "t21_owner_id": account.id}))
+    body = event_body(
+        "customer.subscription.created",
+        subscription_object("sub_tamper", metadata={"t21_owner_kind": "user", "t21_owner_id": account.id}),
+    )
     signature = sign(body)
     forged = body.replace(b'"active"', b'"trialing"')
     assert_error(await post_event(http, forged, signature), 400, "invalid_signature")
@@ -114,8 +119,9 @@ async def test_tampered_body_with_a_genuine_signature_is_refused(
 # -- exactly once
 
 
-async def test_replayed_event_is_a_no_op(register, http: httpx.AsyncClient, stripe: httpx.AsyncClient,
-                                         db: Database) -> None:
+async def test_replayed_event_is_a_no_op(
+    register, http: httpx.AsyncClient, stripe: httpx.AsyncClient, db: Database
+) -> None:
     account, _, events = await paid_while_held(register, http, stripe)
     await deliver(stripe, events_ids(events))
     created = events["customer.subscription.created"]["id"]
@@ -155,12 +161,23 @@ async def test_concurrent_duplicates_straight_at_the_app_change_state_once(
     account: Account = await register(on=http)
     owner = {"t21_owner_kind": "user", "t21_owner_id": account.id}
     body = event_body("customer.subscription.created", subscription_object("sub_race", metadata=owner))
-    failed = event_body("invoice.payment_failed", {
-        "id": "in_race", "object": "invoice", "customer": "cus_test", "status": "open", "amount_due": 2900,
-        "amount_paid": 0, "currency": "usd", "created": int(time.time()),
-        "parent": {"type": "subscription_details",
-                   "subscription_details": {"subscription": "sub_race", "metadata": owner}},
-    })
+    failed = event_body(
+        "invoice.payment_failed",
+        {
+            "id": "in_race",
+            "object": "invoice",
+            "customer": "cus_test",
+            "status": "open",
+            "amount_due": 2900,
+            "amount_paid": 0,
+            "currency": "usd",
+            "created": int(time.time()),
+            "parent": {
+                "type": "subscription_details",
+                "subscription_details": {"subscription": "sub_race", "metadata": owner},
+            },
+        },
+    )
     answers = await asyncio.gather(*[post_event(http, b) for b in [body] * 5 + [failed] * 5])
     assert [a.status_code for a in answers] == [200] * 10, [a.text for a in answers]
     assert sorted(a.json()["duplicate"] for a in answers) == [False] * 2 + [True] * 8
@@ -182,8 +199,12 @@ async def test_updated_before_created_creates_the_row_and_the_older_created_is_i
     await asyncio.sleep(1.1)
     cancel = await stripe.post(f"/_emulator/subscriptions/{sub_id}/cancel", json={"at_period_end": True})
     (updated,) = cancel.json()["events"]
-    order = [updated, events["customer.subscription.created"]["id"], events["invoice.paid"]["id"],
-             events["checkout.session.completed"]["id"]]
+    order = [
+        updated,
+        events["customer.subscription.created"]["id"],
+        events["invoice.paid"]["id"],
+        events["checkout.session.completed"]["id"],
+    ]
     assert {d["status"] for d in await deliver(stripe, order)} == {200}
 
     (row,) = await rows(db, "SELECT * FROM subscriptions")
@@ -202,11 +223,17 @@ async def test_deleted_before_an_older_updated_stays_deleted(
 ) -> None:
     account, sub_id, events = await paid_while_held(register, http, stripe)
     await asyncio.sleep(1.1)
-    (updated,) = (await stripe.post(f"/_emulator/subscriptions/{sub_id}/cancel",
-                                    json={"at_period_end": True})).json()["events"]
+    (updated,) = (
+        await stripe.post(f"/_emulator/subscriptions/{sub_id}/cancel", json={"at_period_end": True})
+    ).json()["events"]
     (deleted,) = (await stripe.post(f"/_emulator/subscriptions/{sub_id}/cancel", json={})).json()["events"]
-    order = [events["checkout.session.completed"]["id"], deleted,
-             events["customer.subscription.created"]["id"], updated, events["invoice.paid"]["id"]]
+    order = [
+        events["checkout.session.completed"]["id"],
+        deleted,
+        events["customer.subscription.created"]["id"],
+        updated,
+        events["invoice.paid"]["id"],
+    ]
     assert {d["status"] for d in await deliver(stripe, order)} == {200}
     (row,) = await rows(db, "SELECT * FROM subscriptions")
     assert row["status"] == "canceled"
@@ -251,9 +278,11 @@ async def test_unknown_and_unattributable_events_are_stored_and_acknowledged(
 ) -> None:
     unknown = event_body("product.updated", {"id": "prod_1", "object": "product"}, event_id="evt_unknown")
     nobody = {"t21_owner_kind": "user", "t21_owner_id": str(uuid.uuid4())}
-    orphan = event_body("customer.subscription.created",
-                        subscription_object("sub_orphan", customer="cus_nobody", metadata=nobody),
-                        event_id="evt_orphan")
+    orphan = event_body(
+        "customer.subscription.created",
+        subscription_object("sub_orphan", customer="cus_nobody", metadata=nobody),
+        event_id="evt_orphan",
+    )
     for body in (unknown, orphan):
         response = await post_event(http, body)
         assert response.status_code == 200
@@ -269,10 +298,18 @@ async def test_a_late_payment_failure_does_not_reopen_a_paid_invoice(
 ) -> None:
     account: Account = await register(on=http)
     owner = {"t21_owner_kind": "user", "t21_owner_id": account.id}
-    base = {"id": "in_late", "object": "invoice", "customer": "cus_x", "currency": "eur", "amount_due": 9900,
-            "created": int(time.time()), "hosted_invoice_url": "https://pay.example/in_late",
-            "invoice_pdf": "https://pay.example/in_late.pdf", "subscription": "sub_legacy",
-            "parent": {"type": "subscription_details", "subscription_details": {"metadata": owner}}}
+    base = {
+        "id": "in_late",
+        "object": "invoice",
+        "customer": "cus_x",
+        "currency": "eur",
+        "amount_due": 9900,
+        "created": int(time.time()),
+        "hosted_invoice_url": "https://pay.example/in_late",
+        "invoice_pdf": "https://pay.example/in_late.pdf",
+        "subscription": "sub_legacy",
+        "parent": {"type": "subscription_details", "subscription_details": {"metadata": owner}},
+    }
     paid = event_body("invoice.paid", {**base, "status": "paid", "amount_paid": 9900})
     failed = event_body("invoice.payment_failed", {**base, "status": "open", "amount_paid": 0})
     assert (await post_event(http, paid)).status_code == 200

@@ -143,9 +143,12 @@ async def test_metrics_expose_latency_by_route_and_job_state(client, register, d
     brand = await alice.create_brand()
     await alice.get(f"/api/v1/brands/{brand['id']}")
     async with db.engine.begin() as conn:
-        await conn.execute(text(
-            "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, scheduled_at) "
-            "VALUES ('publish', 't21.publish_social_post', '{}', 'todo', now())"))
+        await conn.execute(
+            text(
+                "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, scheduled_at) "
+                "VALUES ('publish', 't21.publish_social_post', '{}', 'todo', now())"
+            )
+        )
     body = (await client.get("/metrics")).text
     # Route templates, never raw ids.
     assert 'route="/api/v1/brands/{brand_id}"' in body and brand["id"] not in body

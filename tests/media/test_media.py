@@ -20,10 +20,16 @@ from tests.conftest import AppFactory, assert_error, client_for
 from .conftest import gif, jpeg, mp4, png, webp_vp8x
 
 
-async def upload(account: Any, brand_id: str, data: bytes, filename: str = "file.bin",
-                 declared: str = "application/octet-stream") -> Any:
-    return await account.post("/api/v1/media", data={"brandId": brand_id},
-                              files={"file": (filename, data, declared)})
+async def upload(
+    account: Any,
+    brand_id: str,
+    data: bytes,
+    filename: str = "file.bin",
+    declared: str = "application/octet-stream",
+) -> Any:
+    return await account.post(
+        "/api/v1/media", data={"brandId": brand_id}, files={"file": (filename, data, declared)}
+    )
 
 
 async def test_upload_is_typed_by_content_not_by_name(register, settings) -> None:
@@ -43,19 +49,27 @@ async def test_upload_is_typed_by_content_not_by_name(register, settings) -> Non
     stored = settings.data_dir / "media" / brand["id"] / f"{body['id']}.jpg"
     assert stored.read_bytes() == data
 
-    refused = await upload(alice, brand["id"], b"just some text, honest", filename="photo.jpg",
-                           declared="image/jpeg")
+    refused = await upload(
+        alice, brand["id"], b"just some text, honest", filename="photo.jpg", declared="image/jpeg"
+    )
     assert_error(refused, 422, "unsupported_media_type")
-    assert_error(await upload(alice, brand["id"], mp4(b"heic"), filename="IMG_1.mov"), 422,
-                 "unsupported_media_type")
+    assert_error(
+        await upload(alice, brand["id"], mp4(b"heic"), filename="IMG_1.mov"), 422, "unsupported_media_type"
+    )
     assert_error(await upload(alice, brand["id"], png()[:20], filename="cut.png"), 422, "invalid_media")
     assert_error(await upload(alice, brand["id"], b"", filename="empty.png"), 422, "invalid_media")
 
 
-@pytest.mark.parametrize(("data", "kind", "content_type"), [
-    (png(3, 2), "image", "image/png"), (gif(), "image", "image/gif"), (webp_vp8x(), "image", "image/webp"),
-    (mp4(), "video", "video/mp4"), (mp4(b"qt  "), "video", "video/quicktime"),
-])
+@pytest.mark.parametrize(
+    ("data", "kind", "content_type"),
+    [
+        (png(3, 2), "image", "image/png"),
+        (gif(), "image", "image/gif"),
+        (webp_vp8x(), "image", "image/webp"),
+        (mp4(), "video", "video/mp4"),
+        (mp4(b"qt  "), "video", "video/quicktime"),
+    ],
+)
 async def test_every_supported_type(register, data, kind, content_type) -> None:
     alice = await register()
     brand = await alice.create_brand()
@@ -75,12 +89,14 @@ async def test_size_limit(app_factory: AppFactory, register) -> None:
         ok = await upload(alice, brand["id"], png() + b"\x00" * (1000 - len(png())))
         assert ok.status_code == 201, ok.text
         # Just over: refused after reading, with the limit.
-        over = assert_error(await upload(alice, brand["id"], png() + b"\x00" * 1000), 413,
-                            "payload_too_large")
+        over = assert_error(
+            await upload(alice, brand["id"], png() + b"\x00" * 1000), 413, "payload_too_large"
+        )
         assert over["details"] == {"limit": 1000}
         # Far over: refused from Content-Length, before the body is read.
-        huge = assert_error(await upload(alice, brand["id"], png() + b"\x00" * 200_000), 413,
-                            "payload_too_large")
+        huge = assert_error(
+            await upload(alice, brand["id"], png() + b"\x00" * 200_000), 413, "payload_too_large"
+        )
         assert huge["details"] == {"limit": 1000}
 
 
@@ -92,8 +108,9 @@ async def test_list_get_delete_and_roles(app_factory: AppFactory, register) -> N
         people = {}
         for role in ("editor", "viewer"):
             person = await register(on=http)
-            invite = await owner.post(f"/api/v1/organizations/{org['id']}/invitations",
-                                      json={"email": person.email, "role": role})
+            invite = await owner.post(
+                f"/api/v1/organizations/{org['id']}/invitations", json={"email": person.email, "role": role}
+            )
             await person.post("/api/v1/invitations/accept", json={"token": invite.json()["token"]})
             people[role] = person
         stranger = await register(on=http)
@@ -178,7 +195,9 @@ async def test_publishing_engine_interface(register, db, settings) -> None:
                 await media_kinds_for(session, brand_id, wrong)
     assert kinds == [("video", "video/mp4"), ("image", "image/jpeg")]
     assert [(f.kind, f.content_type, f.size_bytes) for f in files] == [
-        ("image", "image/jpeg", len(jpeg(800, 600))), ("video", "video/mp4", len(mp4()))]
+        ("image", "image/jpeg", len(jpeg(800, 600))),
+        ("video", "video/mp4", len(mp4())),
+    ]
     assert await files[0].load() == jpeg(800, 600)
     assert await files[1].load() == mp4()
     assert files[0].public_url.startswith(f"{settings.base_url}/api/v1/media/public/{image['id']}?expires=")
@@ -191,10 +210,13 @@ async def test_media_used_by_a_scheduled_post_cannot_be_deleted(register, db) ->
     brand = await alice.create_brand()
     media = (await upload(alice, brand["id"], png())).json()
     async with transaction(db.sessionmaker) as session:
-        await session.execute(text(
-            "INSERT INTO posts (id, brand_id, content, status, media_ids) "
-            "VALUES (gen_random_uuid(), :brand, 'hello', 'SCHEDULED', ARRAY[:media]::varchar[])"
-        ), {"brand": brand["id"], "media": media["id"]})
+        await session.execute(
+            text(
+                "INSERT INTO posts (id, brand_id, content, status, media_ids) "
+                "VALUES (gen_random_uuid(), :brand, 'hello', 'SCHEDULED', ARRAY[:media]::varchar[])"
+            ),
+            {"brand": brand["id"], "media": media["id"]},
+        )
     assert_error(await alice.delete(f"/api/v1/media/{media['id']}"), 409, "media_in_use")
     async with transaction(db.sessionmaker) as session:
         await session.execute(text("UPDATE posts SET status = 'PUBLISHED'"))
@@ -206,8 +228,10 @@ async def test_api_key_scopes(app_factory: AppFactory, register) -> None:
     async with client_for(app) as http:
         alice = await register(on=http)
         brand = await alice.create_brand()
-        keys = [(await alice.post("/api/v1/api-keys", json={"name": s, "scopes": [s]})).json()["key"]
-                for s in ("posts:read", "media:write")]
+        keys = [
+            (await alice.post("/api/v1/api-keys", json={"name": s, "scopes": [s]})).json()["key"]
+            for s in ("posts:read", "media:write")
+        ]
         reader, writer = keys
         as_reader = {"Authorization": f"Bearer {reader}"}
         as_writer = {"Authorization": f"Bearer {writer}"}
@@ -236,9 +260,11 @@ async def test_size_limit_without_content_length(app_factory: AppFactory, regist
         alice = await register(on=http)
         brand = await alice.create_brand()
         boundary = "t21boundary"
-        head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"brandId\"\r\n\r\n{brand['id']}\r\n"
-                f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n"
-                "Content-Type: image/png\r\n\r\n").encode()
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="brandId"\r\n\r\n{brand["id"]}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
 
         async def body() -> Any:
             yield head + png()
@@ -246,7 +272,10 @@ async def test_size_limit_without_content_length(app_factory: AppFactory, regist
                 yield b"\x00" * 10_000
             yield f"\r\n--{boundary}--\r\n".encode()
 
-        response = await http.post("/api/v1/media", content=body(), headers={
-            **alice.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+        response = await http.post(
+            "/api/v1/media",
+            content=body(),
+            headers={**alice.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
         assert "content-length" not in {k.lower() for k in response.request.headers}
         assert_error(response, 413, "payload_too_large")

@@ -33,8 +33,13 @@ def s3_url() -> Iterator[str]:
 
 @pytest.fixture
 def s3(s3_url: str) -> Any:
-    client = boto3.client("s3", endpoint_url=s3_url, region_name="us-east-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     client.create_bucket(Bucket=BUCKET)
     yield client
     for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
@@ -43,20 +48,31 @@ def s3(s3_url: str) -> Any:
 
 
 def s3_overrides(s3_url: str, **extra: Any) -> dict[str, Any]:
-    return {"s3_bucket": BUCKET, "s3_endpoint_url": s3_url, "s3_region": "us-east-1",
-            "s3_access_key_id": "test", "s3_secret_access_key": "test", **extra}
+    return {
+        "s3_bucket": BUCKET,
+        "s3_endpoint_url": s3_url,
+        "s3_region": "us-east-1",
+        "s3_access_key_id": "test",
+        "s3_secret_access_key": "test",
+        **extra,
+    }
 
 
-async def test_upload_presigned_fetch_and_delete(app_factory: AppFactory, register, s3, s3_url, db,
-                                                 database_url, session_tmp) -> None:
+async def test_upload_presigned_fetch_and_delete(
+    app_factory: AppFactory, register, s3, s3_url, db, database_url, session_tmp
+) -> None:
     app = await app_factory(**s3_overrides(s3_url))
     async with client_for(app) as http:
         alice = await register(on=http)
         stranger = await register(on=http)
         brand = await alice.create_brand()
         data = jpeg(1080, 1080)
-        created = await http.post("/api/v1/media", data={"brandId": brand["id"]},
-                                  files={"file": ("x.jpg", data, "image/jpeg")}, headers=alice.headers)
+        created = await http.post(
+            "/api/v1/media",
+            data={"brandId": brand["id"]},
+            files={"file": ("x.jpg", data, "image/jpeg")},
+            headers=alice.headers,
+        )
         assert created.status_code == 201, created.text
         media = created.json()
         key = f"{brand['id']}/{media['id']}.jpg"
@@ -91,6 +107,12 @@ async def test_public_base_url_for_a_public_bucket(app_factory: AppFactory, regi
     async with client_for(app) as http:
         alice = await register(on=http)
         brand = await alice.create_brand()
-        media = (await http.post("/api/v1/media", data={"brandId": brand["id"]},
-                                 files={"file": ("v.mov", mp4(), "video/mp4")}, headers=alice.headers)).json()
+        media = (
+            await http.post(
+                "/api/v1/media",
+                data={"brandId": brand["id"]},
+                files={"file": ("v.mov", mp4(), "video/mp4")},
+                headers=alice.headers,
+            )
+        ).json()
     assert media["url"] == f"https://media.example.com/{brand['id']}/{media['id']}.mp4"

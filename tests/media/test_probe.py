@@ -27,20 +27,24 @@ def test_images_by_content_with_dimensions(data: bytes, content_type: str, size:
     assert image_size(content_type, data) == size
 
 
-@pytest.mark.parametrize(("brand", "content_type"), [(b"isom", "video/mp4"), (b"mp42", "video/mp4"),
-                                                      (b"qt  ", "video/quicktime")])
+@pytest.mark.parametrize(
+    ("brand", "content_type"), [(b"isom", "video/mp4"), (b"mp42", "video/mp4"), (b"qt  ", "video/quicktime")]
+)
 def test_videos_by_ftyp_brand(brand: bytes, content_type: str) -> None:
     sniffed = sniff(mp4(brand))
     assert sniffed is not None
     assert (sniffed.kind, sniffed.content_type) == ("video", content_type)
 
 
-@pytest.mark.parametrize("data", [
-    b"hello, I am text pretending to be a JPEG",
-    mp4(b"heic"),  # an iPhone photo shares the ftyp box; it is not a video
-    b"%PDF-1.7\n",
-    b"",
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"hello, I am text pretending to be a JPEG",
+        mp4(b"heic"),  # an iPhone photo shares the ftyp box; it is not a video
+        b"%PDF-1.7\n",
+        b"",
+    ],
+)
 def test_unknown_content_is_not_accepted(data: bytes) -> None:
     assert sniff(data) is None
 
@@ -50,5 +54,5 @@ def test_truncated_headers_have_no_dimensions() -> None:
     assert image_size("image/jpeg", jpeg()[:25]) is None  # cut inside the frame header
     for cut in (22, 29):
         assert image_size("image/webp", webp_vp8x()[:cut]) is None
-        assert image_size("image/webp", webp_lossless()[:cut - 6]) is None
+        assert image_size("image/webp", webp_lossless()[: cut - 6]) is None
         assert image_size("image/webp", webp_lossy()[:cut]) is None

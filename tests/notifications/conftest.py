@@ -135,9 +135,21 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     workdir: Path = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
     while True:
@@ -156,7 +168,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 async def register_over_http(base_url: str, email: str, name: str = "Person") -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base_url) as http:
-        response = await http.post("/api/v1/auth/register",
-                                   json={"email": email, "password": PASSWORD, "name": name})
+        response = await http.post(
+            "/api/v1/auth/register", json={"email": email, "password": PASSWORD, "name": name}
+        )
         assert response.status_code == 201, response.text
         return dict(response.json())

@@ -66,10 +66,14 @@ def _resend_settings(database_url: str, tmp_path: Any, resend: RunningServer) ->
 async def test_queueing_defers_the_send_job_in_the_same_transaction(db) -> None:
     email_id = await _queue(db)
     async with db.sessionmaker() as session:
-        jobs = (await session.execute(text(
-            "SELECT queue_name, args, lock, queueing_lock FROM procrastinate_jobs "
-            "WHERE task_name = 't21.send_email'"
-        ))).all()
+        jobs = (
+            await session.execute(
+                text(
+                    "SELECT queue_name, args, lock, queueing_lock FROM procrastinate_jobs "
+                    "WHERE task_name = 't21.send_email'"
+                )
+            )
+        ).all()
     assert jobs == [("email", {"email_id": str(email_id)}, f"email:{email_id}", f"email:{email_id}")]
 
     # Rolled back with its transaction: no email, and no orphan job either.
@@ -91,22 +95,35 @@ async def test_api_requests_that_queue_email_defer_the_job(app_factory: AppFacto
     async with client_for(app) as http:
         owner = await register(on=http)
         org = (await owner.post("/api/v1/organizations", json={"name": "Agency"})).json()
-        invited = await owner.post(f"/api/v1/organizations/{org['id']}/invitations",
-                                   json={"email": "invitee@example.com", "role": "editor"})
+        invited = await owner.post(
+            f"/api/v1/organizations/{org['id']}/invitations",
+            json={"email": "invitee@example.com", "role": "editor"},
+        )
         assert invited.status_code == 201, invited.text
     async with db.sessionmaker() as session:
-        rows = (await session.execute(text(
-            "SELECT e.to_address, e.template FROM email_messages e JOIN procrastinate_jobs j "
-            "ON j.args->>'email_id' = e.id::text WHERE j.task_name = 't21.send_email'"
-        ))).all()
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT e.to_address, e.template FROM email_messages e JOIN procrastinate_jobs j "
+                    "ON j.args->>'email_id' = e.id::text WHERE j.task_name = 't21.send_email'"
+                )
+            )
+        ).all()
     assert ("invitee@example.com", "team_invite") in rows
 
 
 async def test_resend_delivery_through_the_worker(
     db, database_url, tmp_path, resend, run_email_worker
 ) -> None:
-    await run_email_worker(_settings(database_url, tmp_path, resend_api_key=RESEND_KEY,
-                                     resend_base_url=resend.url, email_from="T21 <noreply@t21.test>"))
+    await run_email_worker(
+        _settings(
+            database_url,
+            tmp_path,
+            resend_api_key=RESEND_KEY,
+            resend_base_url=resend.url,
+            email_from="T21 <noreply@t21.test>",
+        )
+    )
     email_id = await _queue(db)
     sent = await eventually(lambda: _settled(db, email_id))
     assert sent.status == "SENT"
@@ -164,8 +181,12 @@ async def test_retry_after_a_lost_answer_does_not_send_twice(
 async def test_permanent_rejection_fails_without_retrying(
     db, database_url, tmp_path, resend, run_email_worker
 ) -> None:
-    await _fault(resend, kind="status", status=422,
-                 body={"statusCode": 422, "name": "validation_error", "message": "Invalid `to` field."})
+    await _fault(
+        resend,
+        kind="status",
+        status=422,
+        body={"statusCode": 422, "name": "validation_error", "message": "Invalid `to` field."},
+    )
     await run_email_worker(_resend_settings(database_url, tmp_path, resend))
     email_id = await _queue(db)
     failed = await eventually(lambda: _settled(db, email_id))
@@ -197,8 +218,12 @@ async def test_attempts_are_bounded(db, database_url, tmp_path, resend, monkeypa
 
 async def test_smtp_delivery(db, database_url, tmp_path) -> None:
     async with SmtpSink() as sink, httpx.AsyncClient() as http:
-        settings = _settings(database_url, tmp_path, smtp_url=f"smtp://mailer:p%40ss@127.0.0.1:{sink.port}",
-                             email_from="T21 <noreply@t21.test>")
+        settings = _settings(
+            database_url,
+            tmp_path,
+            smtp_url=f"smtp://mailer:p%40ss@127.0.0.1:{sink.port}",
+            email_from="T21 <noreply@t21.test>",
+        )
         email_id = await _queue(db, to="grace@example.com")
         outcome = await tasks.deliver_email(JobResources(settings=settings, db=db, http=http), email_id)
     assert outcome is not None
@@ -214,8 +239,9 @@ async def test_smtp_delivery(db, database_url, tmp_path) -> None:
     assert (await _email(db, email_id)).status == "SENT"
 
 
-@pytest.mark.parametrize(("reply", "status"), [("550 5.1.1 no such user", "FAILED"),
-                                                ("451 4.3.0 try again later", "PENDING")])
+@pytest.mark.parametrize(
+    ("reply", "status"), [("550 5.1.1 no such user", "FAILED"), ("451 4.3.0 try again later", "PENDING")]
+)
 async def test_smtp_refusals(db, database_url, tmp_path, reply, status) -> None:
     async with SmtpSink(rcpt_reply=reply) as sink, httpx.AsyncClient() as http:
         settings = _settings(database_url, tmp_path, smtp_url=f"smtp://127.0.0.1:{sink.port}")
@@ -260,8 +286,12 @@ async def test_local_outbox_and_cli(db, database_url, tmp_path, monkeypatch) -> 
     from t21 import cli
     from t21.config import get_settings
 
-    for name, value in {"T21_DATABASE_URL": database_url, "T21_DATA_DIR": str(tmp_path),
-                        "T21_SECRET_KEY": "k" * 48, "T21_ENCRYPTION_KEYS": settings.fernet_keys[0]}.items():
+    for name, value in {
+        "T21_DATABASE_URL": database_url,
+        "T21_DATA_DIR": str(tmp_path),
+        "T21_SECRET_KEY": "k" * 48,
+        "T21_ENCRYPTION_KEYS": settings.fernet_keys[0],
+    }.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     try:

@@ -93,5 +93,8 @@ async def test_needs_authentication_and_scope(register, client, app_factory) -> 
         alice = await register(on=http)
         created = await alice.post("/api/v1/api-keys", json={"name": "k", "scopes": ["brands:read"]})
         key = created.json()["key"]
-        assert_error(await http.get("/api/v1/notifications", headers={"Authorization": f"Bearer {key}"}), 403,
-                     "insufficient_scope")
+        assert_error(
+            await http.get("/api/v1/notifications", headers={"Authorization": f"Bearer {key}"}),
+            403,
+            "insufficient_scope",
+        )

@@ -219,8 +219,10 @@ async def test_event_from_one_instance_reaches_a_client_of_another(serve, db, tr
 
     # A real API action on instance A, whose transaction publishes a live event.
     async with httpx.AsyncClient(base_url=instance_a.url) as http:
-        response = await http.post(f"/api/v1/notifications/{note_id}/read",
-                                   headers={"Authorization": f"Bearer {alice['tokens']['accessToken']}"})
+        response = await http.post(
+            f"/api/v1/notifications/{note_id}/read",
+            headers={"Authorization": f"Bearer {alice['tokens']['accessToken']}"},
+        )
         assert response.status_code == 200
     event = await recv(ws)
     assert event == {"type": "notifications.read", "ids": [note_id], "all": False, "unreadCount": 0}
@@ -252,8 +254,10 @@ async def test_listener_reconnects_after_losing_its_connection(serve, db) -> Non
     assert hub.listening
     from sqlalchemy import text
 
-    listeners = text("SELECT pid FROM pg_stat_activity "
-                     "WHERE application_name = 't21-live' AND datname = current_database()")
+    listeners = text(
+        "SELECT pid FROM pg_stat_activity "
+        "WHERE application_name = 't21-live' AND datname = current_database()"
+    )
 
     async def listener_pids() -> set[int]:
         async with db.engine.connect() as conn:

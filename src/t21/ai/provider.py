@@ -61,14 +61,22 @@ class ProviderInfo:
 def resolve_provider(settings: Settings) -> ProviderInfo:
     if settings.openrouter_api_key is not None:
         return ProviderInfo(
-            "openrouter", settings.openrouter_base_url, emulated=False, configured=True, in_app=False,
+            "openrouter",
+            settings.openrouter_base_url,
+            emulated=False,
+            configured=True,
+            in_app=False,
             message=f"AI drafts come from {settings.openrouter_base_url} with model {settings.ai_model}.",
         )
     # pydantic-settings counts values from the environment as set, so this tells an operator's
     # T21_OPENROUTER_BASE_URL from the default.
     if "openrouter_base_url" in settings.model_fields_set:
         return ProviderInfo(
-            "openrouter", settings.openrouter_base_url, emulated=False, configured=True, in_app=False,
+            "openrouter",
+            settings.openrouter_base_url,
+            emulated=False,
+            configured=True,
+            in_app=False,
             message=(
                 f"AI drafts come from the OpenAI-compatible server at {settings.openrouter_base_url} "
                 f"(no API key) with model {settings.ai_model}."
@@ -76,12 +84,19 @@ def resolve_provider(settings: Settings) -> ProviderInfo:
         )
     if not settings.sandbox_enabled:
         return ProviderInfo(
-            "openrouter", settings.openrouter_base_url, emulated=False, configured=False, in_app=False,
+            "openrouter",
+            settings.openrouter_base_url,
+            emulated=False,
+            configured=False,
+            in_app=False,
             message="AI is not configured: set T21_OPENROUTER_API_KEY (or T21_OPENROUTER_BASE_URL for a "
             "self-hosted model server) to draft posts.",
         )
     return ProviderInfo(
-        "emulator", f"{settings.sandbox_base}/openrouter", emulated=True, configured=True,
+        "emulator",
+        f"{settings.sandbox_base}/openrouter",
+        emulated=True,
+        configured=True,
         in_app=settings.sandbox_url is None,
         message=(
             "No OpenRouter API key is configured, so T21 runs on its built-in emulator: drafts are "

@@ -191,8 +191,20 @@ class AIService:
         messages = build_generation_messages(
             voice, body.prompt, body.platform, language=language, variants=body.variants, keep_hashtags=True
         )
-        return self._call("generate", user, brand, owner, voice, body.platform, body.prompt, messages,
-                          body.model, body.variants, body.keep_hashtags, language)
+        return self._call(
+            "generate",
+            user,
+            brand,
+            owner,
+            voice,
+            body.platform,
+            body.prompt,
+            messages,
+            body.model,
+            body.variants,
+            body.keep_hashtags,
+            language,
+        )
 
     async def plan_rewrite(self, user: User, body: RewriteRequest) -> Call:
         brand, owner = await self._brand_and_credits(user, body.brand_id, body.variants)
@@ -200,18 +212,49 @@ class AIService:
         messages = build_rewrite_messages(
             voice, body.text, body.target_platform, body.tone, language=body.language, keep_hashtags=True
         )
-        return self._call("rewrite", user, brand, owner, voice, body.target_platform, body.text, messages,
-                          body.model, body.variants, body.keep_hashtags, body.language)
+        return self._call(
+            "rewrite",
+            user,
+            brand,
+            owner,
+            voice,
+            body.target_platform,
+            body.text,
+            messages,
+            body.model,
+            body.variants,
+            body.keep_hashtags,
+            body.language,
+        )
 
     def _call(
-        self, kind: str, user: User, brand: Brand, owner: BillingOwner, voice: BrandVoice,
-        platform: Platform, prompt: str, messages: list[dict[str, str]], model: str | None,
-        variants: int, keep_hashtags: bool, language: str | None,
+        self,
+        kind: str,
+        user: User,
+        brand: Brand,
+        owner: BillingOwner,
+        voice: BrandVoice,
+        platform: Platform,
+        prompt: str,
+        messages: list[dict[str, str]],
+        model: str | None,
+        variants: int,
+        keep_hashtags: bool,
+        language: str | None,
     ) -> Call:
         return Call(
-            kind=kind, user_id=user.id, brand_id=brand.id, organization_id=brand.organization_id,
-            voice=voice, platform=Platform(platform), prompt=prompt, messages=messages,
-            model=self._model(model), variants=variants, keep_hashtags=keep_hashtags, language=language,
+            kind=kind,
+            user_id=user.id,
+            brand_id=brand.id,
+            organization_id=brand.organization_id,
+            voice=voice,
+            platform=Platform(platform),
+            prompt=prompt,
+            messages=messages,
+            model=self._model(model),
+            variants=variants,
+            keep_hashtags=keep_hashtags,
+            language=language,
             credits=owner.plan(self.settings).ai_credits_per_call * variants,
             emulated=resolve_provider(self.settings).emulated,
         )
@@ -246,9 +289,13 @@ class AIService:
         if remaining < needed:
             raise QuotaExceeded(
                 f"This needs {needed} AI credits and {max(remaining, 0)} are left this month",
-                details={"limit": plan.ai_credits_per_month, "remaining": max(remaining, 0),
-                         "needed": needed, "resetsAt": next_month_start(now).isoformat(),
-                         "tier": plan.tier.value},
+                details={
+                    "limit": plan.ai_credits_per_month,
+                    "remaining": max(remaining, 0),
+                    "needed": needed,
+                    "resetsAt": next_month_start(now).isoformat(),
+                    "tier": plan.tier.value,
+                },
             )
         return brand, owner
 
@@ -258,7 +305,9 @@ class AIService:
         started = time.perf_counter()
         try:
             completion = await client.complete(
-                call.messages, model=call.model, fallback_models=self.settings.ai_fallback_models,
+                call.messages,
+                model=call.model,
+                fallback_models=self.settings.ai_fallback_models,
                 n=call.variants,
             )
         except AIProviderError as exc:
@@ -297,7 +346,11 @@ class AIService:
         # Rewrite the full text (hashtags included) so the model decides what to drop.
         source = draft.content if call.keep_hashtags else _with_tags(draft)
         messages = build_rewrite_messages(
-            call.voice, source, call.platform, language=call.language, keep_hashtags=True,
+            call.voice,
+            source,
+            call.platform,
+            language=call.language,
+            keep_hashtags=True,
             hard_limit=int(limit * SHORTEN_TARGET),
         )
         usage = Usage()
@@ -376,12 +429,24 @@ async def charge_and_store(
     first = outcome.drafts[0]
     usage = replace(outcome.usage, cost=outcome.usage.cost.quantize(_COST_STEP, ROUND_HALF_UP))
     generation = AIGeneration(
-        id=uuid.uuid4(), user_id=call.user_id, organization_id=call.organization_id, brand_id=call.brand_id,
-        kind=call.kind, platform=call.platform.value, prompt=call.prompt, model=outcome.model,
-        content=first.content, variants=[d.content for d in outcome.drafts], hashtags=first.hashtags,
-        prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-        total_tokens=usage.total_tokens, cost=usage.cost, credits_charged=call.credits,
-        created_at=now, updated_at=now,
+        id=uuid.uuid4(),
+        user_id=call.user_id,
+        organization_id=call.organization_id,
+        brand_id=call.brand_id,
+        kind=call.kind,
+        platform=call.platform.value,
+        prompt=call.prompt,
+        model=outcome.model,
+        content=first.content,
+        variants=[d.content for d in outcome.drafts],
+        hashtags=first.hashtags,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens,
+        cost=usage.cost,
+        credits_charged=call.credits,
+        created_at=now,
+        updated_at=now,
     )
     # Inserting before charging keeps the owner's row locked (by the UPDATE) only from the charge
     # to the commit: concurrent calls of one account queue on that lock, so it must be short.
@@ -401,8 +466,10 @@ async def charge_and_store(
 
 def _usage_out(usage: Usage) -> UsageOut:
     return UsageOut(
-        prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-        total_tokens=usage.total_tokens, cost=usage.cost,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens,
+        cost=usage.cost,
     )
 
 
@@ -445,8 +512,9 @@ async def stream_generation(
             else:
                 draft = shaping.finish(call.platform, event.text, keep_hashtags=call.keep_hashtags)
                 if not draft.content.strip():
-                    yield _error_event(AIUnavailable("The AI provider answered with an empty post; "
-                                                     "no credits were charged."))
+                    yield _error_event(
+                        AIUnavailable("The AI provider answered with an empty post; no credits were charged.")
+                    )
                     return
                 outcome = Outcome([draft], event.model or call.model, event.usage or Usage())
                 try:

@@ -156,5 +156,8 @@ def split_closing_hashtags(text: str) -> tuple[str, str, str]:
 
 def finish(platform: Platform, raw: str, *, keep_hashtags: bool) -> Draft:
     """clean → shape → fit, for callers that cannot ask the model again (streams)."""
-    return fit(platform, shape(platform, clean(platform, raw), keep_hashtags=keep_hashtags),
-               keep_hashtags=keep_hashtags)
+    return fit(
+        platform,
+        shape(platform, clean(platform, raw), keep_hashtags=keep_hashtags),
+        keep_hashtags=keep_hashtags,
+    )

@@ -89,7 +89,9 @@ class BillingRepository:
         model = owner.model
         row = (
             await self.session.execute(
-                select(model).where(model.id == owner.id).with_for_update()
+                select(model)
+                .where(model.id == owner.id)
+                .with_for_update()
                 .execution_options(populate_existing=True)
             )
         ).scalar_one()
@@ -113,8 +115,9 @@ class BillingRepository:
     async def subscription_owner(self, stripe_subscription_id: str) -> BillingOwner | None:
         row = (
             await self.session.execute(
-                select(Subscription.user_id, Subscription.organization_id)
-                .where(Subscription.stripe_subscription_id == stripe_subscription_id)
+                select(Subscription.user_id, Subscription.organization_id).where(
+                    Subscription.stripe_subscription_id == stripe_subscription_id
+                )
             )
         ).first()
         if row is None:
@@ -218,4 +221,3 @@ class BillingRepository:
         if owner.kind == "organization":
             return await OrganizationRepository(self.session).seats_taken(owner.id)
         return 1
-

@@ -30,8 +30,9 @@ from t21.kit.schemas import ListResponse
 router = make_router(tags=["billing"])
 
 Person = Depends(scoped(Scope.session))
-OrganizationQuery = Query(default=None, alias="organizationId",
-                          description="An organization's billing instead of your own")
+OrganizationQuery = Query(
+    default=None, alias="organizationId", description="An organization's billing instead of your own"
+)
 
 
 def stripe_gateway(request: Request) -> StripeGateway | None:
@@ -49,8 +50,11 @@ Gateway = Depends(stripe_gateway)
 
 @router.post("/subscriptions/checkout", response_model=RedirectOut)
 async def create_checkout(
-    body: CheckoutRequest, session: SessionDep, settings: SettingsDep,
-    gateway: StripeGateway | None = Gateway, principal: Principal = Person,
+    body: CheckoutRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    gateway: StripeGateway | None = Gateway,
+    principal: Principal = Person,
 ) -> RedirectOut:
     url = await BillingService(session, settings, gateway).checkout(principal.user, body)
     return RedirectOut(url=url)
@@ -58,8 +62,11 @@ async def create_checkout(
 
 @router.post("/subscriptions/portal", response_model=RedirectOut)
 async def create_portal(
-    session: SessionDep, settings: SettingsDep, body: PortalRequest | None = Body(default=None),
-    gateway: StripeGateway | None = Gateway, principal: Principal = Person,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: PortalRequest | None = Body(default=None),
+    gateway: StripeGateway | None = Gateway,
+    principal: Principal = Person,
 ) -> RedirectOut:
     organization_id = body.organization_id if body else None
     url = await BillingService(session, settings, gateway).portal(principal.user, organization_id)
@@ -68,17 +75,24 @@ async def create_portal(
 
 @router.get("/subscriptions/current", response_model=CurrentSubscriptionOut)
 async def current_subscription(
-    session: SessionDep, settings: SettingsDep, organization_id: uuid.UUID | None = OrganizationQuery,
-    gateway: StripeGateway | None = Gateway, principal: Principal = Person,
+    session: SessionDep,
+    settings: SettingsDep,
+    organization_id: uuid.UUID | None = OrganizationQuery,
+    gateway: StripeGateway | None = Gateway,
+    principal: Principal = Person,
 ) -> CurrentSubscriptionOut:
     return await BillingService(session, settings, gateway).current(principal.user, organization_id)
 
 
 @router.get("/invoices", response_model=ListResponse[InvoiceOut])
 async def list_invoices(
-    session: SessionDep, settings: SettingsDep, organization_id: uuid.UUID | None = OrganizationQuery,
-    cursor: str | None = Query(default=None), limit: int = Query(default=20, ge=1, le=100),
-    gateway: StripeGateway | None = Gateway, principal: Principal = Person,
+    session: SessionDep,
+    settings: SettingsDep,
+    organization_id: uuid.UUID | None = OrganizationQuery,
+    cursor: str | None = Query(default=None),
+    limit: int = Query(default=20, ge=1, le=100),
+    gateway: StripeGateway | None = Gateway,
+    principal: Principal = Person,
 ) -> ListResponse[InvoiceOut]:
     service = BillingService(session, settings, gateway)
     return await service.invoices(principal.user, organization_id, cursor, limit)
@@ -86,7 +100,10 @@ async def list_invoices(
 
 @router.post("/webhooks/stripe", response_model=WebhookAck)
 async def stripe_webhook(
-    request: Request, session: SessionDep, settings: SettingsDep, gateway: StripeGateway | None = Gateway,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    gateway: StripeGateway | None = Gateway,
 ) -> WebhookAck:
     # The raw bytes, untouched: the signature covers them exactly.
     payload = await request.body()

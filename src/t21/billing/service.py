@@ -208,8 +208,11 @@ class BillingService:
         row = owner.row
         if row.subscription_status in BLOCKS_NEW_CHECKOUT:
             if row.subscription_tier == data.tier.value:
-                raise Conflict(f"You are already on the {data.tier.value} plan", code="already_subscribed",
-                               details={"tier": row.subscription_tier, "status": row.subscription_status})
+                raise Conflict(
+                    f"You are already on the {data.tier.value} plan",
+                    code="already_subscribed",
+                    details={"tier": row.subscription_tier, "status": row.subscription_status},
+                )
             raise Conflict(
                 f"You already have the {row.subscription_tier} plan: switch plans in the billing portal "
                 "so you are never billed twice",
@@ -229,8 +232,13 @@ class BillingService:
                 metadata={**owner_metadata(owner), "tier": data.tier.value},
                 idempotency_key=f"t21-checkout-{owner.kind}-{owner.id}-{data.tier.value}-{data.interval}-{bucket}",
             )
-        log.info("checkout_session_created", owner_kind=owner.kind, owner_id=str(owner.id),
-                 tier=data.tier.value, session_id=session.id)
+        log.info(
+            "checkout_session_created",
+            owner_kind=owner.kind,
+            owner_id=str(owner.id),
+            tier=data.tier.value,
+            session_id=session.id,
+        )
         return session.url
 
     async def _customer(self, gateway: StripeGateway, owner: BillingOwner) -> str:

@@ -198,8 +198,9 @@ class StripeWebhookService:
         try:
             state = await self.gateway.retrieve_subscription(subscription_id)
         except (StripeUnavailable, StripeRequestError) as exc:
-            log.warning("stripe_checkout_subscription_unread", subscription_id=subscription_id,
-                        error=str(exc))
+            log.warning(
+                "stripe_checkout_subscription_unread", subscription_id=subscription_id, error=str(exc)
+            )
             return
         await self._apply_subscription(owner, state, created, reread=True)
 
@@ -207,13 +208,18 @@ class StripeWebhookService:
         if owner.row.stripe_customer_id is not None:
             # Checkout used the customer stored on the owner, so this is someone else's doing
             # (a session made in the Stripe dashboard): keep ours, say so.
-            log.warning("stripe_customer_mismatch", owner_id=str(owner.id),
-                        stored=owner.row.stripe_customer_id, received=customer)
+            log.warning(
+                "stripe_customer_mismatch",
+                owner_id=str(owner.id),
+                stored=owner.row.stripe_customer_id,
+                received=customer,
+            )
             return
         holder = await self.repo.owner_by_customer(customer)
         if holder is not None and holder.id != owner.id:
-            log.warning("stripe_customer_taken", owner_id=str(owner.id), customer=customer,
-                        holder_id=str(holder.id))
+            log.warning(
+                "stripe_customer_taken", owner_id=str(owner.id), customer=customer, holder_id=str(holder.id)
+            )
             return
         await self.repo.set_customer(owner, customer)
 
@@ -224,8 +230,11 @@ class StripeWebhookService:
     ) -> None:
         owner = await self._owner_of_subscription(subscription)
         if owner is None:
-            log.warning("stripe_subscription_without_owner", subscription_id=subscription.get("id"),
-                        customer=_id_of(subscription.get("customer")))
+            log.warning(
+                "stripe_subscription_without_owner",
+                subscription_id=subscription.get("id"),
+                customer=_id_of(subscription.get("customer")),
+            )
             return
         await self.repo.lock_owner(owner)
         row = await self.repo.lock_subscription(str(subscription["id"]))
@@ -233,9 +242,14 @@ class StripeWebhookService:
             await self._apply_subscription(owner, subscription, created)
             return
         decision = self._judge(row, event_type, created)
-        log.info("stripe_subscription_event", subscription_id=row.stripe_subscription_id, type=event_type,
-                 decision=decision, created=created.isoformat(),
-                 last_event_at=row.last_event_at.isoformat() if row.last_event_at else None)
+        log.info(
+            "stripe_subscription_event",
+            subscription_id=row.stripe_subscription_id,
+            type=event_type,
+            decision=decision,
+            created=created.isoformat(),
+            last_event_at=row.last_event_at.isoformat() if row.last_event_at else None,
+        )
         if decision == "ignore":
             return
         if decision == "reread":
@@ -270,16 +284,22 @@ class StripeWebhookService:
             return subscription
 
     def _tier_of(self, subscription: dict[str, Any], fallback: str | None) -> Tier:
-        tiers = [t for item in _items(subscription)
-                 if (t := tier_of_price(self.settings, _id_of(item.get("price")))) is not None]
+        tiers = [
+            t
+            for item in _items(subscription)
+            if (t := tier_of_price(self.settings, _id_of(item.get("price")))) is not None
+        ]
         if tiers:
             return max(tiers, key=TIER_RANK.__getitem__)
         metadata = subscription.get("metadata") or {}
         named = metadata.get("tier") if isinstance(metadata, dict) else None
         if named in (Tier.PRO.value, Tier.BUSINESS.value):
             return Tier(named)
-        log.warning("stripe_subscription_unknown_price", subscription_id=subscription.get("id"),
-                    prices=[_id_of(item.get("price")) for item in _items(subscription)])
+        log.warning(
+            "stripe_subscription_unknown_price",
+            subscription_id=subscription.get("id"),
+            prices=[_id_of(item.get("price")) for item in _items(subscription)],
+        )
         return Tier(fallback) if fallback else Tier.FREE
 
     async def _apply_subscription(
@@ -308,12 +328,23 @@ class StripeWebhookService:
         row.last_event_at = max(row.last_event_at or created, created)
         row.updated_at = utcnow()
         await self.session.flush()
-        log.info("stripe_subscription_applied", subscription_id=row.stripe_subscription_id, tier=row.tier,
-                 status=row.status, new=is_new, reread=reread)
+        log.info(
+            "stripe_subscription_applied",
+            subscription_id=row.stripe_subscription_id,
+            tier=row.tier,
+            status=row.status,
+            new=is_new,
+            reread=reread,
+        )
         if status in ACTIVE_STATUSES and self._first_activation(before, tier):
             email, _ = await self.repo.owner_contact(owner)
-            await queue_email(self.session, email, "subscription_confirmed", tier=tier.value,
-                              url=f"{self.settings.base_url}/billing")
+            await queue_email(
+                self.session,
+                email,
+                "subscription_confirmed",
+                tier=tier.value,
+                url=f"{self.settings.base_url}/billing",
+            )
         await self._sync_owner(owner, created)
 
     @staticmethod

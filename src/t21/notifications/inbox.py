@@ -29,8 +29,9 @@ class InboxService:
         self.session = session
         self.repo = NotificationRepository(session)
 
-    async def page(self, user_id: uuid.UUID, *, unread_only: bool, cursor: str | None, limit: int
-                   ) -> NotificationList:
+    async def page(
+        self, user_id: uuid.UUID, *, unread_only: bool, cursor: str | None, limit: int
+    ) -> NotificationList:
         after = decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None
         rows = await self.repo.page(user_id, unread_only=unread_only, after=after, limit=limit + 1)
         next_cursor = None
@@ -63,8 +64,12 @@ class InboxService:
     async def _announce(self, user_id: uuid.UUID, ids: list[str] | None) -> None:
         # The person's other open tabs update their badge without polling.
         unread = await self.repo.unread_count(user_id)
-        await publish_live_event(self.session, [user_id], "notifications.read",
-                                 {"ids": ids, "all": ids is None, "unreadCount": unread})
+        await publish_live_event(
+            self.session,
+            [user_id],
+            "notifications.read",
+            {"ids": ids, "all": ids is None, "unreadCount": unread},
+        )
 
 
 @dataclass(frozen=True)

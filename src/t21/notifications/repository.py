@@ -31,15 +31,19 @@ class NotificationRepository:
         if after is not None:
             created, last_id = after
             stmt = stmt.where(
-                or_(Notification.created_at < created,
-                    (Notification.created_at == created) & (Notification.id < last_id))
+                or_(
+                    Notification.created_at < created,
+                    (Notification.created_at == created) & (Notification.id < last_id),
+                )
             )
         stmt = stmt.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
 
     async def unread_count(self, user_id: uuid.UUID) -> int:
-        stmt = select(func.count()).select_from(Notification).where(
-            Notification.user_id == user_id, Notification.read_at.is_(None)
+        stmt = (
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
         )
         return int((await self.session.execute(stmt)).scalar_one())
 
@@ -69,8 +73,9 @@ class EmailRepository:
         return await self.session.get(EmailMessage, email_id)
 
     async def recent(self, limit: int) -> list[EmailMessage]:
-        stmt = (select(EmailMessage)
-                .order_by(EmailMessage.created_at.desc(), EmailMessage.id.desc()).limit(limit))
+        stmt = (
+            select(EmailMessage).order_by(EmailMessage.created_at.desc(), EmailMessage.id.desc()).limit(limit)
+        )
         return list((await self.session.execute(stmt)).scalars())
 
     async def find_by_id_prefix(self, prefix: str) -> list[EmailMessage]:

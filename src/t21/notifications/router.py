@@ -25,21 +25,24 @@ async def list_notifications(
     limit: int = Query(default=20, ge=1, le=100),
     principal: Principal = Depends(scoped(Scope.notifications_read)),
 ) -> NotificationList:
-    return await InboxService(session).page(principal.user.id, unread_only=unread_only, cursor=cursor,
-                                            limit=limit)
+    return await InboxService(session).page(
+        principal.user.id, unread_only=unread_only, cursor=cursor, limit=limit
+    )
 
 
 # Marking read changes only the caller's own inbox state, so the read scope is enough.
 @router.post("/read-all", response_model=ReadAllOut)
 async def mark_all_read(
-    session: SessionDep, principal: Principal = Depends(scoped(Scope.notifications_read)),
+    session: SessionDep,
+    principal: Principal = Depends(scoped(Scope.notifications_read)),
 ) -> ReadAllOut:
     return await InboxService(session).mark_all_read(principal.user.id)
 
 
 @router.post("/{notification_id}/read", response_model=NotificationOut)
 async def mark_read(
-    notification_id: uuid.UUID, session: SessionDep,
+    notification_id: uuid.UUID,
+    session: SessionDep,
     principal: Principal = Depends(scoped(Scope.notifications_read)),
 ) -> NotificationOut:
     return await InboxService(session).mark_read(principal.user.id, notification_id)

@@ -67,7 +67,11 @@ class ResendSender:
         async with ResendClient.from_settings(self.settings, timeout=RESEND_TIMEOUT_SECONDS) as client:
             try:
                 provider_id = await client.send(
-                    self.settings.email_from, email.to, email.subject, email.html, email.text,
+                    self.settings.email_from,
+                    email.to,
+                    email.subject,
+                    email.html,
+                    email.text,
                     # Resend keeps the key 24 h: a retry after a timeout cannot send twice.
                     idempotency_key=email.id,
                 )
@@ -155,7 +159,8 @@ class SmtpSender:
                 # Never hand a password to a server over plain text, except on this machine.
                 if not secure and not target.is_loopback:
                     raise PermanentEmailError(
-                        "The SMTP server offers no STARTTLS; refusing to send the password")
+                        "The SMTP server offers no STARTTLS; refusing to send the password"
+                    )
                 smtp.login(target.username, target.password or "")
             smtp.send_message(self._message(email))
 
@@ -168,8 +173,11 @@ class SmtpSender:
                 raise RetryableEmailError(f"SMTP recipient deferred ({codes})") from None
             raise PermanentEmailError(f"SMTP recipient refused ({codes})") from None
         except smtplib.SMTPResponseException as exc:
-            detail = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) \
+            detail = (
+                exc.smtp_error.decode("utf-8", "replace")
+                if isinstance(exc.smtp_error, bytes)
                 else str(exc.smtp_error)
+            )
             text = f"SMTP {exc.smtp_code}: {detail[:300]}"
             if 400 <= exc.smtp_code < 500:
                 raise RetryableEmailError(text) from None

@@ -81,13 +81,14 @@ async def _first_identity(websocket: WebSocket, query_token: str | None) -> Sock
     try:
         message = await asyncio.wait_for(websocket.receive(), AUTH_TIMEOUT_SECONDS)
     except TimeoutError:
-        raise _Refused(CLOSE_UNAUTHORIZED, "Authentication timeout: send {\"type\":\"auth\",\"token\":...}") \
-            from None
+        raise _Refused(
+            CLOSE_UNAUTHORIZED, 'Authentication timeout: send {"type":"auth","token":...}'
+        ) from None
     if message["type"] == "websocket.disconnect":
         raise WebSocketDisconnect(message.get("code", 1000))
     data = _parse(message)
     if data is None or data.get("type") != "auth" or not isinstance(data.get("token"), str):
-        raise _Refused(CLOSE_UNAUTHORIZED, "Expected {\"type\":\"auth\",\"token\":...} first")
+        raise _Refused(CLOSE_UNAUTHORIZED, 'Expected {"type":"auth","token":...} first')
     return await _authenticate(websocket, data["token"])
 
 

@@ -106,8 +106,13 @@ async def deliver_email(res: JobResources, email_id: uuid.UUID) -> SendOutcome |
             return None
         email.attempts += 1
         attempt = email.attempts
-        outgoing = OutgoingEmail(id=str(email.id), to=email.to_address, subject=email.subject,
-                                 html=email.html, text=email.text_body)
+        outgoing = OutgoingEmail(
+            id=str(email.id),
+            to=email.to_address,
+            subject=email.subject,
+            html=email.html,
+            text=email.text_body,
+        )
     bound = log.bind(email_id=str(email_id), attempt=attempt, template=email.template)
     try:
         sender = sender_for(res.settings)
@@ -127,8 +132,14 @@ async def deliver_email(res: JobResources, email_id: uuid.UUID) -> SendOutcome |
         await _record(res, email_id, status="FAILED", error=str(exc))
         bound.warning("email_failed", reason="rejected")
         return None
-    await _record(res, email_id, status=outcome.status, provider_message_id=outcome.provider_message_id,
-                  sent_at=utcnow(), error=None)
+    await _record(
+        res,
+        email_id,
+        status=outcome.status,
+        provider_message_id=outcome.provider_message_id,
+        sent_at=utcnow(),
+        error=None,
+    )
     bound.info("email_delivered", via=sender.name, status=outcome.status)
     return outcome
 
@@ -161,8 +172,9 @@ async def resend_stranded_emails(res: JobResources) -> int:
             try:
                 async with session.begin_nested():
                     key = f"email:{email_id}"
-                    await defer_in_transaction(session, send_email, email_id=str(email_id), lock=key,
-                                               queueing_lock=key)
+                    await defer_in_transaction(
+                        session, send_email, email_id=str(email_id), lock=key, queueing_lock=key
+                    )
                 deferred += 1
             except AlreadyEnqueued:
                 continue

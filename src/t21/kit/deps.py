@@ -12,7 +12,7 @@ from t21.config import Settings
 from t21.kit.routing import get_session
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -26,7 +26,7 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     (a replica may lag by a moment; only lists and analytics use it), otherwise the request's own."""
     db = request.app.state.db
     if db.replica_sessionmaker is db.sessionmaker:
-        yield get_session(request)
+        yield await get_session(request)
         return
     async with db.replica_sessionmaker() as session:
         yield session

@@ -52,7 +52,8 @@ def make_router(**kwargs: Any) -> APIRouter:
     return APIRouter(route_class=TransactionalRoute, **kwargs)
 
 
-def get_session(request: Request) -> AsyncSession:
+async def get_session(request: Request) -> AsyncSession:
+    # async: FastAPI runs sync dependencies in a thread pool, a hop every request would pay.
     session: AsyncSession = request.state.session
     return session
 

@@ -19,8 +19,6 @@ import httpx
 from t21.enums import Platform
 from t21.platforms.base import (
     AccountProfile,
-    Connector,
-    ConnectorConfig,
     ErrorKind,
     MediaFile,
     PlatformError,
@@ -34,7 +32,7 @@ from t21.platforms.base import (
     ValidationResult,
 )
 from t21.platforms.text import code_point_length, hashtags, mentions, normalise
-from t21.platforms.transport import DEFAULT_TIMEOUT, Transport, body_of, server_side_error
+from t21.platforms.transport import HttpConnector, body_of, server_side_error
 
 CAPTION_LIMIT = 2200
 MAX_HASHTAGS = 30
@@ -158,7 +156,9 @@ def _caption_key(text: str) -> str:
     return " ".join(normalise(text).split())
 
 
-class InstagramConnector(Connector):
+class InstagramConnector(HttpConnector):
+    classify_api = staticmethod(classify)
+    classify_token = staticmethod(classify_token_endpoint)
     platform = Platform.instagram
     # Seconds between status polls while the network processes media.
     default_poll_interval = 2.0
@@ -168,22 +168,6 @@ class InstagramConnector(Connector):
         "instagram_business_content_publish",
         "instagram_business_manage_insights",
     )
-
-    def __init__(
-        self,
-        config: ConnectorConfig,
-        http: httpx.AsyncClient,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        poll_interval: float | None = None,
-        max_polls: int = 60,
-    ) -> None:
-        super().__init__(config, http)
-        self.api = config.api_base.rstrip("/")
-        self.transport = Transport(http, Platform.instagram, classify, timeout=timeout)
-        self.token_transport = Transport(http, Platform.instagram, classify_token_endpoint, timeout=timeout)
-        self.poll_interval = self.default_poll_interval if poll_interval is None else poll_interval
-        self.max_polls = max_polls
 
     # --- OAuth -----------------------------------------------------------------------------
 

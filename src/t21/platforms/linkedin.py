@@ -19,7 +19,6 @@ import httpx
 from t21.enums import Platform
 from t21.platforms.base import (
     AccountProfile,
-    Connector,
     ConnectorConfig,
     ErrorKind,
     MediaFile,
@@ -34,7 +33,7 @@ from t21.platforms.base import (
     ValidationResult,
 )
 from t21.platforms.text import HASHTAG, code_point_length, hashtags, normalise
-from t21.platforms.transport import DEFAULT_TIMEOUT, Transport, body_of, server_side_error
+from t21.platforms.transport import DEFAULT_TIMEOUT, HttpConnector, body_of, server_side_error
 
 COMMENTARY_LIMIT = 3000
 MAX_IMAGES = 9
@@ -136,7 +135,9 @@ def classify_token_endpoint(response: httpx.Response, irreversible: bool) -> Pla
     return classify(response, irreversible)
 
 
-class LinkedInConnector(Connector):
+class LinkedInConnector(HttpConnector):
+    classify_api = staticmethod(classify)
+    classify_token = staticmethod(classify_token_endpoint)
     platform = Platform.linkedin
     # Seconds between status polls while the network processes media.
     default_poll_interval = 2.0
@@ -152,15 +153,10 @@ class LinkedInConnector(Connector):
         poll_interval: float | None = None,
         max_polls: int = 60,
     ) -> None:
-        super().__init__(config, http)
         if not config.api_version:
             raise ValueError("LinkedIn needs api_version (the LinkedIn-Version header, YYYYMM)")
-        self.api = config.api_base.rstrip("/")
+        super().__init__(config, http, timeout=timeout, poll_interval=poll_interval, max_polls=max_polls)
         self.auth = config.auth_base.rstrip("/")
-        self.transport = Transport(http, Platform.linkedin, classify, timeout=timeout)
-        self.token_transport = Transport(http, Platform.linkedin, classify_token_endpoint, timeout=timeout)
-        self.poll_interval = self.default_poll_interval if poll_interval is None else poll_interval
-        self.max_polls = max_polls
 
     # --- OAuth -----------------------------------------------------------------------------
 

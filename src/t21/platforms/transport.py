@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from t21.enums import Platform
-from t21.platforms.base import ErrorKind, PlatformError
+from t21.platforms.base import Connector, ConnectorConfig, ErrorKind, PlatformError
 
 DEFAULT_TIMEOUT = 20.0
 
@@ -101,3 +101,29 @@ class Transport:
                 status_code=response.status_code,
                 raw=response.text[:500],
             ) from exc
+
+
+class HttpConnector(Connector):
+    """What every network connector sets up the same way: its API root, one transport for the
+    API and one for the token endpoint (each with the network's own error classifier), and
+    status polling for media that the network processes."""
+
+    default_poll_interval = 1.0
+    classify_api: Classifier
+    classify_token: Classifier
+
+    def __init__(
+        self,
+        config: ConnectorConfig,
+        http: httpx.AsyncClient,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        poll_interval: float | None = None,
+        max_polls: int = 60,
+    ) -> None:
+        super().__init__(config, http)
+        self.api = config.api_base.rstrip("/")
+        self.transport = Transport(http, self.platform, type(self).classify_api, timeout=timeout)
+        self.token_transport = Transport(http, self.platform, type(self).classify_token, timeout=timeout)
+        self.poll_interval = self.default_poll_interval if poll_interval is None else poll_interval
+        self.max_polls = max_polls

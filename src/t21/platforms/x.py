@@ -13,8 +13,6 @@ import httpx
 from t21.enums import Platform
 from t21.platforms.base import (
     AccountProfile,
-    Connector,
-    ConnectorConfig,
     ErrorKind,
     MediaFile,
     PlatformError,
@@ -28,7 +26,12 @@ from t21.platforms.base import (
     ValidationResult,
 )
 from t21.platforms.text import X_MAX_WEIGHT, hashtags, x_weighted_length
-from t21.platforms.transport import DEFAULT_TIMEOUT, Transport, body_of, seconds_until, server_side_error
+from t21.platforms.transport import (
+    HttpConnector,
+    body_of,
+    seconds_until,
+    server_side_error,
+)
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime"})
@@ -137,28 +140,14 @@ def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-class XConnector(Connector):
+class XConnector(HttpConnector):
+    classify_api = staticmethod(classify)
+    classify_token = staticmethod(classify_token_endpoint)
     platform = Platform.x
     # Seconds between status polls while the network processes media.
     default_poll_interval = 1.0
     uses_pkce = True
     scopes = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
-
-    def __init__(
-        self,
-        config: ConnectorConfig,
-        http: httpx.AsyncClient,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        poll_interval: float | None = None,
-        max_polls: int = 60,
-    ) -> None:
-        super().__init__(config, http)
-        self.api = config.api_base.rstrip("/")
-        self.transport = Transport(http, Platform.x, classify, timeout=timeout)
-        self.token_transport = Transport(http, Platform.x, classify_token_endpoint, timeout=timeout)
-        self.poll_interval = self.default_poll_interval if poll_interval is None else poll_interval
-        self.max_polls = max_polls
 
     # --- OAuth -----------------------------------------------------------------------------
 

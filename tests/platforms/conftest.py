@@ -23,9 +23,10 @@ from t21.platforms.base import Connector, MediaFile, PublishProgress, TokenSet
 from t21.platforms.registry import build_connector
 from t21.platforms.text import pkce_pair
 
-# Short enough that a `timeout_after_store` fault of FAULT_DELAY trips it, long enough for loopback.
-CLIENT_TIMEOUT = 0.5
-FAULT_DELAY = 1.0
+# Short enough that a `timeout_after_store` fault of FAULT_DELAY trips it; long enough for loopback
+# on a busy CI machine (0.5 s was flaky there).
+CLIENT_TIMEOUT = 2.0
+FAULT_DELAY = 4.0
 POLL_INTERVAL = 0.01
 
 

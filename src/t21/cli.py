@@ -111,9 +111,9 @@ def worker(
     from t21.sentry import init_sentry
 
     init_sentry(settings, component="worker")
-    runner = Worker(settings, concurrency=concurrency, install_signal_handlers=True, queues=queue or None)
+    runner = Worker(settings, concurrency=concurrency, queues=queue or None)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(runner.run())
+        asyncio.run(runner.serve_forever())
 
 
 @app.command()

@@ -47,12 +47,6 @@ def test_redis_killed_and_restarted_under_load(pg_server_url) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(200)
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: procrastinate stops the worker when its LISTEN side task loses the connection "
-    "('Side task listener failed ... stopping worker') and `t21 worker` then exits: workers do not "
-    "survive a PostgreSQL restart (src/t21/jobs/runner.py Worker.run needs a supervision loop)",
-)
 def test_postgresql_restarted_during_a_publish_spike() -> None:
     out = run_drill("drill_pg_restart.py", "--tenants", "3", "--posts", "6", "--down", "3", database=None)
     assert "PASS: PostgreSQL restarted" in out

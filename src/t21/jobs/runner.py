@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
+import time
 from typing import Any
 
 import httpx
@@ -23,6 +25,9 @@ log = structlog.get_logger(__name__)
 # Scheduled jobs are found by polling (LISTEN/NOTIFY only fires at insert time), so the polling
 # interval bounds publish lag: half a second keeps "within 1 s of its scheduled time".
 FETCH_POLLING_INTERVAL = 0.5
+# Backoff between restarts after Procrastinate stopped by itself (seconds).
+RESTART_DELAY_FIRST = 1.0
+RESTART_DELAY_MAX = 30.0
 QUEUES = ["publish", "default", "email", "analytics"]
 
 
@@ -47,15 +52,14 @@ class Worker:
         *,
         database_url: str | None = None,
         concurrency: int | None = None,
-        install_signal_handlers: bool = False,
         queues: list[str] | None = None,
     ) -> None:
         self.settings = settings
         self.url = database_url or resolve_database_url(settings)
         self.concurrency = concurrency or settings.worker_concurrency
-        self.install_signal_handlers = install_signal_handlers
         self.queues = queues
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._resources: JobResources | None = None
 
     def _pool(self) -> psycopg_pool.AsyncConnectionPool:
@@ -70,14 +74,40 @@ class Worker:
         )
 
     async def run(self) -> None:
+        """Run until stop() is called. Procrastinate stops by itself when it loses its database
+        connection (a PostgreSQL restart or failover); this loop starts it again, with backoff,
+        so a worker never silently goes away."""
         db = Database.connect(self.settings, self.url)
         self._resources = JobResources(settings=self.settings, db=db, http=build_http_client())
         set_resources(self._resources)
+        delay = RESTART_DELAY_FIRST
+        try:
+            while not self._stopping:
+                started = time.monotonic()
+                try:
+                    await self._run_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("worker_crashed", error=f"{type(exc).__name__}: {exc}"[:300])
+                if self._stopping:
+                    break
+                if time.monotonic() - started > RESTART_DELAY_MAX * 2:
+                    delay = RESTART_DELAY_FIRST  # it ran fine for a while: this is a new incident
+                log.warning("worker_restarting", in_seconds=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RESTART_DELAY_MAX)
+        finally:
+            await self._resources.http.aclose()
+            await db.dispose()
+            set_resources(None)
+
+    async def _run_once(self) -> None:
         # The module-level app itself is opened (on our pool) because its periodic tasks and
         # deferrers are bound to it; an App copy made with with_connector would not carry them.
         pool = self._pool()
-        await pool.open(wait=True, timeout=30)
         try:
+            await pool.open(wait=True, timeout=30)
             async with task_app.open_async(pool=pool):
                 log.info("worker_started", name=worker_name(), concurrency=self.concurrency)
                 await task_app.run_worker_async(
@@ -85,7 +115,9 @@ class Worker:
                     name=worker_name(),
                     concurrency=self.concurrency,
                     fetch_job_polling_interval=FETCH_POLLING_INTERVAL,
-                    install_signal_handlers=self.install_signal_handlers,
+                    # Signals are ours (see serve_forever): Procrastinate stopping by itself must
+                    # be told apart from a requested stop.
+                    install_signal_handlers=False,
                     shutdown_graceful_timeout=20,
                     update_heartbeat_interval=5,
                     stalled_worker_timeout=self.settings.worker_stalled_seconds,
@@ -95,23 +127,44 @@ class Worker:
         finally:
             await pool.close()
             # Procrastinate keeps a reference to an external pool after closing; drop it so the
-            # app can be opened again in this process (tests, restarts of the in-process worker).
+            # app can be opened again in this process (restarts, tests).
             task_app.connector._async_pool = None  # type: ignore[attr-defined]
             task_app.connector._pool_externally_set = False  # type: ignore[attr-defined]
-            await self._resources.http.aclose()
-            await db.dispose()
-            set_resources(None)
 
     async def start(self, _app: Any = None) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self.run(), name="t21-worker")
 
     async def stop(self, _app: Any = None) -> None:
+        """Graceful: Procrastinate finishes running jobs (up to 20 s) when its task is cancelled."""
+        self._stopping = True
         if self._task is None:
             return
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._task
         self._task = None
+
+    async def serve_forever(self) -> None:
+        """`t21 worker`: run until SIGINT or SIGTERM."""
+        loop = asyncio.get_running_loop()
+        stopped = asyncio.Event()
+
+        def request_stop() -> None:
+            log.info("worker_stop_requested")
+            loop.create_task(self.stop()).add_done_callback(lambda _: stopped.set())
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, request_stop)
+        await self.start()
+        assert self._task is not None
+        waiting_for_stop = asyncio.ensure_future(stopped.wait())
+        done, _ = await asyncio.wait([self._task, waiting_for_stop], return_when=asyncio.FIRST_COMPLETED)
+        if self._task is not None and self._task in done:
+            waiting_for_stop.cancel()
+            self._task.result()  # run() only ends by itself on an error: let it surface
+        else:
+            await waiting_for_stop
 
 
 def in_process_worker_lifecycle() -> Worker | None:

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -138,8 +138,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         404: "Not found (or not yours)",
         409: "Conflict",
         422: "Validation error",
+        402: "Plan limit or quota reached",
+        413: "Request body too large",
         429: "Rate limited",
         500: "Unexpected error (with a request id)",
+        503: "A service T21 depends on is unavailable",
+        504: "The request took too long",
     }.items()
 }
 
@@ -198,6 +202,21 @@ def install_error_handlers(app: FastAPI) -> None:
                 "code": "invalid_value",
                 "details": None,
             },
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The database is down or restarting: a moment's outage, not a bug in the request.
+        log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
+        return error_json(
+            503,
+            {
+                "error": "The database is unavailable; retry shortly",
+                "code": "service_unavailable",
+                "details": None,
+            },
+            {"Retry-After": "5"},
         )
 
     @app.exception_handler(Exception)

@@ -43,7 +43,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "A dependency is down (see checks)"}})
 async def readyz(request: Request) -> JSONResponse:
     results: dict[str, Any] = {}
     ready = True

@@ -58,8 +58,14 @@ async def test_readyz_fails_when_database_is_unreachable(app_factory, tmp_path) 
     app = create_app(settings, database=Database.connect(settings, "postgresql://postgres@127.0.0.1:1/none"))
     async with client_for(app) as http:
         response = await http.get("/readyz")
+        login = await http.post(
+            "/api/v1/auth/login", json={"email": "a@example.com", "password": "whatever1"}
+        )
     assert response.status_code == 503
     assert response.json()["checks"]["database"]["ok"] is False
+    # A database outage is a 503 to retry, not a 500 bug report.
+    assert_error(login, 503, "service_unavailable")
+    assert login.headers["retry-after"] == "5"
 
 
 async def test_openapi_declares_error_shape(client) -> None:

@@ -18,6 +18,8 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=True,  # reconnects by itself after a PostgreSQL restart
         pool_recycle=1800,
+        # Statements' parameters (password hashes, emails, tokens) never reach error messages or logs.
+        hide_parameters=True,
     )
 
 

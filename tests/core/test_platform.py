@@ -120,3 +120,33 @@ def test_alembic_check_is_clean(database_url: str) -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "No new upgrade operations detected" in out.stdout + out.stderr
+
+
+def test_cli_create_user(database_url: str, tmp_path: Path) -> None:
+    import os
+
+    env = {
+        **os.environ,
+        "T21_DATABASE_URL": database_url,
+        "T21_DATA_DIR": str(tmp_path),
+        "T21_BCRYPT_ROUNDS": "4",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "t21.cli",
+        "create-user",
+        "--email",
+        "Admin@Example.com",
+        "--name",
+        "Admin",
+    ]
+    ok = subprocess.run([*command, "--password", "long enough pw"], capture_output=True, text=True, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert "created admin@example.com" in ok.stderr
+    again = subprocess.run(
+        [*command, "--password", "long enough pw"], capture_output=True, text=True, env=env
+    )
+    assert again.returncode == 1 and "already exists" in again.stderr
+    short = subprocess.run([*command, "--password", "short"], capture_output=True, text=True, env=env)
+    assert short.returncode == 1 and "at least 8 characters" in short.stderr

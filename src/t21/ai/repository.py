@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.ai.models import AIGeneration
 from t21.brands.repository import visible_brand_ids
+from t21.kit.pagination import keyset_page
 
 
 class GenerationRepository:
@@ -39,13 +40,5 @@ class GenerationRepository:
         stmt = select(AIGeneration).where(AIGeneration.brand_id.in_(visible_brand_ids(user_id)))
         if brand_id is not None:
             stmt = stmt.where(AIGeneration.brand_id == brand_id)
-        if after is not None:
-            created_at, last_id = after
-            stmt = stmt.where(
-                or_(
-                    AIGeneration.created_at < created_at,
-                    and_(AIGeneration.created_at == created_at, AIGeneration.id < last_id),
-                )
-            )
-        stmt = stmt.order_by(AIGeneration.created_at.desc(), AIGeneration.id.desc()).limit(limit)
+        stmt = keyset_page(stmt, AIGeneration.created_at, AIGeneration.id, after, limit, descending=True)
         return list((await self.session.execute(stmt)).scalars())

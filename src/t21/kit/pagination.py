@@ -6,9 +6,14 @@ import base64
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
 
 from t21.errors import BadRequest
+
+T = TypeVar("T")
 
 
 def encode_cursor(*values: Any) -> str:
@@ -33,3 +38,21 @@ def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> tuple[Any, ...]:
         return tuple(out)
     except (ValueError, TypeError, json.JSONDecodeError) as exc:
         raise BadRequest("The cursor is not valid", code="invalid_cursor") from exc
+
+
+def keyset_page(
+    stmt: Select[T],
+    key: InstrumentedAttribute[Any],
+    tiebreak: InstrumentedAttribute[Any],
+    after: tuple[Any, Any] | None,
+    limit: int,
+    *,
+    descending: bool,
+) -> Select[T]:
+    """Order by (key, tiebreak) and continue after a decoded cursor. A row-value comparison reads
+    the same composite index the ordering uses."""
+    if after is not None:
+        position = tuple_(key, tiebreak)
+        stmt = stmt.where(position < tuple_(*after) if descending else position > tuple_(*after))
+    ordering = (key.desc(), tiebreak.desc()) if descending else (key, tiebreak)
+    return stmt.order_by(*ordering).limit(limit)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.brands.repository import visible_brand_ids
 from t21.enums import PostStatus
+from t21.kit.pagination import keyset_page
 from t21.media.models import MediaAsset
 from t21.posts.models import Post
 
@@ -48,15 +49,7 @@ class MediaRepository:
         stmt = select(MediaAsset).where(MediaAsset.brand_id.in_(visible_brand_ids(user_id)))
         if brand_id is not None:
             stmt = stmt.where(MediaAsset.brand_id == brand_id)
-        if after is not None:
-            created, last_id = after
-            stmt = stmt.where(
-                or_(
-                    MediaAsset.created_at < created,
-                    (MediaAsset.created_at == created) & (MediaAsset.id < last_id),
-                )
-            )
-        stmt = stmt.order_by(MediaAsset.created_at.desc(), MediaAsset.id.desc()).limit(limit)
+        stmt = keyset_page(stmt, MediaAsset.created_at, MediaAsset.id, after, limit, descending=True)
         return list((await self.session.execute(stmt)).scalars())
 
     async def for_brand(self, brand_id: uuid.UUID, media_ids: list[uuid.UUID]) -> dict[uuid.UUID, MediaAsset]:

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_, select, text, update
+from sqlalchemy import String, cast, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from t21.kit.pagination import keyset_page
 from t21.notifications.models import EmailMessage, Notification
 
 
@@ -28,15 +29,7 @@ class NotificationRepository:
         stmt = select(Notification).where(Notification.user_id == user_id)
         if unread_only:
             stmt = stmt.where(Notification.read_at.is_(None))
-        if after is not None:
-            created, last_id = after
-            stmt = stmt.where(
-                or_(
-                    Notification.created_at < created,
-                    (Notification.created_at == created) & (Notification.id < last_id),
-                )
-            )
-        stmt = stmt.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
+        stmt = keyset_page(stmt, Notification.created_at, Notification.id, after, limit, descending=True)
         return list((await self.session.execute(stmt)).scalars())
 
     async def unread_count(self, user_id: uuid.UUID) -> int:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.brands.repository import visible_brand_ids
 from t21.enums import Role
+from t21.kit.pagination import keyset_page
 from t21.posts.models import IdempotencyRecord, Post, SocialPost
 from t21.social_accounts.models import SocialAccount
 
@@ -81,23 +82,14 @@ class PostRepository:
     async def page_by_schedule(
         self, stmt: Select[Post], after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[Post]:
-        if after is not None:
-            moment, last_id = after
-            stmt = stmt.where(
-                or_(Post.scheduled_for > moment, and_(Post.scheduled_for == moment, Post.id > last_id))
-            )
-        stmt = stmt.where(Post.scheduled_for.is_not(None)).order_by(Post.scheduled_for, Post.id).limit(limit)
+        stmt = stmt.where(Post.scheduled_for.is_not(None))
+        stmt = keyset_page(stmt, Post.scheduled_for, Post.id, after, limit, descending=False)
         return list((await self.session.execute(stmt)).scalars())
 
     async def page_by_created(
         self, stmt: Select[Post], after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[Post]:
-        if after is not None:
-            moment, last_id = after
-            stmt = stmt.where(
-                or_(Post.created_at < moment, and_(Post.created_at == moment, Post.id < last_id))
-            )
-        stmt = stmt.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit)
+        stmt = keyset_page(stmt, Post.created_at, Post.id, after, limit, descending=True)
         return list((await self.session.execute(stmt)).scalars())
 
     async def accounts_of_brand(self, brand_id: uuid.UUID) -> list[SocialAccount]:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from t21.brands.models import Brand
 from t21.brands.repository import visible_brand_ids
 from t21.enums import Platform, SocialAccountStatus
+from t21.kit.pagination import keyset_page
 from t21.posts.models import SocialPost
 from t21.quotas.service import BillingOwner
 from t21.social_accounts.models import OAuthState, SocialAccount
@@ -42,15 +43,7 @@ class SocialAccountRepository:
         stmt = select(SocialAccount).where(SocialAccount.brand_id.in_(visible_brand_ids(user_id)))
         if brand_id is not None:
             stmt = stmt.where(SocialAccount.brand_id == brand_id)
-        if after is not None:
-            created_at, last_id = after
-            stmt = stmt.where(
-                or_(
-                    SocialAccount.created_at > created_at,
-                    (SocialAccount.created_at == created_at) & (SocialAccount.id > last_id),
-                )
-            )
-        stmt = stmt.order_by(SocialAccount.created_at, SocialAccount.id).limit(limit)
+        stmt = keyset_page(stmt, SocialAccount.created_at, SocialAccount.id, after, limit, descending=False)
         return list((await self.session.execute(stmt)).scalars())
 
     # --- writes and lookups of the connect flow ------------------------------------------------

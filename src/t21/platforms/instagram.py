@@ -8,7 +8,6 @@ creating a second one (a container publishes at most once).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -346,20 +345,19 @@ class InstagramConnector(HttpConnector):
             fields["is_carousel_item"] = "true"
         return fields
 
-    async def _container_status(self, container_id: str, headers: dict[str, str]) -> str:
-        body = await self.transport.json(
+    async def _container(self, container_id: str, headers: dict[str, str]) -> dict[str, Any]:
+        body: dict[str, Any] = await self.transport.json(
             "GET", f"{self.api}/{container_id}", params={"fields": "status_code,status"}, headers=headers
         )
-        return str(body.get("status_code", ""))
+        return body
+
+    async def _container_status(self, container_id: str, headers: dict[str, str]) -> str:
+        return str((await self._container(container_id, headers)).get("status_code", ""))
 
     async def _wait_finished(self, container_id: str, headers: dict[str, str]) -> None:
-        for attempt in range(self.max_polls):
-            body = await self.transport.json(
-                "GET", f"{self.api}/{container_id}", params={"fields": "status_code,status"}, headers=headers
-            )
+        async def finished() -> bool:
+            body = await self._container(container_id, headers)
             status = body.get("status_code")
-            if status == "FINISHED":
-                return
             if status in ("ERROR", "EXPIRED", "PUBLISHED"):
                 raise PlatformError(
                     ErrorKind.CONTENT_REJECTED,
@@ -367,8 +365,10 @@ class InstagramConnector(HttpConnector):
                     platform=Platform.instagram,
                     raw=body,
                 )
-            if attempt + 1 < self.max_polls:
-                await asyncio.sleep(self.poll_interval)
+            return status == "FINISHED"
+
+        if await self.poll_until_ready(finished):
+            return
         # Nothing is published yet and the container is kept: the next attempt resumes with it.
         raise PlatformError(
             ErrorKind.TRANSIENT,

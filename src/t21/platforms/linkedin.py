@@ -8,7 +8,6 @@ LinkedIn silently cuts the post at the first one. Hashtags are written as the ha
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -352,13 +351,11 @@ class LinkedInConnector(HttpConnector):
         return str(value["video"])
 
     async def _wait_available(self, collection: str, urn: str, headers: dict[str, str]) -> None:
-        for attempt in range(self.max_polls):
+        async def available() -> bool:
             body = await self.transport.json(
                 "GET", f"{self.api}/rest/{collection}/{quote(urn, safe='')}", headers=headers
             )
             status = body.get("status")
-            if status == "AVAILABLE":
-                return
             if status == "PROCESSING_FAILED":
                 raise PlatformError(
                     ErrorKind.CONTENT_REJECTED,
@@ -366,8 +363,10 @@ class LinkedInConnector(HttpConnector):
                     platform=Platform.linkedin,
                     raw=body,
                 )
-            if attempt + 1 < self.max_polls:
-                await asyncio.sleep(self.poll_interval)
+            return bool(status == "AVAILABLE")
+
+        if await self.poll_until_ready(available):
+            return
         raise PlatformError(
             ErrorKind.TRANSIENT,
             f"LinkedIn was still processing {urn}; try again later",

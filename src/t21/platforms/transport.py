@@ -9,8 +9,9 @@ safe to repeat, so their timeouts and 5xx are TRANSIENT.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -127,3 +128,13 @@ class HttpConnector(Connector):
         self.token_transport = Transport(http, self.platform, type(self).classify_token, timeout=timeout)
         self.poll_interval = self.default_poll_interval if poll_interval is None else poll_interval
         self.max_polls = max_polls
+
+    async def poll_until_ready(self, ready: Callable[[], Awaitable[bool]]) -> bool:
+        """Ask `ready` up to max_polls times, poll_interval apart, until it answers True (it raises
+        to stop on a failure the network reports). False: the network is still processing."""
+        for attempt in range(self.max_polls):
+            if await ready():
+                return True
+            if attempt + 1 < self.max_polls:
+                await asyncio.sleep(self.poll_interval)
+        return False

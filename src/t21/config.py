@@ -165,10 +165,6 @@ class Settings(BaseSettings):
     def billing_enabled(self) -> bool:
         return self.stripe_secret_key is not None and self.stripe_webhook_secret is not None
 
-    @property
-    def ai_uses_emulator(self) -> bool:
-        return self.openrouter_api_key is None
-
 
 class MissingSecretsError(RuntimeError):
     def __init__(self, names: list[str]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import structlog
@@ -233,7 +232,3 @@ def install_error_handlers(app: FastAPI) -> None:
             # This answer is built outside the request-id middleware, so it sets the header itself.
             headers={"x-request-id": request_id} if request_id else None,
         )
-
-
-def dumps(body: dict[str, Any]) -> bytes:
-    return json.dumps(body).encode()

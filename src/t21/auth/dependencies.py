@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,10 +30,6 @@ class Principal:
     user: User
     scopes: frozenset[str]
     api_key: ApiKey | None = None
-
-    @property
-    def user_id(self) -> uuid.UUID:
-        return self.user.id
 
 
 def bearer_token(request: Request) -> str:

@@ -12,7 +12,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.ai.models import AIGeneration
@@ -591,8 +590,3 @@ class PostService:
                 issues=[ValidationIssueOut(code=i.code, message=i.message) for i in result.issues],
             )
         return ValidateResponse(ok=all(r.ok for r in results.values()), results=results)
-
-
-async def brand_of_post(session: AsyncSession, post: Post) -> Brand:
-    brand = (await session.execute(select(Brand).where(Brand.id == post.brand_id))).scalar_one()
-    return brand

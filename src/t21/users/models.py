@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Index, String, Text, func, text
@@ -39,7 +38,3 @@ class User(IdMixin, TimestampMixin, Base):
     )
     avatar_url: Mapped[str | None] = mapped_column(Text)
     last_login_at: Mapped[datetime | None] = mapped_column()
-
-    @property
-    def user_id(self) -> uuid.UUID:
-        return self.id

@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import psycopg
-from fastapi import Request
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,50 +39,14 @@ SECRET_KEY = "bench-secret-key-" + "x" * 40
 
 
 def t21_api() -> Any:
-    """The app exactly as `t21 api` builds it (logging configured, no in-process worker).
-
-    T21_BENCH_VARIANT (comma-separated) applies diagnosis-only changes, to put a number on an
-    engine suggestion without editing src/: `async-deps` (the shared sync dependencies get_session
-    and get_settings_dep as async functions: no threadpool hop), `no-ping` (pool without
-    pre-ping), `pool=N` (pool size and overflow N).
-    """
+    """The app exactly as `t21 api` builds it (logging configured, no in-process worker)."""
     from t21.config import get_settings
     from t21.main import create_app
     from t21.observability import configure_logging
 
     settings = get_settings()
     configure_logging(settings)
-    variant = {v.strip() for v in os.environ.get("T21_BENCH_VARIANT", "").split(",") if v.strip()}
-    database = None
-    if "no-ping" in variant or any(v.startswith("pool=") for v in variant):
-        from sqlalchemy.ext.asyncio import create_async_engine
-
-        import t21.db.models  # noqa: F401
-        from t21.db.database import Database
-        from t21.db.session import create_sessionmaker
-        from t21.db.urls import sqlalchemy_url
-
-        size = next((int(v[5:]) for v in variant if v.startswith("pool=")), settings.database_pool_size)
-        engine = create_async_engine(
-            sqlalchemy_url(str(settings.database_url)), pool_size=size, max_overflow=size,
-            pool_pre_ping="no-ping" not in variant, pool_recycle=1800,
-        )  # fmt: skip
-        maker = create_sessionmaker(engine)
-        database = Database(str(settings.database_url), engine, maker, maker)
-    app = create_app(settings, database=database)
-    if "async-deps" in variant:
-        from t21.kit.deps import get_settings_dep
-        from t21.kit.routing import get_session
-
-        async def session_now(request: Request) -> Any:
-            return request.state.session
-
-        async def settings_now(request: Request) -> Any:
-            return request.app.state.settings
-
-        app.dependency_overrides[get_session] = session_now
-        app.dependency_overrides[get_settings_dep] = settings_now
-    return app
+    return create_app(settings)
 
 
 def x_network() -> Any:

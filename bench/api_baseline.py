@@ -156,9 +156,7 @@ async def run(args: argparse.Namespace) -> bool:
         try:
             port = free_port()
             app_url = f"http://127.0.0.1:{port}"
-            env = base_env(
-                database_url, str(data_dir), T21_PUBLIC_URL=app_url, T21_BENCH_VARIANT=args.variant
-            )
+            env = base_env(database_url, str(data_dir), T21_PUBLIC_URL=app_url)
             # The per-user limiter still runs on every request (its cost is measured); it must not
             # refuse the one bench user's load.
             env["T21_RATE_LIMIT_DEFAULT"] = "100000000/minute"
@@ -190,7 +188,6 @@ async def run(args: argparse.Namespace) -> bool:
         f"keep-alive connections, {args.rounds} round(s), driver={args.client} in its own process; "
         f"uvicorn 1 worker (uvloop, httptools), no access log; {BRANDS} brands; "
         "rate limiter on with a limit the bench never reaches"
-        + (f"; DIAGNOSIS VARIANT {args.variant} (not the shipped app)" if args.variant else "")
     )
     for index, (h, b) in enumerate(rounds, 1):
         print(f"round {index}")
@@ -246,9 +243,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--client", choices=["raw", "httpx"], default="raw")
     parser.add_argument("--database-url")
-    parser.add_argument(
-        "--variant", default="", help="diagnosis only: async-deps,no-ping,pool=N (see _common.t21_api)"
-    )
     parser.add_argument("--profile", action="store_true", help="py-spy the server during round 1's brands")
     parser.add_argument("--quick", action="store_true", help="1,000 requests, one round")
     args = parser.parse_args()

@@ -46,6 +46,14 @@ def t21_api() -> Any:
 
     settings = get_settings()
     configure_logging(settings)
+    if profile_to := os.environ.get("T21_BENCH_CPROFILE"):
+        # Diagnosis: cProfile the server's event-loop thread, written out when uvicorn exits.
+        import atexit
+        import cProfile
+
+        profiler = cProfile.Profile()
+        atexit.register(lambda: profiler.dump_stats(profile_to))
+        profiler.enable()
     return create_app(settings)
 
 

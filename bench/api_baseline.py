@@ -9,7 +9,7 @@ alternating rounds. Prints requests/s, p50/p99 per endpoint, the CPU used by the
 driver and PostgreSQL, and the ratio brands req/s ÷ healthz req/s. Target: ratio >= 0.5.
 
     .venv/bin/python bench/api_baseline.py [--requests 5000] [--concurrency 32] [--rounds 2]
-        [--client raw|httpx] [--database-url postgresql://...] [--profile] [--quick]
+        [--client raw|httpx] [--database-url postgresql://...] [--profile] [--quick] [--hot-cache on|off]
 
 The database server is --database-url, else T21_BENCH_DATABASE_URL or T21_TEST_DATABASE_URL, else
 an embedded PostgreSQL under ./.t21-bench. The scratch database t21_bench_<random> is dropped at
@@ -160,6 +160,7 @@ async def run(args: argparse.Namespace) -> bool:
             # The per-user limiter still runs on every request (its cost is measured); it must not
             # refuse the one bench user's load.
             env["T21_RATE_LIMIT_DEFAULT"] = "100000000/minute"
+            env["T21_HOT_CACHE"] = "true" if args.hot_cache == "on" else "false"
             processes.append(uvicorn("t21_api", port, env, data_dir / "api.log"))
             server = processes[-1]
             await wait_up(app_url + "/healthz", server)
@@ -187,7 +188,12 @@ async def run(args: argparse.Namespace) -> bool:
         f"API baseline: {args.requests} requests per endpoint per round, {args.concurrency} concurrent "
         f"keep-alive connections, {args.rounds} round(s), driver={args.client} in its own process; "
         f"uvicorn 1 worker (uvloop, httptools), no access log; {BRANDS} brands; "
-        "rate limiter on with a limit the bench never reaches"
+        "rate limiter on with a limit the bench never reaches; "
+        + (
+            "hot cache on (as shipped)"
+            if args.hot_cache == "on"
+            else "hot cache OFF (every list read from PostgreSQL)"
+        )
     )
     for index, (h, b) in enumerate(rounds, 1):
         print(f"round {index}")
@@ -244,6 +250,12 @@ def main() -> None:
     parser.add_argument("--client", choices=["raw", "httpx"], default="raw")
     parser.add_argument("--database-url")
     parser.add_argument("--profile", action="store_true", help="py-spy the server during round 1's brands")
+    parser.add_argument(
+        "--hot-cache",
+        choices=["on", "off"],
+        default="on",
+        help="off: every brand list read from PostgreSQL (T21_HOT_CACHE=false), to see the database path",
+    )
     parser.add_argument("--quick", action="store_true", help="1,000 requests, one round")
     args = parser.parse_args()
     if args.quick:

@@ -131,7 +131,10 @@ async def level(api_url: str, mix: Mix, concurrency: int, seconds: float, api_pi
 async def bench(args: argparse.Namespace) -> int:
     network = XNetwork()
     with scratch_database(args.database_url) as url, tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(url, network, Path(tmp), extra_env={"T21_LOG_LEVEL": "WARNING"})
+        extra = {"T21_LOG_LEVEL": "WARNING"}
+        if args.cprofile:
+            extra["T21_BENCH_CPROFILE"] = args.cprofile
+        stack = Stack(url, network, Path(tmp), extra_env=extra)
         try:
             await stack.start_api()
             worker = stack.start_worker(concurrency=4)
@@ -177,6 +180,7 @@ async def bench(args: argparse.Namespace) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--cprofile", help="diagnosis: write the API's cProfile stats to this file")
     parser.add_argument(
         "--levels", type=lambda s: [int(x) for x in s.split(",")], default=[4, 8, 16, 32, 64, 128]
     )

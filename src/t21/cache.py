@@ -1,28 +1,51 @@
-"""Hot cache in Redis for read-heavy answers (brand lists), on when T21_REDIS_URL is set.
+"""Hot cache for read-heavy answers (brand lists), in each API process's memory.
 
-Invalidation by version: each person has a version number; cached entries carry it in their
-key; a write that changes what a person sees bumps their version AFTER its transaction commits.
-A reader racing the write can only ever cache under the old version, which nobody reads again,
-so a stale answer never outlives the write. Redis failing means a cache miss, never an error.
+Why in memory: a brand list is read on every page of the web app, and a round trip to Redis or
+PostgreSQL costs more than the rest of the request. What keeps it correct across processes:
+
+- Each person has a version number in every process. A cached answer carries the version (and the
+  process-wide epoch) it was computed under and is served only while both are unchanged.
+- A write that changes what people see calls `invalidate_after_commit`: inside its transaction it
+  sends `pg_notify('t21_cache', <user ids>)`, which PostgreSQL delivers to every process's listener
+  only if the transaction commits; and after the commit it bumps the versions in its own process at
+  once, so the writer reads its own write.
+- A reader takes the version before its query and stores its answer under that version only if it
+  is still current, so an answer computed before a write is never stored as current after it.
+- The cache serves nothing while its listener is not connected (and drops everything when the
+  listener reconnects, since notifications may have been missed); entries also expire after
+  TTL_SECONDS, and the number of entries is bounded.
+
+Other processes see a write when its notification arrives, milliseconds after the commit.
+`T21_HOT_CACHE=false` turns the cache off.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import random
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
+import psycopg
 import structlog
 from fastapi import FastAPI, Request
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from t21.config import Settings
+from t21.db.urls import libpq_url
 from t21.health import register_readiness_check
 
 log = structlog.get_logger(__name__)
 
-TTL_SECONDS = 300
+CHANNEL = "t21_cache"
+TTL_SECONDS = 60.0
+MAX_ENTRIES = 20_000
+# A silent listener connection is checked this often.
+LISTENER_HEALTH_SECONDS = 10.0
 AFTER_COMMIT = "t21_after_commit"
 
 
@@ -40,71 +63,109 @@ async def run_after_commit(session: AsyncSession) -> None:
 
 
 class HotCache:
-    def __init__(self, redis_url: str | None) -> None:
-        self._redis: Any = None
-        self._warned = False
-        if redis_url:
-            import redis.asyncio as redis_async
-
-            self._redis = redis_async.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    def __init__(self, enabled: bool) -> None:
+        self.configured = enabled
+        self.listening = False
+        self._epoch = 0
+        self._versions: dict[uuid.UUID, int] = {}
+        self._entries: OrderedDict[tuple[uuid.UUID, str], tuple[int, int, float, bytes]] = OrderedDict()
+        self._task: asyncio.Task[None] | None = None
+        self._listening = asyncio.Event()
 
     @property
     def enabled(self) -> bool:
-        return self._redis is not None
+        return self.configured and self.listening
 
-    def _failed(self, exc: Exception) -> None:
-        if not self._warned:
-            log.warning("hot_cache_unavailable", error=type(exc).__name__)
-            self._warned = True
+    def stamp(self, user_id: uuid.UUID) -> tuple[int, int]:
+        """Take before reading the database; hand back to `put` with the answer."""
+        return self._versions.get(user_id, 0), self._epoch
 
-    async def _version(self, user_id: uuid.UUID) -> int:
-        raw = await self._redis.get(f"t21:v:{user_id}")
-        return int(raw or 0)
-
-    async def get(self, user_id: uuid.UUID, name: str) -> Any | None:
-        if self._redis is None:
+    def get(self, user_id: uuid.UUID, name: str) -> bytes | None:
+        if not self.enabled:
             return None
-        try:
-            raw = await self._redis.get(f"t21:c:{user_id}:{await self._version(user_id)}:{name}")
-            self._warned = False
-        except Exception as exc:
-            self._failed(exc)
+        entry = self._entries.get((user_id, name))
+        if entry is None:
             return None
-        return json.loads(raw) if raw is not None else None
+        version, epoch, expires, body = entry
+        if version != self._versions.get(user_id, 0) or epoch != self._epoch or expires < time.monotonic():
+            del self._entries[(user_id, name)]
+            return None
+        self._entries.move_to_end((user_id, name))
+        return body
 
-    async def put(self, user_id: uuid.UUID, name: str, value: Any) -> None:
-        if self._redis is None:
+    def put(self, user_id: uuid.UUID, name: str, body: bytes, stamp: tuple[int, int]) -> None:
+        if not self.enabled or stamp != self.stamp(user_id):
             return
-        try:
-            key = f"t21:c:{user_id}:{await self._version(user_id)}:{name}"
-            await self._redis.set(key, json.dumps(value, default=str), ex=TTL_SECONDS)
-        except Exception as exc:
-            self._failed(exc)
+        self._entries[(user_id, name)] = (stamp[0], stamp[1], time.monotonic() + TTL_SECONDS, body)
+        self._entries.move_to_end((user_id, name))
+        while len(self._entries) > MAX_ENTRIES:
+            self._entries.popitem(last=False)
 
-    async def invalidate(self, user_ids: Iterable[uuid.UUID]) -> None:
-        if self._redis is None:
+    def invalidate_local(self, user_ids: Iterable[uuid.UUID]) -> None:
+        for user_id in user_ids:
+            self._versions[user_id] = self._versions.get(user_id, 0) + 1
+            # Versions only need to outlive the entries they guard; keep the table bounded too.
+            if len(self._versions) > MAX_ENTRIES * 2:
+                self._versions.clear()
+                self._epoch += 1
+
+    def _on_notify(self, payload: str) -> None:
+        try:
+            ids = [uuid.UUID(raw) for raw in json.loads(payload)]
+        except (ValueError, TypeError):
+            log.warning("hot_cache_bad_notification")
             return
-        try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for user_id in set(user_ids):
-                    pipe.incr(f"t21:v:{user_id}")
-                    pipe.expire(f"t21:v:{user_id}", TTL_SECONDS * 4)
-                await pipe.execute()
-        except Exception as exc:
-            # Entries expire within TTL_SECONDS at worst.
-            self._failed(exc)
+        self.invalidate_local(ids)
 
-    async def ping(self) -> bool:
-        if self._redis is None:
-            return True
-        try:
-            return bool(await self._redis.ping())
-        except Exception:
-            return False
+    def _set_listening(self, value: bool) -> None:
+        if value:
+            # Writes committed while nobody listened were missed: start from nothing.
+            self._entries.clear()
+            self._epoch += 1
+        self.listening = value
+        if value:
+            self._listening.set()
+        else:
+            self._listening.clear()
 
-    async def close(self) -> None:
-        if self._redis is not None:
-            await self._redis.aclose()
+    async def _listen_forever(self, database_url: str) -> None:
+        url = libpq_url(database_url)
+        delay = 0.2
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    url, autocommit=True, application_name="t21-cache", connect_timeout=5
+                ) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    self._set_listening(True)
+                    delay = 0.2
+                    while True:
+                        async for note in conn.notifies(timeout=LISTENER_HEALTH_SECONDS):
+                            self._on_notify(note.payload)
+                        await conn.execute("SELECT 1")
+            except (psycopg.Error, OSError) as exc:
+                log.warning("hot_cache_listener_lost", error=type(exc).__name__)
+            finally:
+                self._set_listening(False)
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(15.0, delay * 2)
+
+    async def start(self, database_url: str) -> None:
+        if self.configured and self._task is None:
+            self._task = asyncio.create_task(self._listen_forever(database_url), name="t21-hot-cache")
+
+    async def wait_listening(self, seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listening.wait(), seconds)
+        return self.listening
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._set_listening(False)
 
 
 def cache_of(request: Request) -> HotCache:
@@ -112,32 +173,45 @@ def cache_of(request: Request) -> HotCache:
     return cache
 
 
-def invalidate_after_commit(session: AsyncSession, cache: HotCache, user_ids: Iterable[uuid.UUID]) -> None:
-    ids = list(user_ids)
-    if cache.enabled and ids:
-        after_commit(session, lambda: cache.invalidate(ids))
+async def invalidate_after_commit(
+    session: AsyncSession, cache: HotCache, user_ids: Iterable[uuid.UUID]
+) -> None:
+    """What `user_ids` see changes with this transaction: tell every process when it commits."""
+    ids = sorted({str(u) for u in user_ids})
+    if not cache.configured or not ids:
+        return
+    # One notification per 7,000 bytes or so (PostgreSQL's payload limit is 8,000).
+    for start in range(0, len(ids), 180):
+        await session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": CHANNEL, "payload": json.dumps(ids[start : start + 180])},
+        )
+    local = [uuid.UUID(i) for i in ids]
 
+    async def bump() -> None:
+        cache.invalidate_local(local)
 
-async def _redis_ready(request: Request) -> tuple[bool, str]:
-    settings: Settings = request.app.state.settings
-    if not settings.redis_url:
-        return True, "not configured"
-    return (
-        (True, "ok")
-        if await cache_of(request).ping()
-        else (False, "T21_REDIS_URL is set but Redis does not answer")
-    )
+    after_commit(session, bump)
 
 
 async def start(app: FastAPI) -> None:
-    """Nothing to open: the Redis client connects on first use."""
+    await app.state.cache.start(app.state.db.url)
 
 
 async def stop(app: FastAPI) -> None:
-    await app.state.cache.close()
+    await app.state.cache.stop()
+
+
+async def _cache_state(request: Request) -> tuple[bool, str]:
+    cache = cache_of(request)
+    if not cache.configured:
+        return True, "off (T21_HOT_CACHE=false)"
+    # Never a reason to be unready: without its listener the cache is bypassed, not wrong.
+    return True, "on" if cache.listening else "bypassed: reconnecting its listener"
 
 
 def install(app: FastAPI) -> None:
-    # Created with the app (not in the lifespan) so an app used without its lifespan still works.
-    app.state.cache = HotCache(app.state.settings.redis_url)
-    register_readiness_check("redis", _redis_ready)
+    # Created with the app (not in the lifespan) so an app used without its lifespan still works
+    # (uncached: nothing listens).
+    app.state.cache = HotCache(app.state.settings.hot_cache)
+    register_readiness_check("hot_cache", _cache_state)

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     database_replica_url: str | None = None
     database_pool_size: int = 10
     redis_url: str | None = None
+    # Brand lists served from each API process's memory, invalidated through PostgreSQL NOTIFY.
+    hot_cache: bool = True
 
     secret_key: SecretStr | None = None
     # Comma-separated Fernet keys, newest first: the first encrypts, all decrypt.

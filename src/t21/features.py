@@ -39,9 +39,8 @@ FEATURE_INSTALLERS: list[str] = [
 ]
 
 
-def include_feature_routers(api: APIRouter) -> None:
-    for module, attribute in FEATURE_ROUTERS:
-        api.include_router(getattr(importlib.import_module(module), attribute))
+def feature_routers() -> list[APIRouter]:
+    return [getattr(importlib.import_module(module), attribute) for module, attribute in FEATURE_ROUTERS]
 
 
 def install_feature_middleware(app: FastAPI) -> None:

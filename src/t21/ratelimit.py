@@ -13,12 +13,14 @@ from dataclasses import dataclass
 import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from t21.config import Settings
 from t21.errors import error_json
+from t21.health import register_readiness_check
 
 log = structlog.get_logger(__name__)
 
@@ -47,8 +49,10 @@ class RateLimiter:
         self.auth = parse(settings.rate_limit_auth)
         self.default = parse(settings.rate_limit_default)
         self.anonymous = parse(settings.rate_limit_anonymous)
-        self._memory = MovingWindowRateLimiter(MemoryStorage())
-        self._redis: MovingWindowRateLimiter | None = None
+        # Sliding window counters: two counters per key, O(1) per request in memory and in Redis
+        # (a moving window stores a timestamp per request and scans them).
+        self._memory = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._redis: SlidingWindowCounterRateLimiter | None = None
         self._redis_url = settings.redis_url
         self._redis_down_since: float | None = None
         if self._redis_url:
@@ -61,13 +65,13 @@ class RateLimiter:
             )
             # An "async+" URL always yields an async storage.
             assert isinstance(storage, Storage)
-            self._redis = MovingWindowRateLimiter(storage)
+            self._redis = SlidingWindowCounterRateLimiter(storage)
 
     @property
     def backend(self) -> str:
         return "redis" if self._redis is not None and self._redis_down_since is None else "memory"
 
-    def _limiter(self) -> MovingWindowRateLimiter:
+    def _limiter(self) -> SlidingWindowCounterRateLimiter:
         if self._redis is None:
             return self._memory
         if (
@@ -96,6 +100,31 @@ class RateLimiter:
                 log.info("rate_limit_redis_recovered")
                 self._redis_down_since = None
         return Decision(allowed, item.amount, stats.remaining, max(0.0, stats.reset_time - time.time()))
+
+    async def redis_answers(self) -> bool:
+        if self._redis is None:
+            return True
+        try:
+            return bool(await self._redis.storage.check())
+        except Exception:
+            return False
+
+
+async def _redis_ready(request: Request) -> tuple[bool, str]:
+    settings: Settings = request.app.state.settings
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if not settings.redis_url:
+        return True, "not configured"
+    if limiter is None:
+        return True, "configured (rate limits off)"
+    return (
+        (True, "ok")
+        if await limiter.redis_answers()
+        else (False, "T21_REDIS_URL is set but Redis does not answer")
+    )
+
+
+register_readiness_check("redis", _redis_ready)
 
 
 def _client_ip(scope: Scope) -> str:

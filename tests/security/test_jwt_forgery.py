@@ -159,6 +159,24 @@ async def test_token_of_a_deleted_person_is_refused(client, register, db) -> Non
     assert_error(await person.get("/api/v1/auth/me"), 401, "invalid_token")
 
 
+async def test_token_of_a_deleted_person_is_refused_by_hot_reads_once_the_memory_expires(
+    client, register, db, monkeypatch
+) -> None:
+    """Hot reads (GET /brands) skip the user row and remember that a person exists for
+    KNOWN_USER_SECONDS; past that, a deleted account's token is refused there too."""
+    from sqlalchemy import text
+
+    from t21.auth import dependencies
+
+    person = await register()
+    assert (await person.get("/api/v1/brands")).status_code == 200
+    async with db.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": person.id})
+    monkeypatch.setattr(dependencies, "KNOWN_USER_SECONDS", 0.0)
+    monkeypatch.setattr(dependencies, "_KNOWN_USERS", {})
+    assert_error(await person.get("/api/v1/brands"), 401, "invalid_token")
+
+
 @pytest.mark.slow
 async def test_forged_tokens_cannot_open_the_live_socket(serve, register, settings) -> None:
     """The WebSocket authenticates with the same rules: alg none, RS256-confusion and refresh-typ

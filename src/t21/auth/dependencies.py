@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
-from fastapi import Depends, Request
-from sqlalchemy import update
+from fastapi import Request
+from sqlalchemy import select, update
 
 from t21.auth.models import ApiKey
 from t21.auth.repository import ApiKeyRepository
 from t21.auth.scopes import ALL_SCOPES, Scope
 from t21.auth.tokens import decode_access_token
+from t21.config import Settings
 from t21.errors import Forbidden, Unauthorized
 from t21.kit.clock import utcnow
-from t21.kit.deps import SessionDep, SettingsDep
+from t21.kit.routing import get_session
 from t21.users.models import User
 from t21.users.repository import UserRepository
 
@@ -27,9 +30,20 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 
 @dataclass
 class Principal:
-    user: User
+    """Who is calling. `user` is the caller's row, loaded by `scoped()`; `caller()` skips that
+    query for hot reads that only need the id (that the person exists is checked at most every
+    KNOWN_USER_SECONDS)."""
+
+    user_id: uuid.UUID
     scopes: frozenset[str]
     api_key: ApiKey | None = None
+    loaded_user: User | None = None
+
+    @property
+    def user(self) -> User:
+        if self.loaded_user is None:
+            raise RuntimeError("this route resolved its caller without the user row: use scoped()")
+        return self.loaded_user
 
 
 def bearer_token(request: Request) -> str:
@@ -40,38 +54,88 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def get_principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
+async def _identify(request: Request, settings: Settings, *, load_user: bool) -> Principal:
     token = bearer_token(request)
     if token.startswith(API_KEY_PREFIX):
+        session = await get_session(request)
         key = await ApiKeyRepository(session).get_active_by_secret(token)
         if key is None:
             raise Unauthorized("Invalid or revoked API key", code="invalid_api_key")
         now = utcnow()
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_PRECISION:
             await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
-        user = await UserRepository(session).get(key.user_id)
-        if user is None:
-            raise Unauthorized("Invalid or revoked API key", code="invalid_api_key")
-        principal = Principal(user=user, scopes=frozenset(key.scopes), api_key=key)
+        principal = Principal(user_id=key.user_id, scopes=frozenset(key.scopes), api_key=key)
     else:
-        user_id = decode_access_token(token, settings)
-        found = await UserRepository(session).get(user_id)
-        if found is None:
+        principal = Principal(user_id=decode_access_token(token, settings), scopes=ALL_SCOPES)
+        if not load_user:
+            await _ensure_user_exists(request, principal.user_id)
+    if load_user:
+        user = await UserRepository(await get_session(request)).get(principal.user_id)
+        if user is None:
+            if principal.api_key is not None:
+                raise Unauthorized("Invalid or revoked API key", code="invalid_api_key")
             raise Unauthorized("Invalid access token", code="invalid_token")
-        principal = Principal(user=found, scopes=ALL_SCOPES)
-    request.state.user_id = str(principal.user.id)
-    structlog.contextvars.bind_contextvars(user_id=str(principal.user.id))
+        principal.loaded_user = user
+        _KNOWN_USERS[user.id] = time.monotonic() + KNOWN_USER_SECONDS
+    request.state.user_id = str(principal.user_id)
+    structlog.contextvars.bind_contextvars(user_id=str(principal.user_id))
     return principal
 
 
-def scoped(scope: Scope) -> Callable[..., Awaitable[Principal]]:
-    """Dependency: the caller, who must hold `scope`."""
+# People whose row was seen recently, so that a hot read (caller()) costs no query: a signature
+# must not outlive the account it names, and this bounds how long it can (by this many seconds).
+KNOWN_USER_SECONDS = 30.0
+_KNOWN_USERS: dict[uuid.UUID, float] = {}
+_KNOWN_USERS_MAX = 50_000
 
-    async def _require(principal: Principal = Depends(get_principal)) -> Principal:
-        if scope not in principal.scopes:
-            if scope is Scope.session:
-                raise Forbidden("API keys cannot do this; sign in instead", code="session_required")
-            raise Forbidden(f"This API key lacks the '{scope.value}' scope", code="insufficient_scope")
-        return principal
+
+async def _ensure_user_exists(request: Request, user_id: uuid.UUID) -> None:
+    now = time.monotonic()
+    if _KNOWN_USERS.get(user_id, 0.0) > now:
+        return
+    session = await get_session(request)
+    if await session.scalar(select(User.id).where(User.id == user_id)) is None:
+        raise Unauthorized("Invalid access token", code="invalid_token")
+    if len(_KNOWN_USERS) >= _KNOWN_USERS_MAX:
+        _KNOWN_USERS.clear()
+    _KNOWN_USERS[user_id] = now + KNOWN_USER_SECONDS
+
+
+async def get_principal(request: Request) -> Principal:
+    return await _identify(request, request.app.state.settings, load_user=True)
+
+
+async def get_caller(request: Request) -> Principal:
+    """The caller without their user row: for an access token, no database round trip once the
+    person was seen in the last KNOWN_USER_SECONDS; an API key is always looked up (revocation
+    takes effect at once)."""
+    return await _identify(request, request.app.state.settings, load_user=False)
+
+
+def _require_scope(principal: Principal, scope: Scope) -> Principal:
+    if scope not in principal.scopes:
+        if scope is Scope.session:
+            raise Forbidden("API keys cannot do this; sign in instead", code="session_required")
+        raise Forbidden(f"This API key lacks the '{scope.value}' scope", code="insufficient_scope")
+    return principal
+
+
+# Each is one flat dependency on purpose: FastAPI's cost per request grows with every nested one.
+
+
+def scoped(scope: Scope) -> Callable[..., Awaitable[Principal]]:
+    """Dependency: the caller with their user row, who must hold `scope`."""
+
+    async def _require(request: Request) -> Principal:
+        return _require_scope(await get_principal(request), scope)
+
+    return _require
+
+
+def caller(scope: Scope) -> Callable[..., Awaitable[Principal]]:
+    """Dependency: the caller (id and scopes only, `principal.user` unavailable), holding `scope`."""
+
+    async def _require(request: Request) -> Principal:
+        return _require_scope(await get_caller(request), scope)
 
     return _require

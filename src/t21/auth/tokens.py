@@ -3,6 +3,7 @@ so `alg: none` and algorithm-confusion tokens fail signature checks."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -31,7 +32,30 @@ def create_access_token(user_id: uuid.UUID, settings: Settings, *, ttl_seconds: 
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
 
 
+# Verified tokens, by their exact text: a token the web app sends with every request is checked
+# (signature, claims) once, then only its expiry is. The key is the whole signed token, so a forged
+# or altered token can never match an entry. Bounded; a full table is simply dropped.
+_VERIFIED: dict[tuple[str, str, str, str], tuple[uuid.UUID, int]] = {}
+_VERIFIED_MAX = 50_000
+
+
 def decode_access_token(token: str, settings: Settings) -> uuid.UUID:
+    cache_key = (token, settings.jwt_secret, settings.jwt_issuer, settings.jwt_audience)
+    known = _VERIFIED.get(cache_key)
+    if known is not None:
+        user_id, expires_at = known
+        if time.time() < expires_at:
+            return user_id
+        del _VERIFIED[cache_key]
+        raise TokenExpired()
+    user_id, expires_at = _verify_access_token(token, settings)
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[cache_key] = (user_id, expires_at)
+    return user_id
+
+
+def _verify_access_token(token: str, settings: Settings) -> tuple[uuid.UUID, int]:
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -48,6 +72,6 @@ def decode_access_token(token: str, settings: Settings) -> uuid.UUID:
     if claims.get("typ") != "access":
         raise Unauthorized("Invalid access token", code="invalid_token")
     try:
-        return uuid.UUID(str(claims["sub"]))
-    except ValueError:
+        return uuid.UUID(str(claims["sub"])), int(claims["exp"])
+    except (ValueError, TypeError):
         raise Unauthorized("Invalid access token", code="invalid_token") from None

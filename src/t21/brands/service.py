@@ -31,7 +31,7 @@ class BrandService:
 
     async def _changed(self, brand: Brand) -> None:
         if self.cache is not None:
-            invalidate_after_commit(self.session, self.cache, await self.brands.audience_ids(brand))
+            await invalidate_after_commit(self.session, self.cache, await self.brands.audience_ids(brand))
 
     async def create(self, user: User, data: BrandCreate) -> BrandOut:
         if data.organization_id is not None:
@@ -58,10 +58,10 @@ class BrandService:
         return brand_out(brand, role)
 
     async def list_visible(
-        self, user: User, organization_id: uuid.UUID | None, personal_only: bool
+        self, user_id: uuid.UUID, organization_id: uuid.UUID | None, personal_only: bool
     ) -> list[BrandOut]:
         rows = await self.brands.list_visible(
-            user.id, organization_id=organization_id, personal_only=personal_only
+            user_id, organization_id=organization_id, personal_only=personal_only
         )
         return [brand_out(brand, role) for brand, role in rows]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -21,14 +22,20 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """For read-only endpoints: a session on T21_DATABASE_REPLICA_URL when one is configured
-    (a replica may lag by a moment; only lists and analytics use it), otherwise the request's own."""
+@asynccontextmanager
+async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """For read-only work: a session on T21_DATABASE_REPLICA_URL when one is configured (a replica
+    may lag by a moment; only lists and analytics use it), otherwise the request's own."""
     db = request.app.state.db
     if db.replica_sessionmaker is db.sessionmaker:
         yield await get_session(request)
         return
     async with db.replica_sessionmaker() as session:
+        yield session
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with read_session(request) as session:
         yield session
 
 

@@ -13,36 +13,43 @@ from t21.errors import ERROR_RESPONSES, T21Error
 
 
 class TransactionalRoute(APIRoute):
-    """Opens the request's session, commits it when the handler answers < 400, rolls back
-    otherwise. Committing here (not in a yield-dependency) means a failed commit becomes an error
-    answer instead of a success the database never saw."""
+    """Gives the request one session, opened on first use (a request answered from memory never
+    touches the pool); commits it when the handler answers < 400, rolls back otherwise.
+    Committing here (not in a yield-dependency) means a failed commit becomes an error answer
+    instead of a success the database never saw."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run_in_transaction(request: Request) -> Response:
-            sessionmaker = request.app.state.db.sessionmaker
-            async with sessionmaker() as session:
-                request.state.session = session
+            request.state.session = None
+            try:
                 try:
                     response = await handler(request)
                 except T21Error as exc:
-                    if exc.commit_transaction:
-                        await session.commit()
-                    else:
-                        await session.rollback()
+                    session = request.state.session
+                    if session is not None:
+                        await (session.commit() if exc.commit_transaction else session.rollback())
                     raise
                 except BaseException:
-                    await session.rollback()
+                    if request.state.session is not None:
+                        await request.state.session.rollback()
                     raise
-                if response.status_code < 400:
-                    await session.commit()
-                    from t21.cache import run_after_commit
+                session = request.state.session
+                if session is not None:
+                    if response.status_code < 400:
+                        await session.commit()
+                        from t21.cache import run_after_commit
 
-                    await run_after_commit(session)
-                else:
-                    await session.rollback()
+                        await run_after_commit(session)
+                    else:
+                        await session.rollback()
                 return response
+            finally:
+                session = request.state.session
+                request.state.session = None
+                if session is not None:
+                    await session.close()
 
         return run_in_transaction
 
@@ -53,8 +60,15 @@ def make_router(**kwargs: Any) -> APIRouter:
 
 
 async def get_session(request: Request) -> AsyncSession:
+    """The request's session, opened on first use and committed by TransactionalRoute."""
     # async: FastAPI runs sync dependencies in a thread pool, a hop every request would pay.
-    session: AsyncSession = request.state.session
+    try:
+        session: AsyncSession | None = request.state.session
+    except AttributeError:
+        raise RuntimeError("a session is only available on routes made by make_router()") from None
+    if session is None:
+        session = request.app.state.db.sessionmaker()
+        request.state.session = session
     return session
 
 

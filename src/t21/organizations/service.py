@@ -52,10 +52,10 @@ class OrganizationService:
         self.orgs = OrganizationRepository(session)
         self.cache = cache
 
-    def _brand_lists_changed(self, user_ids: list[uuid.UUID]) -> None:
+    async def _brand_lists_changed(self, user_ids: list[uuid.UUID]) -> None:
         """Membership decides which organization brands a person sees."""
         if self.cache is not None:
-            invalidate_after_commit(self.session, self.cache, user_ids)
+            await invalidate_after_commit(self.session, self.cache, user_ids)
 
     async def create(self, user: User, data: OrganizationCreate) -> OrganizationOut:
         org = Organization(
@@ -83,7 +83,7 @@ class OrganizationService:
 
     async def delete(self, user: User, org_id: uuid.UUID) -> None:
         org, _ = await require_membership(self.session, user.id, org_id, Role.owner)
-        self._brand_lists_changed([member.user_id for member, _ in await self.orgs.members(org.id)])
+        await self._brand_lists_changed([member.user_id for member, _ in await self.orgs.members(org.id)])
         await self.session.delete(org)
 
     async def members(self, user: User, org_id: uuid.UUID) -> list[MemberOut]:
@@ -160,7 +160,7 @@ class OrganizationService:
         if await self.orgs.member(invitation.organization_id, user.id) is not None:
             raise Conflict("You are already a member", code="already_member")
         invitation.accepted_at = utcnow()
-        self._brand_lists_changed([user.id])
+        await self._brand_lists_changed([user.id])
         self.session.add(
             TeamMember(organization_id=invitation.organization_id, user_id=user.id, role=invitation.role)
         )
@@ -181,7 +181,7 @@ class OrganizationService:
         if not actor_role.at_least(new_role):
             raise Forbidden("You cannot grant a role higher than yours")
         member.role = new_role.value
-        self._brand_lists_changed([member_id])
+        await self._brand_lists_changed([member_id])
         await self.session.flush()
         user_row = await self.session.get(User, member_id)
         assert user_row is not None
@@ -204,5 +204,5 @@ class OrganizationService:
             raise ValidationFailed(
                 "The owner cannot be removed; delete the organization instead", code="owner_cannot_leave"
             )
-        self._brand_lists_changed([member_id])
+        await self._brand_lists_changed([member_id])
         await self.session.delete(member)

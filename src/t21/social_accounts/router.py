@@ -12,7 +12,7 @@ import structlog
 from fastapi import Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from t21.auth.dependencies import Principal, get_principal, scoped
+from t21.auth.dependencies import Principal, get_caller, scoped
 from t21.auth.scopes import Scope
 from t21.config import Settings
 from t21.enums import Platform
@@ -97,7 +97,7 @@ async def callback(
     try:
         caller_id = None
         if request.headers.get("authorization"):
-            caller_id = (await get_principal(request, session, settings)).user.id
+            caller_id = (await get_caller(request)).user_id
         account = await SocialAccountService(session, settings, http).complete_connect(
             platform,
             state=state,

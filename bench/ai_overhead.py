@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -26,6 +27,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg
@@ -96,8 +99,74 @@ async def wait_up(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{url} did not start")
 
 
+class Answer:
+    """What the bench reads of an answer: its status and headers (lower-cased names)."""
+
+    __slots__ = ("body", "headers", "status_code")
+
+    def __init__(self, status_code: int, headers: dict[str, str], body: bytes) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.body = body
+
+
+class RawClient:
+    """A minimal keep-alive HTTP/1.1 client on asyncio streams, one connection per load slot and
+    host: a JSON POST, an answer with Content-Length (what uvicorn sends for JSON).
+
+    Not httpx: at 50 concurrent requests httpx's connection pool scans every pooled connection on
+    each request (and without `sniffio` installed, httpcore retries a failed import on every lock
+    it creates), ~6 ms of client CPU per request that the bench's own process then spent on the
+    machine's two cores. It showed up as a provider p99 of 3.5 s that the provider never took.
+    Both sides use this client, in the same run, the same way."""
+
+    def __init__(self) -> None:
+        self.connections: dict[tuple[int, str], tuple[asyncio.StreamReader, asyncio.StreamWriter]] = {}
+
+    async def post(self, slot: int, url: str, payload: Any, headers: dict[str, str]) -> Answer:
+        parts = urlsplit(url)
+        body = json.dumps(payload).encode()
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        request = (
+            f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n{head}\r\n"
+        ).encode() + body
+        key = (slot, parts.netloc)
+        for attempt in (1, 2):
+            if key not in self.connections:
+                self.connections[key] = await asyncio.open_connection(parts.hostname, parts.port)
+            reader, writer = self.connections[key]
+            try:
+                writer.write(request)
+                raw = await reader.readuntil(b"\r\n\r\n")
+                lines = raw.decode("latin-1").split("\r\n")
+                answer_headers = {}
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    if name:
+                        answer_headers[name.strip().lower()] = value.strip()
+                body_read = await reader.readexactly(int(answer_headers.get("content-length", "0")))
+            except (OSError, asyncio.IncompleteReadError):
+                # The server closed an idle keep-alive connection: reconnect once.
+                del self.connections[key]
+                writer.close()
+                if attempt == 2:
+                    raise
+                continue
+            if answer_headers.get("connection", "").lower() == "close":
+                del self.connections[key]
+                writer.close()
+            return Answer(int(lines[0].split(" ", 2)[1]), answer_headers, body_read)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        for _, writer in self.connections.values():
+            writer.close()
+        self.connections.clear()
+
+
 async def load(
-    concurrency: int, total: int, call: Callable[[int], Awaitable[httpx.Response]]
+    concurrency: int, total: int, call: Callable[[int], Awaitable[Answer]]
 ) -> tuple[list[float], dict[int, int], list[float]]:
     """`concurrency` workers share `total` calls; returns every call's latency (ms), the status
     counts, and per call the latency minus the provider time the answer's Server-Timing reports."""
@@ -112,6 +181,8 @@ async def load(
             response = await call(slot)
             elapsed = (time.perf_counter() - started) * 1000
             latencies.append(elapsed)
+            if response.status_code not in statuses and response.status_code != 200:
+                print(f"first {response.status_code} answer: {response.body[:500]!r}")
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
             timing = response.headers.get("server-timing", "")
             if "provider;dur=" in timing:
@@ -119,6 +190,46 @@ async def load(
 
     await asyncio.gather(*(worker(slot) for slot in range(concurrency)))
     return latencies, statuses, own
+
+
+class Meter:
+    """CPU (ms) each process, PostgreSQL's backends of the scratch database and the whole machine
+    used over one measured phase, and the phase's wall time."""
+
+    def __init__(self, pids: dict[str, list[int]]) -> None:
+        from _common import cpu_seconds, system_cpu_seconds
+
+        self.pids, self.cpu, self.machine = pids, cpu_seconds, system_cpu_seconds
+        self.started = {name: sum(map(cpu_seconds, group)) for name, group in pids.items()}
+        self.machine_started, self.wall_started = system_cpu_seconds(), time.perf_counter()
+
+    def stop(self) -> dict[str, float]:
+        used = {name: sum(map(self.cpu, group)) - self.started[name] for name, group in self.pids.items()}
+        used["machine"] = self.machine() - self.machine_started
+        used["wall"] = time.perf_counter() - self.wall_started
+        return used
+
+
+def cpu_meter(processes: list[subprocess.Popen[bytes]], database_url: str) -> Meter:
+    from _common import backend_pids
+
+    return Meter(
+        {
+            "bench client": [os.getpid()],
+            "emulator": [processes[0].pid],
+            "T21": [processes[1].pid],
+            "PostgreSQL": backend_pids(database_url),
+        }
+    )
+
+
+def cpu_line(used: dict[str, float], requests: int) -> str:
+    parts = [f"{name} {seconds * 1000 / requests:.2f}" for name, seconds in used.items() if name != "wall"]
+    return f"  CPU ms per request: {', '.join(parts)}; {requests / used['wall']:.0f} req/s"
+
+
+def profile_path(name: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"ai_overhead_{name}.txt"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -202,25 +313,50 @@ async def run(args: argparse.Namespace) -> bool:
                 language="en",
             )
 
-            async def provider(slot: int) -> httpx.Response:
-                return await http.post(
-                    f"{emulator_url}/api/v1/chat/completions",
-                    json={"model": "openai/gpt-4o-mini", "messages": messages},
-                    headers={"Authorization": "Bearer sk-or-bench"},
-                )
+        raw = RawClient()
 
-            async def ours(slot: int) -> httpx.Response:
-                who = slot % people
-                return await http.post(
-                    f"{app_url}/api/v1/ai/generate-content",
-                    json={"brandId": brands[who], "prompt": PROMPT, "platform": "x"},
-                    headers={"Authorization": f"Bearer {tokens[who]}"},
-                )
+        async def provider(slot: int) -> Answer:
+            return await raw.post(
+                slot,
+                f"{emulator_url}/api/v1/chat/completions",
+                {"model": "openai/gpt-4o-mini", "messages": messages},
+                {"Authorization": "Bearer sk-or-bench"},
+            )
 
+        async def ours(slot: int) -> Answer:
+            who = slot % people
+            return await raw.post(
+                slot,
+                f"{app_url}/api/v1/ai/generate-content",
+                {"brandId": brands[who], "prompt": PROMPT, "platform": "x"},
+                {"Authorization": f"Bearer {tokens[who]}"},
+            )
+
+        try:
             await load(args.concurrency, args.concurrency * 2, ours)  # warm pools and caches
             await load(args.concurrency, args.concurrency * 2, provider)
+            meter = cpu_meter(processes, database_url)
             provider_ms, provider_statuses, _ = await load(args.concurrency, args.requests, provider)
+            provider_cpu = meter.stop()
+            spies = []
+            if args.profile:
+                from _common import start_profiler
+
+                spies = [
+                    (start_profiler(process.pid, profile_path(name)), name)
+                    for process, name in zip(processes, ("emulator", "t21"), strict=True)
+                ]
+            meter = cpu_meter(processes, database_url)
             ours_ms, our_statuses, own_ms = await load(args.concurrency, args.requests, ours)
+            our_cpu = meter.stop()
+            if spies:
+                from _common import stop_profiler, summarize_profile
+
+                for spy, name in spies:
+                    stop_profiler(spy)
+                    summarize_profile(profile_path(name), name, top=40)
+        finally:
+            raw.close()
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -248,7 +384,9 @@ async def run(args: argparse.Namespace) -> bool:
         f"{'one shared account' if args.shared_account else f'{args.concurrency} accounts'}"
     )
     print(line("provider (emulator direct)", provider_ms, provider_statuses))
+    print(cpu_line(provider_cpu, args.requests))
     print(line("T21 /ai/generate-content", ours_ms, our_statuses))
+    print(cpu_line(our_cpu, args.requests))
     overhead_p50 = percentile(ours_ms, 50) - percentile(provider_ms, 50)
     overhead_p99 = percentile(ours_ms, 99) - percentile(provider_ms, 99)
     print(f"overhead (ours - provider)  p50 {overhead_p50:7.1f} ms   p99 {overhead_p99:7.1f} ms")
@@ -274,6 +412,9 @@ def main() -> None:
     parser.add_argument("--pool-size", type=int, help="T21_DATABASE_POOL_SIZE for the served app")
     parser.add_argument("--shared-account", action="store_true")
     parser.add_argument("--provider-delay", type=float, default=PROVIDER_DELAY)
+    parser.add_argument(
+        "--profile", action="store_true", help="sample T21 and the emulator with py-spy during our side"
+    )
     parser.add_argument("--strict", action="store_true", help="exit status 1 when the target is missed")
     args = parser.parse_args()
     ok = asyncio.run(run(args))

@@ -58,3 +58,35 @@ def test_fit_one_long_sentence_ends_on_a_whole_word_with_an_ellipsis() -> None:
     assert draft.content.endswith("…")
     assert text.startswith(draft.content[:-1])
     assert text[len(draft.content) - 1] == " "  # the cut fell between two words
+
+
+def test_x_length_fast_path_agrees_with_the_full_weighing() -> None:
+    import random
+    import string
+
+    from t21.ai.shaping import x_length
+
+    pieces = [
+        "https://example.com/a",
+        "t.co",
+        "example.com",
+        "http://x.io/path?q=1.",
+        "www.beanthere.example",
+        "#1",
+        "#*",
+        "a.b",
+        "(https://t21.example/x)",
+        "e-mail: a@b.co",
+    ]
+    rng = random.Random(5)
+    for _ in range(500):
+        words = [
+            rng.choice(pieces)
+            if rng.random() < 0.3
+            else "".join(rng.choices(string.printable, k=rng.randint(1, 9)))
+            for _ in range(rng.randint(0, 30))
+        ]
+        text = " ".join(words)
+        assert x_length(text) == x_weighted_length(text), text
+    for text in ("Café ☕ time", "日本語のポスト https://example.com", "👩‍💻 #launch"):
+        assert x_length(text) == x_weighted_length(text)

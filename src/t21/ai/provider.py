@@ -16,6 +16,8 @@ closes the shared client: one connection pool per process keeps our overhead per
 
 from __future__ import annotations
 
+import itertools
+import sys
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -28,6 +30,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from t21.config import Settings
 from t21.integrations.openrouter import OpenRouterClient
+
+# httpcore asks `sniffio` which event loop it runs on for every lock, event and semaphore it sets
+# up (several per request). httpx and anyio no longer depend on sniffio, and without it each ask
+# is a failed import that searches sys.path again (~40 µs). A module recorded as absent fails at
+# once. (Adding sniffio to the project's dependencies would do the same; this does no harm then.)
+try:
+    import sniffio  # noqa: F401
+except ImportError:
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 SANDBOX_MOUNT = "/sandbox/openrouter"
 # The emulator's control routes script faults and delays: tests reach them through
@@ -118,23 +129,56 @@ def install(app: FastAPI) -> None:
     app.mount(SANDBOX_MOUNT, _WithoutControlRoutes(emulator), name="openrouter-sandbox")
 
 
+# Every generation in flight holds one connection to the provider for as long as the model writes,
+# so the pool keeps as many alive as run at once: httpx's default keeps 20 and would reconnect
+# (a TCP and, to OpenRouter, a TLS handshake) for every call beyond that.
+PROVIDER_CONNECTIONS = 256
+# httpcore's pool walks every one of its connections and queued requests on each request and each
+# answer (`_assign_requests_to_connections`, with an `is_readable` socket probe per connection):
+# at 50 generations in flight that walk was a millisecond of CPU per call. Several small pools,
+# taken in turn, keep each walk short.
+PROVIDER_POOL_SHARDS = 16
+
+
+class ShardedTransport(httpx.AsyncBaseTransport):
+    """`shards` independent connection pools behind one transport, used round-robin."""
+
+    def __init__(self, shards: int = PROVIDER_POOL_SHARDS, connections: int = PROVIDER_CONNECTIONS) -> None:
+        per_shard = max(1, connections // shards)
+        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+        self.shards = [httpx.AsyncHTTPTransport(limits=limits) for _ in range(shards)]
+        self._turn = itertools.cycle(self.shards)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await next(self._turn).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for shard in self.shards:
+            await shard.aclose()
+
+
+def provider_http() -> httpx.AsyncClient:
+    """The HTTP client for a provider reached over the network (timeouts are set per request)."""
+    return httpx.AsyncClient(transport=ShardedTransport())
+
+
 def build_client(app: FastAPI) -> OpenRouterClient:
     settings: Settings = app.state.settings
     info = resolve_provider(settings)
-    if info.kind == "openrouter":
-        return OpenRouterClient.from_settings(settings, base_url=info.base_url)
     if info.in_app:
         # Calling ourselves over the network would need an address this process can reach
         # (public_url may sit behind a proxy, or be a test host): talk to the mounted app
         # directly. root_path makes the emulator see the same paths as an outside caller.
         root_path = urlsplit(info.base_url).path
         transport = httpx.ASGITransport(app=app.state.ai_emulator_app, root_path=root_path)
-        # The client does not close an HTTP client it was given, so stop() closes this one.
-        app.state.ai_http = httpx.AsyncClient(transport=transport)
-        return OpenRouterClient.from_settings(
-            settings, base_url=info.base_url, api_key=None, http=app.state.ai_http
-        )
-    return OpenRouterClient.from_settings(settings, base_url=info.base_url, api_key=None)
+        http = httpx.AsyncClient(transport=transport)
+    else:
+        http = provider_http()
+    # The client does not close an HTTP client it was given, so stop() closes this one.
+    app.state.ai_http = http
+    if info.kind == "openrouter":
+        return OpenRouterClient.from_settings(settings, base_url=info.base_url, http=http)
+    return OpenRouterClient.from_settings(settings, base_url=info.base_url, api_key=None, http=http)
 
 
 async def start(app: FastAPI) -> None:

@@ -48,9 +48,11 @@ async def generate_content(
     """Draft a post for one network in the brand's voice; `variants` alternatives cost
     `variants` × the plan's credits per call. 422 ai_content_refused when the provider's
     moderation refuses the brief."""
-    service = AIService(session, settings)
-    call = await service.plan_generation(principal.user, body)
+    # What authentication read or wrote (an API key's last use) is committed and its connection
+    # given back: the rest runs on connections of its own, none held while the provider writes.
     await release_connection(session)
+    service = AIService(session, settings)
+    call = await service.plan_generation(principal.user.id, body)
     outcome = await service.run(call, client)
     response.headers["Server-Timing"] = server_timing(outcome)
     return await service.record(call, outcome)
@@ -66,9 +68,11 @@ async def rewrite(
     principal: Principal = Depends(scoped(Scope.ai_write)),
 ) -> GenerationResult:
     """Adapt an existing text to another network, or to another tone."""
-    service = AIService(session, settings)
-    call = await service.plan_rewrite(principal.user, body)
+    # What authentication read or wrote (an API key's last use) is committed and its connection
+    # given back: the rest runs on connections of its own, none held while the provider writes.
     await release_connection(session)
+    service = AIService(session, settings)
+    call = await service.plan_rewrite(principal.user.id, body)
     outcome = await service.run(call, client)
     response.headers["Server-Timing"] = server_timing(outcome)
     return await service.record(call, outcome)
@@ -97,9 +101,10 @@ async def generate_content_stream(
 ) -> StreamingResponse:
     """Like generate-content for one variant, streamed. Brand, role, model and credit checks
     answer as plain JSON errors before the stream starts; what happens after is an event."""
-    call = await AIService(session, settings).plan_generation(principal.user, body)
+    await release_connection(session)
+    call = await AIService(session, settings).plan_generation(principal.user.id, body)
     return StreamingResponse(
-        stream_generation(call, client, request.app.state.db.sessionmaker, settings),
+        stream_generation(call, client, request.app.state.db.engine, settings),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -115,7 +120,7 @@ async def list_generations(
     principal: Principal = Depends(scoped(Scope.ai_write)),
 ) -> ListResponse[GenerationOut]:
     """Every stored generation of the brands the caller can see, newest first."""
-    rows, next_cursor = await AIService(session, settings).history(principal.user, brand_id, cursor, limit)
+    rows, next_cursor = await AIService(session, settings).history(principal.user.id, brand_id, cursor, limit)
     return ListResponse[GenerationOut](data=rows, next_cursor=next_cursor)
 
 
@@ -126,7 +131,7 @@ async def get_generation(
     settings: SettingsDep,
     principal: Principal = Depends(scoped(Scope.ai_write)),
 ) -> GenerationOut:
-    return await AIService(session, settings).generation(principal.user, generation_id)
+    return await AIService(session, settings).generation(principal.user.id, generation_id)
 
 
 @router.get("/status", response_model=AIStatus)

@@ -6,11 +6,13 @@ The seed's flow, with the order that matters for money:
     → build the prompt → call the provider → make the answer pass the network's validation
     → store the generation and charge the credits atomically → answer
 
-The charge is a conditional UPDATE (`consume_ai_credits`) in the request's transaction, after
-the provider has answered: a provider failure charges nothing, and when concurrent calls race for
-the last credits, the losers get 402 and their generation row is rolled back with the charge.
-Streams cannot use the request's transaction (it is committed before the body runs), so they
-charge in a short transaction of their own when the provider's stream has finished.
+The charge is one statement after the provider has answered: a conditional UPDATE of the payer's
+counter and the generation's INSERT together (`t21.ai.repository.charge_and_insert`). A provider
+failure charges nothing, and when concurrent calls race for the last credits the losers get 402
+and nothing of theirs is stored. Before the provider call, the brand, the caller's role and the
+payer's counters come from one statement too. Both run on a pooled connection of their own, given
+back at once, so none is held while the provider writes; streams charge the same way when the
+provider's stream has finished.
 """
 
 from __future__ import annotations
@@ -27,13 +29,21 @@ from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import Numeric
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from t21.ai import shaping
 from t21.ai.models import AIGeneration
 from t21.ai.prompts import BrandVoice, build_generation_messages, build_rewrite_messages
 from t21.ai.provider import resolve_provider
-from t21.ai.repository import GenerationRepository
+from t21.ai.repository import (
+    BrandForGeneration,
+    GenerationRepository,
+    NewGeneration,
+    OwnerKind,
+    brand_exists,
+    brand_for_generation,
+    charge_and_insert,
+)
 from t21.ai.schemas import (
     AIStatus,
     GenerateRequest,
@@ -45,11 +55,9 @@ from t21.ai.schemas import (
 )
 from t21.ai.shaping import Draft
 from t21.brands.access import require_brand
-from t21.brands.models import Brand
 from t21.config import Settings
-from t21.db.session import transaction
 from t21.enums import Platform, Role
-from t21.errors import NotFound, QuotaExceeded, ServiceUnavailable, T21Error, ValidationFailed
+from t21.errors import Forbidden, NotFound, QuotaExceeded, ServiceUnavailable, T21Error, ValidationFailed
 from t21.integrations.openrouter import (
     AIModerationRefused,
     AIProviderError,
@@ -61,8 +69,8 @@ from t21.integrations.openrouter import (
 from t21.kit.clock import utcnow
 from t21.kit.pagination import decode_cursor, encode_cursor
 from t21.kit.timezones import month_start, next_month_start
-from t21.quotas.service import BillingOwner, billing_owner_for_brand, consume_ai_credits
-from t21.users.models import User
+from t21.quotas.plans import Plan, plan_for
+from t21.quotas.service import effective_tier
 
 log = structlog.get_logger(__name__)
 
@@ -123,6 +131,10 @@ class Call:
     user_id: uuid.UUID
     brand_id: uuid.UUID
     organization_id: uuid.UUID | None
+    # Who pays (the brand's user or organization), and their plan's monthly allowance.
+    owner_kind: OwnerKind
+    owner_id: uuid.UUID
+    plan: Plan
     voice: BrandVoice
     platform: Platform
     prompt: str
@@ -145,7 +157,7 @@ class Outcome:
     provider_ms: float = 0.0
 
 
-def _voice(brand: Brand) -> BrandVoice:
+def _voice(brand: BrandForGeneration) -> BrandVoice:
     return BrandVoice(
         name=brand.name,
         tone_of_voice=brand.tone_of_voice,
@@ -161,6 +173,13 @@ class AIService:
         self.session = session
         self.settings = settings
         self.repo = GenerationRepository(session)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """Generations read and charge on connections of their own (see `t21.ai.repository`)."""
+        engine = self.session.bind
+        assert isinstance(engine, AsyncEngine)
+        return engine
 
     # -- status --------------------------------------------------------------------------------
 
@@ -182,8 +201,8 @@ class AIService:
 
     # -- planning ------------------------------------------------------------------------------
 
-    async def plan_generation(self, user: User, body: GenerateRequest) -> Call:
-        brand, owner = await self._brand_and_credits(user, body.brand_id, body.variants)
+    async def plan_generation(self, user_id: uuid.UUID, body: GenerateRequest) -> Call:
+        brand, plan = await self._brand_and_credits(user_id, body.brand_id, body.variants)
         voice = _voice(brand)
         language = body.language or voice.language
         # Hashtags are always asked for: keepHashtags=false moves them out of the text into the
@@ -193,9 +212,9 @@ class AIService:
         )
         return self._call(
             "generate",
-            user,
+            user_id,
             brand,
-            owner,
+            plan,
             voice,
             body.platform,
             body.prompt,
@@ -206,17 +225,17 @@ class AIService:
             language,
         )
 
-    async def plan_rewrite(self, user: User, body: RewriteRequest) -> Call:
-        brand, owner = await self._brand_and_credits(user, body.brand_id, body.variants)
+    async def plan_rewrite(self, user_id: uuid.UUID, body: RewriteRequest) -> Call:
+        brand, plan = await self._brand_and_credits(user_id, body.brand_id, body.variants)
         voice = _voice(brand)
         messages = build_rewrite_messages(
             voice, body.text, body.target_platform, body.tone, language=body.language, keep_hashtags=True
         )
         return self._call(
             "rewrite",
-            user,
+            user_id,
             brand,
-            owner,
+            plan,
             voice,
             body.target_platform,
             body.text,
@@ -230,9 +249,9 @@ class AIService:
     def _call(
         self,
         kind: str,
-        user: User,
-        brand: Brand,
-        owner: BillingOwner,
+        user_id: uuid.UUID,
+        brand: BrandForGeneration,
+        plan: Plan,
         voice: BrandVoice,
         platform: Platform,
         prompt: str,
@@ -244,9 +263,12 @@ class AIService:
     ) -> Call:
         return Call(
             kind=kind,
-            user_id=user.id,
+            user_id=user_id,
             brand_id=brand.id,
             organization_id=brand.organization_id,
+            owner_kind=brand.owner_kind,
+            owner_id=brand.owner_id,
+            plan=plan,
             voice=voice,
             platform=Platform(platform),
             prompt=prompt,
@@ -255,7 +277,7 @@ class AIService:
             variants=variants,
             keep_hashtags=keep_hashtags,
             language=language,
-            credits=owner.plan(self.settings).ai_credits_per_call * variants,
+            credits=plan.ai_credits_per_call * variants,
             emulated=resolve_provider(self.settings).emulated,
         )
 
@@ -271,20 +293,29 @@ class AIService:
         return requested
 
     async def _brand_and_credits(
-        self, user: User, brand_id: uuid.UUID, variants: int
-    ) -> tuple[Brand, BillingOwner]:
-        # Viewers may read a brand but not spend its owner's credits.
-        brand, _ = await require_brand(self.session, user.id, brand_id, Role.editor)
+        self, user_id: uuid.UUID, brand_id: uuid.UUID, variants: int
+    ) -> tuple[BrandForGeneration, Plan]:
+        # One statement: the brand, the caller's role on it and the payer's counters. The answers
+        # are `require_brand`'s: 404 without access, 403 below editor (viewers may read a brand
+        # but not spend its owner's credits).
+        brand = await brand_for_generation(self.engine, user_id, brand_id)
+        if brand is None or brand.role is None:
+            raise NotFound("Brand not found", code="brand_not_found")
+        if not Role(brand.role).at_least(Role.editor):
+            raise Forbidden(f"This needs the {Role.editor.value} role or higher on the brand's team")
         info = resolve_provider(self.settings)
         if not info.configured:
             raise AIUnavailable(info.message)
-        owner = await billing_owner_for_brand(self.session, brand)
-        plan = owner.plan(self.settings)
+        plan = plan_for(
+            effective_tier(
+                self.settings, brand.subscription_tier, brand.subscription_status, brand.past_due_since
+            )
+        )
         needed = plan.ai_credits_per_call * variants
         # A plain read, not a reservation: it only spares the provider call (and the operator's
         # money) when the answer is plainly no. The charge after the call is what is atomic.
         now = utcnow()
-        used = owner.row.ai_credits_used if owner.row.usage_period_start >= month_start(now) else 0
+        used = brand.ai_credits_used if brand.usage_period_start >= month_start(now) else 0
         remaining = plan.ai_credits_per_month - used
         if remaining < needed:
             raise QuotaExceeded(
@@ -297,7 +328,7 @@ class AIService:
                     "tier": plan.tier.value,
                 },
             )
-        return brand, owner
+        return brand, plan
 
     # -- the provider --------------------------------------------------------------------------
 
@@ -380,30 +411,30 @@ class AIService:
     # -- charging ------------------------------------------------------------------------------
 
     async def record(self, call: Call, outcome: Outcome) -> GenerationResult:
-        """Store the generation and charge for it, in the caller's transaction. QuotaExceeded here
-        means concurrent calls spent the credits meanwhile: the caller's rollback undoes both."""
-        return await charge_and_store(self.session, self.settings, call, outcome)
+        """Store the generation and charge for it. QuotaExceeded here means concurrent calls spent
+        the credits meanwhile: nothing was stored or charged."""
+        return await charge_and_store(self.engine, call, outcome)
 
     # -- history -------------------------------------------------------------------------------
 
     async def history(
-        self, user: User, brand_id: uuid.UUID | None, cursor: str | None, limit: int
+        self, user_id: uuid.UUID, brand_id: uuid.UUID | None, cursor: str | None, limit: int
     ) -> tuple[list[GenerationOut], str | None]:
         if brand_id is not None:
-            await require_brand(self.session, user.id, brand_id)
+            await require_brand(self.session, user_id, brand_id)
         after: tuple[datetime, uuid.UUID] | None = None
         if cursor:
             created_at, last_id = decode_cursor(cursor, (datetime, uuid.UUID))
             after = (created_at, last_id)
-        rows = await self.repo.list_visible(user.id, brand_id=brand_id, after=after, limit=limit + 1)
+        rows = await self.repo.list_visible(user_id, brand_id=brand_id, after=after, limit=limit + 1)
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
             next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
         return [GenerationOut.model_validate(row) for row in rows], next_cursor
 
-    async def generation(self, user: User, generation_id: uuid.UUID) -> GenerationOut:
-        row = await self.repo.get_visible(user.id, generation_id)
+    async def generation(self, user_id: uuid.UUID, generation_id: uuid.UUID) -> GenerationOut:
+        row = await self.repo.get_visible(user_id, generation_id)
         if row is None:
             raise NotFound("Generation not found", code="generation_not_found")
         return GenerationOut.model_validate(row)
@@ -418,17 +449,14 @@ def _with_tags(draft: Draft) -> str:
     return f"{draft.content}\n\n{' '.join(draft.hashtags)}" if draft.hashtags else draft.content
 
 
-async def charge_and_store(
-    session: AsyncSession, settings: Settings, call: Call, outcome: Outcome
-) -> GenerationResult:
-    brand = await session.get(Brand, call.brand_id)
-    if brand is None:  # deleted while the provider was writing
-        raise NotFound("Brand not found", code="brand_not_found")
-    owner = await billing_owner_for_brand(session, brand)
+async def charge_and_store(engine: AsyncEngine, call: Call, outcome: Outcome) -> GenerationResult:
+    """Charge the call's credits and store its generation, in one statement. QuotaExceeded when
+    concurrent calls spent the credits meanwhile, NotFound when the brand was deleted while the
+    provider wrote; nothing is written then."""
     now = utcnow()
     first = outcome.drafts[0]
     usage = replace(outcome.usage, cost=outcome.usage.cost.quantize(_COST_STEP, ROUND_HALF_UP))
-    generation = AIGeneration(
+    generation = NewGeneration(
         id=uuid.uuid4(),
         user_id=call.user_id,
         organization_id=call.organization_id,
@@ -444,19 +472,34 @@ async def charge_and_store(
         completion_tokens=usage.completion_tokens,
         total_tokens=usage.total_tokens,
         cost=usage.cost,
-        credits_charged=call.credits,
         created_at=now,
-        updated_at=now,
     )
-    # Inserting before charging keeps the owner's row locked (by the UPDATE) only from the charge
-    # to the commit: concurrent calls of one account queue on that lock, so it must be short.
-    await GenerationRepository(session).add(generation)
-    remaining = await consume_ai_credits(session, settings, owner, call.credits)
+    limit = call.plan.ai_credits_per_month
+    used = await charge_and_insert(
+        engine,
+        generation,
+        owner_kind=call.owner_kind,
+        owner_id=call.owner_id,
+        credits=call.credits,
+        limit=limit,
+        month=month_start(now),
+    )
+    if used is None:
+        if not await brand_exists(engine, call.brand_id):
+            raise NotFound("Brand not found", code="brand_not_found")
+        raise QuotaExceeded(
+            "Not enough AI credits left this month",
+            details={
+                "limit": limit,
+                "resetsAt": next_month_start(now).isoformat(),
+                "tier": call.plan.tier.value,
+            },
+        )
     return GenerationResult(
         content=first.content,
         hashtags=first.hashtags,
         variants=[VariantOut(content=d.content, hashtags=d.hashtags) for d in outcome.drafts],
-        credits_remaining=remaining,
+        credits_remaining=limit - used,
         generation_id=generation.id,
         model=outcome.model,
         usage=_usage_out(usage),
@@ -487,7 +530,7 @@ def _error_event(error: T21Error) -> bytes:
 async def stream_generation(
     call: Call,
     client: OpenRouterClient,
-    sessionmaker: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
     settings: Settings,
 ) -> AsyncIterator[bytes]:
     """The body of POST /ai/generate-content/stream.
@@ -518,8 +561,7 @@ async def stream_generation(
                     return
                 outcome = Outcome([draft], event.model or call.model, event.usage or Usage())
                 try:
-                    async with transaction(sessionmaker) as session:
-                        result = await charge_and_store(session, settings, call, outcome)
+                    result = await charge_and_store(engine, call, outcome)
                 except T21Error as exc:  # credits spent meanwhile, or the brand deleted
                     yield _error_event(exc)
                     return

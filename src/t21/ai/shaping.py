@@ -26,7 +26,7 @@ from functools import cache
 from t21.ai.text import extract_hashtags, fit_to_limit, hashtag_spans, strip_hashtags, strip_markdown
 from t21.enums import Platform
 from t21.platforms.base import ValidationResult
-from t21.platforms.text import code_point_length, x_weighted_length
+from t21.platforms.text import X_URL_WEIGHT, code_point_length, url_spans, x_weighted_length
 from t21.platforms.validation import validate_content
 
 # Instagram validation insists on media; a generated caption always goes with some, so the check
@@ -47,7 +47,16 @@ class Draft:
 
 def measure(platform: Platform) -> Callable[[str], int]:
     """How the network counts length: X weighs (emoji and CJK double, links 23), others count code points."""
-    return x_weighted_length if platform is Platform.x else code_point_length
+    return x_length if platform is Platform.x else code_point_length
+
+
+def x_length(text: str) -> int:
+    """`x_weighted_length`, with a fast path for the common all-ASCII post: every ASCII character
+    weighs 1 on X and none starts an emoji sequence, so only links (23 each, whatever their
+    length) differ from the plain length. The general walk costs ~0.4 ms per post."""
+    if text.isascii():
+        return len(text) + sum(X_URL_WEIGHT - (end - start) for start, end in url_spans(text))
+    return x_weighted_length(text)
 
 
 @cache

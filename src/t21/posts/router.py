@@ -4,13 +4,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Response, status
+from fastapi import Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from t21.auth.dependencies import Principal, scoped
+from t21.auth.dependencies import Principal, caller, scoped
 from t21.auth.scopes import Scope
 from t21.enums import Platform, PostStatus
-from t21.kit.deps import ReadSessionDep, SessionDep, SettingsDep
+from t21.kit.deps import SessionDep, SettingsDep, read_session
 from t21.kit.routing import make_router
 from t21.kit.schemas import ListResponse
 from t21.posts.schemas import PostCreate, PostOut, PostUpdate, RetryRequest, ValidateRequest, ValidateResponse
@@ -18,6 +18,8 @@ from t21.posts.service import PostService
 
 router = make_router(prefix="/posts", tags=["posts"])
 Reader = Depends(scoped(Scope.posts_read))
+# Reads that need only the caller's id (no user row).
+HotReader = Depends(caller(Scope.posts_read))
 Writer = Depends(scoped(Scope.posts_write))
 
 
@@ -42,8 +44,7 @@ async def validate_post(
 
 @router.get("", response_model=ListResponse[PostOut])
 async def list_posts(
-    session: ReadSessionDep,
-    settings: SettingsDep,
+    request: Request,
     brand_id: Annotated[uuid.UUID | None, Query(alias="brandId")] = None,
     status_filter: Annotated[list[PostStatus] | None, Query(alias="status")] = None,
     platform: Platform | None = None,
@@ -56,20 +57,22 @@ async def list_posts(
     q: Annotated[str | None, Query(max_length=200, description="Text search in the content")] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    principal: Principal = Reader,
-) -> ListResponse[PostOut]:
-    posts, next_cursor = await PostService(session, settings).list_posts(
-        principal.user,
-        brand_id=brand_id,
-        status=[s.value for s in status_filter] if status_filter else None,
-        platform=platform.value if platform else None,
-        start=start,
-        end=end,
-        search=q,
-        cursor=cursor,
-        limit=limit,
-    )
-    return ListResponse[PostOut](data=posts, next_cursor=next_cursor)
+    principal: Principal = HotReader,
+) -> Response:
+    async with read_session(request) as session:
+        page = await PostService(session, request.app.state.settings).list_posts(
+            principal.user_id,
+            brand_id=brand_id,
+            status=[s.value for s in status_filter] if status_filter else None,
+            platform=platform.value if platform else None,
+            start=start,
+            end=end,
+            search=q,
+            cursor=cursor,
+            limit=limit,
+        )
+    # Serialised once here; FastAPI would validate the whole page again before serialising it.
+    return Response(page.model_dump_json(by_alias=True), media_type="application/json")
 
 
 @router.get("/{post_id}", response_model=PostOut)

@@ -24,14 +24,15 @@ from t21.analytics.schemas import (
     TopPostsOut,
 )
 from t21.analytics.service import AnalyticsService
-from t21.auth.dependencies import Principal, scoped
+from t21.auth.dependencies import Principal, caller
 from t21.auth.scopes import Scope
 from t21.enums import Platform
 from t21.kit.deps import ReadSessionDep
 from t21.kit.routing import make_router
 
 router = make_router(prefix="/analytics", tags=["analytics"])
-Reader = Depends(scoped(Scope.analytics_read))
+# Analytics reads need only the caller's id (no user row).
+Reader = Depends(caller(Scope.analytics_read))
 
 
 class Format(StrEnum):
@@ -53,7 +54,7 @@ PlatformQ = Annotated[Platform | None, Query(description="Only this network")]
 async def post_analytics(
     post_id: uuid.UUID, session: ReadSessionDep, format: FormatQ = Format.json, principal: Principal = Reader
 ) -> PostAnalyticsOut | Response:
-    out = await AnalyticsService(session).post(principal.user, post_id)
+    out = await AnalyticsService(session).post(principal.user_id, post_id)
     return export.post_csv(out) if format is Format.csv else out
 
 
@@ -66,7 +67,7 @@ async def brand_summary(
     format: FormatQ = Format.json,
     principal: Principal = Reader,
 ) -> SummaryOut | Response:
-    out = await AnalyticsService(session).summary(principal.user, brand_id, start, end)
+    out = await AnalyticsService(session).summary(principal.user_id, brand_id, start, end)
     return export.summary_csv(out) if format is Format.csv else out
 
 
@@ -83,7 +84,7 @@ async def brand_timeseries(
     principal: Principal = Reader,
 ) -> TimeseriesOut | Response:
     out = await AnalyticsService(session).timeseries(
-        principal.user, brand_id, metric, interval, start, end, platform
+        principal.user_id, brand_id, metric, interval, start, end, platform
     )
     return export.timeseries_csv(out) if format is Format.csv else out
 
@@ -101,7 +102,7 @@ async def brand_top_posts(
     principal: Principal = Reader,
 ) -> TopPostsOut | Response:
     out = await AnalyticsService(session).top_posts(
-        principal.user, brand_id, metric, start, end, limit, platform
+        principal.user_id, brand_id, metric, start, end, limit, platform
     )
     return export.top_posts_csv(out) if format is Format.csv else out
 
@@ -118,5 +119,5 @@ async def brand_best_times(
 ) -> BestTimesOut | Response:
     """Engagement by weekday x hour of publication in the brand's time zone (default: the last
     90 days of posts), with the number of posts behind each cell and the best slots to post."""
-    out = await AnalyticsService(session).best_times(principal.user, brand_id, start, end, platform)
+    out = await AnalyticsService(session).best_times(principal.user_id, brand_id, start, end, platform)
     return export.best_times_csv(out) if format is Format.csv else out

@@ -48,7 +48,6 @@ from t21.brands.models import Brand
 from t21.enums import Platform
 from t21.errors import NotFound, ValidationFailed
 from t21.kit.clock import utcnow
-from t21.users.models import User
 
 DEFAULT_DAYS = 30
 BEST_TIMES_DEFAULT_DAYS = 90
@@ -149,8 +148,8 @@ class AnalyticsService:
         self.session = session
         self.repo = AnalyticsRepository(session)
 
-    async def _brand(self, user: User, brand_id: uuid.UUID) -> Brand:
-        brand, _ = await require_brand(self.session, user.id, brand_id)
+    async def _brand(self, user_id: uuid.UUID, brand_id: uuid.UUID) -> Brand:
+        brand, _ = await require_brand(self.session, user_id, brand_id)
         return brand
 
     @staticmethod
@@ -159,12 +158,12 @@ class AnalyticsService:
 
     # --- one post ----------------------------------------------------------------------------
 
-    async def post(self, user: User, post_id: uuid.UUID) -> PostAnalyticsOut:
+    async def post(self, user_id: uuid.UUID, post_id: uuid.UUID) -> PostAnalyticsOut:
         post = await self.repo.post(post_id)
         if post is None:
             raise NotFound("Post not found", code="post_not_found")
         try:
-            await self._brand(user, post.brand_id)
+            await self._brand(user_id, post.brand_id)
         except NotFound:
             # Another tenant's post reads exactly like a missing one.
             raise NotFound("Post not found", code="post_not_found") from None
@@ -218,9 +217,9 @@ class AnalyticsService:
     # --- brand, from the rollup ----------------------------------------------------------------
 
     async def summary(
-        self, user: User, brand_id: uuid.UUID, start: date | None, end: date | None
+        self, user_id: uuid.UUID, brand_id: uuid.UUID, start: date | None, end: date | None
     ) -> SummaryOut:
-        brand = await self._brand(user, brand_id)
+        brand = await self._brand(user_id, brand_id)
         start, end = period(start, end, self._today(brand), DEFAULT_DAYS)
         length = (end - start).days + 1
         previous_from, previous_to = start - timedelta(days=length), start - timedelta(days=1)
@@ -247,7 +246,7 @@ class AnalyticsService:
 
     async def timeseries(
         self,
-        user: User,
+        user_id: uuid.UUID,
         brand_id: uuid.UUID,
         metric: Metric,
         interval: Interval,
@@ -255,7 +254,7 @@ class AnalyticsService:
         end: date | None,
         platform: Platform | None,
     ) -> TimeseriesOut:
-        brand = await self._brand(user, brand_id)
+        brand = await self._brand(user_id, brand_id)
         start, end = period(start, end, self._today(brand), DEFAULT_DAYS)
         weekly = interval is Interval.week
         rows = await self.repo.buckets(
@@ -292,7 +291,7 @@ class AnalyticsService:
 
     async def top_posts(
         self,
-        user: User,
+        user_id: uuid.UUID,
         brand_id: uuid.UUID,
         metric: Metric,
         start: date | None,
@@ -300,7 +299,7 @@ class AnalyticsService:
         limit: int,
         platform: Platform | None,
     ) -> TopPostsOut:
-        brand = await self._brand(user, brand_id)
+        brand = await self._brand(user_id, brand_id)
         start, end = period(start, end, self._today(brand), DEFAULT_DAYS)
         begin, finish = local_bounds(start, end, brand.time_zone)
         column = "engagement_rate" if metric is Metric.engagement_rate else metric.value
@@ -347,13 +346,13 @@ class AnalyticsService:
 
     async def best_times(
         self,
-        user: User,
+        user_id: uuid.UUID,
         brand_id: uuid.UUID,
         start: date | None,
         end: date | None,
         platform: Platform | None,
     ) -> BestTimesOut:
-        brand = await self._brand(user, brand_id)
+        brand = await self._brand(user_id, brand_id)
         start, end = period(start, end, self._today(brand), BEST_TIMES_DEFAULT_DAYS)
         begin, finish = local_bounds(start, end, brand.time_zone)
         rows = await self.repo.publication_cells(

@@ -14,6 +14,8 @@ from t21.enums import Platform, PostStatus, SocialPostStatus
 
 class Post(IdMixin, TimestampMixin, Base):
     __tablename__ = "posts"
+    # Server defaults come back with the INSERT/UPDATE (RETURNING) instead of a later SELECT.
+    __mapper_args__ = {"eager_defaults": True}
     __table_args__ = (
         CheckConstraint(enum_check("status", PostStatus), name="status"),
         # Calendar and list queries: a brand's posts in a time range.
@@ -42,6 +44,7 @@ class SocialPost(IdMixin, TimestampMixin, Base):
     """One post on one account: the unit the publishing engine works on."""
 
     __tablename__ = "social_posts"
+    __mapper_args__ = {"eager_defaults": True}
     __table_args__ = (
         UniqueConstraint("post_id", "social_account_id"),
         CheckConstraint(enum_check("status", SocialPostStatus), name="status"),

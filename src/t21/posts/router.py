@@ -18,8 +18,9 @@ from t21.posts.service import PostService
 
 router = make_router(prefix="/posts", tags=["posts"])
 Reader = Depends(scoped(Scope.posts_read))
-# Reads that need only the caller's id (no user row).
+# Calls that need only the caller's id (no user row).
 HotReader = Depends(caller(Scope.posts_read))
+HotWriter = Depends(caller(Scope.posts_write))
 Writer = Depends(scoped(Scope.posts_write))
 
 
@@ -29,17 +30,17 @@ async def create_post(
     session: SessionDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-    principal: Principal = Writer,
+    principal: Principal = HotWriter,
 ) -> JSONResponse:
-    code, payload = await PostService(session, settings).create(principal.user, body, idempotency_key)
+    code, payload = await PostService(session, settings).create(principal.user_id, body, idempotency_key)
     return JSONResponse(payload, status_code=code)
 
 
 @router.post("/validate", response_model=ValidateResponse)
 async def validate_post(
-    body: ValidateRequest, session: SessionDep, settings: SettingsDep, principal: Principal = Reader
+    body: ValidateRequest, session: SessionDep, settings: SettingsDep, principal: Principal = HotReader
 ) -> ValidateResponse:
-    return await PostService(session, settings).validate(principal.user, body)
+    return await PostService(session, settings).validate(principal.user_id, body)
 
 
 @router.get("", response_model=ListResponse[PostOut])

@@ -18,6 +18,7 @@ from t21.ai.models import AIGeneration
 from t21.brands.access import require_brand
 from t21.brands.models import Brand
 from t21.config import Settings
+from t21.db.base import new_id
 from t21.enums import Platform, PostStatus, Role, SocialAccountStatus, SocialPostStatus
 from t21.errors import Conflict, NotFound, ValidationFailed
 from t21.kit.clock import utcnow
@@ -76,6 +77,27 @@ def listed_page(
         row["media_ids"] = [str(m) for m in row["media_ids"]]
         row["targets"] = targets[row["id"]]
     return ListResponse[PostOut].model_validate({"data": rows, "next_cursor": next_cursor})
+
+
+def new_target(post_id: uuid.UUID, account: SocialAccount, scheduled_for: datetime | None) -> SocialPost:
+    """A target with every column set (its id too): nothing needs reading back after its INSERT."""
+    return SocialPost(
+        id=new_id(),
+        post_id=post_id,
+        social_account_id=account.id,
+        platform=account.platform,
+        status=SocialPostStatus.SCHEDULED.value,
+        scheduled_for=scheduled_for,
+        job_id=None,
+        platform_post_id=None,
+        platform_post_url=None,
+        platform_container_id=None,
+        published_at=None,
+        error=None,
+        error_code=None,
+        metrics_deleted_at=None,
+        next_metrics_at=None,
+    )
 
 
 def resolve_schedule(
@@ -138,7 +160,7 @@ class PostService:
     # ---- create ---------------------------------------------------------------------------
 
     async def create(
-        self, user: User, data: PostCreate, idempotency_key: str | None
+        self, user_id: uuid.UUID, data: PostCreate, idempotency_key: str | None
     ) -> tuple[int, dict[str, Any]]:
         """Returns (status, body) so a replayed Idempotency-Key gets exactly the first answer."""
         if idempotency_key is not None:
@@ -149,8 +171,8 @@ class PostService:
             request_hash = hashlib.sha256(
                 json.dumps(data.model_dump(mode="json"), sort_keys=True).encode()
             ).hexdigest()
-            await self.posts.lock_idempotency_key(user.id, IDEMPOTENCY_SCOPE, idempotency_key)
-            record = await self.posts.idempotency_record(user.id, IDEMPOTENCY_SCOPE, idempotency_key)
+            await self.posts.lock_idempotency_key(user_id, IDEMPOTENCY_SCOPE, idempotency_key)
+            record = await self.posts.idempotency_record(user_id, IDEMPOTENCY_SCOPE, idempotency_key)
             if record is not None:
                 if record.request_hash != request_hash:
                     raise Conflict(
@@ -158,12 +180,12 @@ class PostService:
                         code="idempotency_key_reused",
                     )
                 return record.response_status, record.response_body
-        post = await self._create(user, data)
+        post = await self._create(user_id, data)
         body = post.model_dump(mode="json", by_alias=True)
         if idempotency_key is not None:
             self.session.add(
                 IdempotencyRecord(
-                    user_id=user.id,
+                    user_id=user_id,
                     scope=IDEMPOTENCY_SCOPE,
                     key=idempotency_key,
                     request_hash=request_hash,
@@ -174,8 +196,8 @@ class PostService:
             await self.session.flush()
         return 201, body
 
-    async def _create(self, user: User, data: PostCreate) -> PostOut:
-        brand, _ = await require_brand(self.session, user.id, data.brand_id, Role.editor)
+    async def _create(self, user_id: uuid.UUID, data: PostCreate) -> PostOut:
+        brand, _ = await require_brand(self.session, user_id, data.brand_id, Role.editor)
         zone = data.time_zone or brand.time_zone
         scheduled_for = resolve_schedule(data.scheduled_for, zone)
         accounts = await self._target_accounts(
@@ -188,9 +210,15 @@ class PostService:
 
         if scheduled_for is not None:
             await self._ensure_within_plan(brand, accounts)
+            await consume_posts(
+                self.session, self.settings, await billing_owner_for_brand(self.session, brand)
+            )
+        # Ids chosen here so the post and its targets go out in one flush; the models fetch their
+        # server defaults with RETURNING (eager_defaults), so nothing is read back afterwards.
         post = Post(
+            id=new_id(),
             brand_id=brand.id,
-            user_id=user.id,
+            user_id=user_id,
             content=data.content,
             status=PostStatus.SCHEDULED.value if scheduled_for else PostStatus.DRAFT.value,
             scheduled_for=scheduled_for,
@@ -201,33 +229,26 @@ class PostService:
             media_ids=media_ids,
             ai_generated=ai_generation_id is not None,
             ai_generation_id=ai_generation_id,
+            published_at=None,
         )
+        targets = [new_target(post.id, account, scheduled_for) for account in accounts]
         self.session.add(post)
         await self.session.flush()
+        self.session.add_all(targets)
         if scheduled_for is not None:
-            await consume_posts(
-                self.session, self.settings, await billing_owner_for_brand(self.session, brand)
-            )
-        targets = [await self._add_target(post, account, scheduled_for) for account in accounts]
-        await self.session.refresh(post)
+            for target in targets:
+                await schedule_target(self.session, target, scheduled_for)
+        await self.session.flush()
         return post_out(post, targets)
 
     async def _add_target(
         self, post: Post, account: SocialAccount, scheduled_for: datetime | None
     ) -> SocialPost:
-        target = SocialPost(
-            post_id=post.id,
-            social_account_id=account.id,
-            platform=account.platform,
-            status=SocialPostStatus.SCHEDULED.value,
-            scheduled_for=scheduled_for,
-        )
+        target = new_target(post.id, account, scheduled_for)
         self.session.add(target)
-        await self.session.flush()
         if scheduled_for is not None:
             await schedule_target(self.session, target, scheduled_for)
-            await self.session.flush()
-        await self.session.refresh(target)
+        await self.session.flush()
         return target
 
     async def _target_accounts(
@@ -582,7 +603,7 @@ class PostService:
 
     # ---- validate -------------------------------------------------------------------------
 
-    async def validate(self, user: User, data: ValidateRequest) -> ValidateResponse:
+    async def validate(self, user_id: uuid.UUID, data: ValidateRequest) -> ValidateResponse:
         media: list[tuple[str, str]] = [(m.kind, m.content_type) for m in data.media]
         if data.media_ids:
             if data.brand_id is None:
@@ -591,7 +612,7 @@ class PostService:
                     code="brand_required",
                     details=[{"field": "body.brandId", "message": "required with mediaIds"}],
                 )
-            await require_brand(self.session, user.id, data.brand_id, Role.viewer)
+            await require_brand(self.session, user_id, data.brand_id, Role.viewer)
             media += await self._media_kinds(data.brand_id, [str(m) for m in data.media_ids])
         overrides = _overrides_json(data.overrides)
         results: dict[str, PlatformValidation] = {}

@@ -137,7 +137,9 @@ class TimeoutMiddleware:
             await send(message)
 
         try:
-            await asyncio.wait_for(self.app(scope, receive, tracking_send), timeout=self.seconds)
+            # asyncio.timeout, not wait_for: no extra task per request.
+            async with asyncio.timeout(self.seconds):
+                await self.app(scope, receive, tracking_send)
         except TimeoutError:
             if not started:
                 response = error_json(

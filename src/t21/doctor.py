@@ -120,7 +120,7 @@ async def _redis(settings: Settings) -> list[Check]:
             Check(
                 "redis",
                 OK,
-                "not configured: rate limits, cache and live fan-out run in-process "
+                "not configured: rate limits run in-process, live events go through PostgreSQL "
                 "(fine for one API instance)",
             )
         ]

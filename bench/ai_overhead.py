@@ -196,17 +196,31 @@ class Meter:
     """CPU (ms) each process, PostgreSQL's backends of the scratch database and the whole machine
     used over one measured phase, and the phase's wall time."""
 
-    def __init__(self, pids: dict[str, list[int]]) -> None:
+    def __init__(self, pids: dict[str, list[int]], database_url: str) -> None:
         from _common import cpu_seconds, system_cpu_seconds
 
         self.pids, self.cpu, self.machine = pids, cpu_seconds, system_cpu_seconds
+        self.database_url = database_url
+        self.sessions_started = self.sessions()
         self.started = {name: sum(map(cpu_seconds, group)) for name, group in pids.items()}
         self.machine_started, self.wall_started = system_cpu_seconds(), time.perf_counter()
+
+    def sessions(self) -> int:
+        """Sessions opened on the scratch database so far (PostgreSQL's statistics, ~1 s behind)."""
+        with psycopg.connect(libpq_url(self.database_url), autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT sessions FROM pg_stat_database WHERE datname = %s",
+                (make_url(self.database_url).database,),
+            ).fetchone()
+        return int(row[0]) if row else 0
 
     def stop(self) -> dict[str, float]:
         used = {name: sum(map(self.cpu, group)) - self.started[name] for name, group in self.pids.items()}
         used["machine"] = self.machine() - self.machine_started
         used["wall"] = time.perf_counter() - self.wall_started
+        time.sleep(1.1)  # let the statistics catch up; the measured window has ended
+        # Minus this meter's own two connections: what is left is T21's pool opening connections.
+        used["sessions"] = self.sessions() - self.sessions_started - 2
         return used
 
 
@@ -219,13 +233,21 @@ def cpu_meter(processes: list[subprocess.Popen[bytes]], database_url: str) -> Me
             "emulator": [processes[0].pid],
             "T21": [processes[1].pid],
             "PostgreSQL": backend_pids(database_url),
-        }
+        },
+        database_url,
     )
 
 
 def cpu_line(used: dict[str, float], requests: int) -> str:
-    parts = [f"{name} {seconds * 1000 / requests:.2f}" for name, seconds in used.items() if name != "wall"]
-    return f"  CPU ms per request: {', '.join(parts)}; {requests / used['wall']:.0f} req/s"
+    parts = [
+        f"{name} {seconds * 1000 / requests:.2f}"
+        for name, seconds in used.items()
+        if name not in ("wall", "sessions")
+    ]
+    return (
+        f"  CPU ms per request: {', '.join(parts)}; {requests / used['wall']:.0f} req/s; "
+        f"database connections opened: {used['sessions']:.0f}"
+    )
 
 
 def profile_path(name: str) -> Path:

@@ -16,12 +16,12 @@ from t21.ai.schemas import (
     RewriteRequest,
     StreamRequest,
 )
-from t21.ai.service import AIService, server_timing, stream_generation
-from t21.auth.dependencies import Principal, get_principal, scoped
+from t21.ai.service import AIService, Call, server_timing, stream_generation
+from t21.auth.dependencies import Principal, caller, get_caller
 from t21.auth.scopes import Scope
 from t21.errors import ErrorResponse
 from t21.integrations.openrouter import OpenRouterClient
-from t21.kit.deps import SessionDep, SettingsDep
+from t21.kit.deps import SessionDep
 from t21.kit.routing import make_router, release_connection
 from t21.kit.schemas import ListResponse
 
@@ -36,46 +36,49 @@ _AI_ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
+async def _answer(service: AIService, call: Call, client: OpenRouterClient) -> Response:
+    outcome = await service.run(call, client)
+    result = await service.record(call, outcome)
+    # Serialised once here (FastAPI would validate the model again first); the declared
+    # response_model still documents it.
+    return Response(
+        result.model_dump_json(by_alias=True),
+        media_type="application/json",
+        headers={"Server-Timing": server_timing(outcome)},
+    )
+
+
+async def _end_read_phase(request: Request) -> None:
+    """What authentication read or wrote (an API key's last use, a first sight of a person) is
+    committed and its connection given back: the rest runs on connections of its own (see
+    `t21.ai.repository`), none held while the provider writes."""
+    session = getattr(request.state, "session", None)
+    if session is not None:
+        await release_connection(session)
+
+
 @router.post("/generate-content", response_model=GenerationResult, responses=_AI_ERRORS)
 async def generate_content(
-    body: GenerateRequest,
-    response: Response,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: OpenRouterClient = Depends(get_ai_client),
-    principal: Principal = Depends(scoped(Scope.ai_write)),
-) -> GenerationResult:
+    body: GenerateRequest, request: Request, principal: Principal = Depends(caller(Scope.ai_write))
+) -> Response:
     """Draft a post for one network in the brand's voice; `variants` alternatives cost
     `variants` × the plan's credits per call. 422 ai_content_refused when the provider's
     moderation refuses the brief."""
-    # What authentication read or wrote (an API key's last use) is committed and its connection
-    # given back: the rest runs on connections of its own, none held while the provider writes.
-    await release_connection(session)
-    service = AIService(session, settings)
-    call = await service.plan_generation(principal.user.id, body)
-    outcome = await service.run(call, client)
-    response.headers["Server-Timing"] = server_timing(outcome)
-    return await service.record(call, outcome)
+    await _end_read_phase(request)
+    service = AIService(request.app.state.settings, request.app.state.db.engine)
+    call = await service.plan_generation(principal.user_id, body)
+    return await _answer(service, call, get_ai_client(request))
 
 
 @router.post("/rewrite", response_model=GenerationResult, responses=_AI_ERRORS)
 async def rewrite(
-    body: RewriteRequest,
-    response: Response,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: OpenRouterClient = Depends(get_ai_client),
-    principal: Principal = Depends(scoped(Scope.ai_write)),
-) -> GenerationResult:
+    body: RewriteRequest, request: Request, principal: Principal = Depends(caller(Scope.ai_write))
+) -> Response:
     """Adapt an existing text to another network, or to another tone."""
-    # What authentication read or wrote (an API key's last use) is committed and its connection
-    # given back: the rest runs on connections of its own, none held while the provider writes.
-    await release_connection(session)
-    service = AIService(session, settings)
-    call = await service.plan_rewrite(principal.user.id, body)
-    outcome = await service.run(call, client)
-    response.headers["Server-Timing"] = server_timing(outcome)
-    return await service.record(call, outcome)
+    await _end_read_phase(request)
+    service = AIService(request.app.state.settings, request.app.state.db.engine)
+    call = await service.plan_rewrite(principal.user_id, body)
+    return await _answer(service, call, get_ai_client(request))
 
 
 @router.post(
@@ -92,19 +95,16 @@ async def rewrite(
     },
 )
 async def generate_content_stream(
-    body: StreamRequest,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: OpenRouterClient = Depends(get_ai_client),
-    principal: Principal = Depends(scoped(Scope.ai_write)),
+    body: StreamRequest, request: Request, principal: Principal = Depends(caller(Scope.ai_write))
 ) -> StreamingResponse:
     """Like generate-content for one variant, streamed. Brand, role, model and credit checks
     answer as plain JSON errors before the stream starts; what happens after is an event."""
-    await release_connection(session)
-    call = await AIService(session, settings).plan_generation(principal.user.id, body)
+    await _end_read_phase(request)
+    settings = request.app.state.settings
+    engine = request.app.state.db.engine
+    call = await AIService(settings, engine).plan_generation(principal.user_id, body)
     return StreamingResponse(
-        stream_generation(call, client, request.app.state.db.engine, settings),
+        stream_generation(call, get_ai_client(request), engine, settings),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -112,31 +112,31 @@ async def generate_content_stream(
 
 @router.get("/generations", response_model=ListResponse[GenerationOut])
 async def list_generations(
+    request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     brand_id: uuid.UUID | None = Query(default=None, alias="brandId"),
     cursor: str | None = Query(default=None),
     limit: int = Query(default=20, ge=1, le=100),
-    principal: Principal = Depends(scoped(Scope.ai_write)),
+    principal: Principal = Depends(caller(Scope.ai_write)),
 ) -> ListResponse[GenerationOut]:
     """Every stored generation of the brands the caller can see, newest first."""
-    rows, next_cursor = await AIService(session, settings).history(principal.user.id, brand_id, cursor, limit)
+    service = AIService(request.app.state.settings, request.app.state.db.engine, session)
+    rows, next_cursor = await service.history(principal.user_id, brand_id, cursor, limit)
     return ListResponse[GenerationOut](data=rows, next_cursor=next_cursor)
 
 
 @router.get("/generations/{generation_id}", response_model=GenerationOut)
 async def get_generation(
     generation_id: uuid.UUID,
+    request: Request,
     session: SessionDep,
-    settings: SettingsDep,
-    principal: Principal = Depends(scoped(Scope.ai_write)),
+    principal: Principal = Depends(caller(Scope.ai_write)),
 ) -> GenerationOut:
-    return await AIService(session, settings).generation(principal.user.id, generation_id)
+    service = AIService(request.app.state.settings, request.app.state.db.engine, session)
+    return await service.generation(principal.user_id, generation_id)
 
 
 @router.get("/status", response_model=AIStatus)
-async def ai_status(
-    session: SessionDep, settings: SettingsDep, principal: Principal = Depends(get_principal)
-) -> AIStatus:
+async def ai_status(request: Request, principal: Principal = Depends(get_caller)) -> AIStatus:
     """Which provider answers, and whether it is T21's emulator."""
-    return AIService(session, settings).status()
+    return AIService(request.app.state.settings, request.app.state.db.engine).status()

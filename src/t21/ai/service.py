@@ -169,17 +169,17 @@ def _voice(brand: BrandForGeneration) -> BrandVoice:
 
 
 class AIService:
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
-        self.session = session
+    def __init__(self, settings: Settings, engine: AsyncEngine, session: AsyncSession | None = None) -> None:
+        """`engine`: generations read and charge on connections of their own (see
+        `t21.ai.repository`); `session`: the request's, for the history."""
         self.settings = settings
-        self.repo = GenerationRepository(session)
+        self.engine = engine
+        self.session = session
 
     @property
-    def engine(self) -> AsyncEngine:
-        """Generations read and charge on connections of their own (see `t21.ai.repository`)."""
-        engine = self.session.bind
-        assert isinstance(engine, AsyncEngine)
-        return engine
+    def repo(self) -> GenerationRepository:
+        assert self.session is not None, "the history needs the request's session"
+        return GenerationRepository(self.session)
 
     # -- status --------------------------------------------------------------------------------
 
@@ -421,7 +421,7 @@ class AIService:
         self, user_id: uuid.UUID, brand_id: uuid.UUID | None, cursor: str | None, limit: int
     ) -> tuple[list[GenerationOut], str | None]:
         if brand_id is not None:
-            await require_brand(self.session, user_id, brand_id)
+            await require_brand(self.repo.session, user_id, brand_id)
         after: tuple[datetime, uuid.UUID] | None = None
         if cursor:
             created_at, last_id = decode_cursor(cursor, (datetime, uuid.UUID))

@@ -169,3 +169,58 @@ async def test_shortening_failure_still_answers_with_a_trimmed_post(
     assert long_answer.startswith(content)
     assert content.endswith("morning.")
     assert await ledger.credits_used(account.id) == 1
+
+
+async def test_brand_deleted_while_the_provider_writes_is_404_and_free(
+    account: Account, brand: dict[str, Any], emulator: Emulator, ledger: Ledger
+) -> None:
+    emulator.store["delay_seconds"] = 0.5
+
+    async def delete_meanwhile() -> int:
+        await asyncio.sleep(0.15)
+        return (await account.delete(f"/api/v1/brands/{brand['id']}")).status_code
+
+    response, deleted = await asyncio.gather(
+        account.post(GENERATE, json={"brandId": brand["id"], "prompt": "Hello", "platform": "x"}),
+        delete_meanwhile(),
+    )
+    assert deleted == 204
+    assert len(completions(emulator)) == 1  # the provider was asked before the brand went
+    assert_error(response, 404, "brand_not_found")
+    assert await ledger.credits_used(account.id) == 0
+    assert await ledger.generations() == 0
+
+
+async def test_a_new_month_resets_the_counters_in_the_charging_statement(
+    account: Account, brand: dict[str, Any], ledger: Ledger, db: Any
+) -> None:
+    """Last month's counters are reset by the charge itself (posts included), as the lazy reset of
+    `t21.quotas` does, and the period moves to this month."""
+    import uuid
+
+    from sqlalchemy import text
+
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE users SET ai_credits_used = 20, posts_this_month = 7, "
+                "usage_period_start = date_trunc('month', now()) - interval '1 month' WHERE id = :id"
+            ),
+            {"id": uuid.UUID(account.id)},
+        )
+    body = {"brandId": brand["id"], "prompt": "Hello", "platform": "x", "variants": 2}
+    response = await account.post(GENERATE, json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["creditsRemaining"] == 18
+    async with db.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT ai_credits_used, posts_this_month, "
+                    "usage_period_start = date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' "
+                    "FROM users WHERE id = :id"
+                ),
+                {"id": uuid.UUID(account.id)},
+            )
+        ).one()
+    assert tuple(row) == (2, 0, True)

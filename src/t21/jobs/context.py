@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import psycopg_pool
 
 from t21.config import Settings
 from t21.db.database import Database
@@ -17,6 +18,9 @@ class JobResources:
     db: Database
     http: httpx.AsyncClient
     extras: dict[str, Any] = field(default_factory=dict)
+    # Autocommit psycopg connections for the publishing engine's hot path (set by the worker;
+    # without it the engine opens a connection per statement group, slower but the same).
+    pool: psycopg_pool.AsyncConnectionPool[Any] | None = None
 
 
 _resources: JobResources | None = None

@@ -23,8 +23,9 @@ from t21.jobs.context import JobResources, set_resources
 log = structlog.get_logger(__name__)
 
 # Scheduled jobs are found by polling (LISTEN/NOTIFY only fires at insert time), so the polling
-# interval bounds publish lag: half a second keeps "within 1 s of its scheduled time".
-FETCH_POLLING_INTERVAL = 0.5
+# interval bounds publish lag. 0.2 s: publish lag p99 stays well under 1 s even when no other
+# job's insert (its NOTIFY wakes the worker) happens to come by; an idle poll is one cheap query.
+FETCH_POLLING_INTERVAL = 0.2
 # Backoff between restarts after Procrastinate stopped by itself (seconds).
 RESTART_DELAY_FIRST = 1.0
 RESTART_DELAY_MAX = 30.0
@@ -38,7 +39,7 @@ def worker_name() -> str:
 def build_http_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=httpx.Timeout(30.0, connect=5.0),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
         follow_redirects=False,
     )
 
@@ -78,7 +79,19 @@ class Worker:
         connection (a PostgreSQL restart or failover); this loop starts it again, with backoff,
         so a worker never silently goes away."""
         db = Database.connect(self.settings, self.url)
-        self._resources = JobResources(settings=self.settings, db=db, http=build_http_client())
+        # The publishing engine's hot path runs plain SQL on autocommit connections of its own
+        # (publishing/fastpath.py); Procrastinate's fetches keep their pool to themselves.
+        # No check on checkout (a round trip per statement group): a connection that died with
+        # a PostgreSQL restart fails its statement, the pool drops it and the job is retried.
+        pool = psycopg_pool.AsyncConnectionPool(
+            libpq_url(self.url),
+            kwargs={"autocommit": True, "application_name": "t21-worker-jobs"},
+            min_size=1,
+            max_size=max(4, min(self.concurrency, 40)),
+            open=False,
+        )
+        await pool.open(wait=False)
+        self._resources = JobResources(settings=self.settings, db=db, http=build_http_client(), pool=pool)
         set_resources(self._resources)
         delay = RESTART_DELAY_FIRST
         try:
@@ -99,6 +112,7 @@ class Worker:
                 delay = min(delay * 2, RESTART_DELAY_MAX)
         finally:
             await self._resources.http.aclose()
+            await pool.close()
             await db.dispose()
             set_resources(None)
 

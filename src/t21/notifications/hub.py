@@ -247,21 +247,24 @@ class LiveHub:
         return sum(len(c) for c in self._clients.values())
 
     def dispatch(self, payload: str) -> None:
-        """Route one NOTIFY payload `{"users": [...], "event": {...}}` to those users' sockets."""
+        """Route one NOTIFY payload `{"users": [...], "event": {...}}` (or `"events": [...]`, several
+        events for the same users in one NOTIFY, each sent as its own message) to those users'
+        sockets."""
         try:
             message = json.loads(payload)
             users = message["users"]
-            event = message["event"]
-            if not isinstance(users, list) or not isinstance(event, dict):
+            events = message["events"] if "events" in message else [message["event"]]
+            if not isinstance(users, list) or not all(isinstance(e, dict) for e in events):
                 raise TypeError("shape")
         except (ValueError, KeyError, TypeError):
             log.warning("live_event_malformed", size=len(payload))
             return
-        text = json.dumps(event, separators=(",", ":"))
-        for user in users:
-            for client in list(self._clients.get(str(user), ())):
-                client.offer(text)
-                self.delivered += 1
+        for event in events:
+            text = json.dumps(event, separators=(",", ":"))
+            for user in users:
+                for client in list(self._clients.get(str(user), ())):
+                    client.offer(text)
+                    self.delivered += 1
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"t21-live-{self.source.name}")

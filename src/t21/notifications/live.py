@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -14,6 +15,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 LIVE_CHANNEL = "t21_live"
 # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; events carry ids and short fields.
 MAX_PAYLOAD = 7900
+
+
+def live_message(user_ids: Sequence[object], events: list[dict[str, Any]]) -> str | None:
+    """One NOTIFY payload carrying one or more events for the same users (the hub forwards each
+    event as its own WebSocket message). None when nobody is concerned."""
+    if not user_ids:
+        return None
+    users = [str(u) for u in user_ids]
+    message = json.dumps(
+        {"users": users, "events": events} if len(events) > 1 else {"users": users, "event": events[0]},
+        default=str,
+        separators=(",", ":"),
+    )
+    if len(message.encode()) > MAX_PAYLOAD:
+        short = [
+            {
+                "type": e["type"],
+                "truncated": True,
+                **{k: v for k, v in e.items() if k in ("postId", "status")},
+            }
+            for e in events
+        ]
+        message = json.dumps({"users": users, "events": short}, default=str, separators=(",", ":"))
+    return message
 
 
 async def publish_live_event(

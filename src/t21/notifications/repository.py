@@ -80,22 +80,48 @@ class EmailRepository:
         )
         return list((await self.session.execute(stmt)).scalars())
 
-    async def pending_without_job(self, created_before: datetime, limit: int) -> list[uuid.UUID]:
-        """PENDING emails that no live send job covers: queued where no hook was registered (a CLI
-        command) or whose job was deleted by hand. The sweep defers them again."""
+    async def pending_without_job(self, created_before: datetime, limit: int) -> list[tuple[uuid.UUID, str]]:
+        """PENDING emails (id, recipient) that no live send job covers: queued where no hook was
+        registered (a CLI command), whose job was deleted by hand, or whose recipient's coalesced
+        send gave up. The sweep defers them again."""
         rows = await self.session.execute(
             text(
                 """
-                SELECT e.id FROM email_messages e
+                SELECT e.id, e.to_address FROM email_messages e
                 WHERE e.status = 'PENDING' AND e.created_at < :before
+                  -- no per-email send job and no coalesced send of the recipient waits or runs
                   AND NOT EXISTS (
                     SELECT 1 FROM procrastinate_jobs j
                     WHERE j.task_name = 't21.send_email' AND j.status IN ('todo', 'doing')
                       AND j.args->>'email_id' = e.id::text)
+                  AND NOT EXISTS (
+                    SELECT 1 FROM procrastinate_jobs j
+                    WHERE j.task_name = 't21.send_emails_to' AND j.status IN ('todo', 'doing')
+                      AND j.lock = 'emails-to:' || e.to_address)
                 ORDER BY e.created_at
                 LIMIT :limit
                 """
             ),
             {"before": created_before, "limit": limit},
         )
-        return [row[0] for row in rows]
+        return [(row[0], row[1]) for row in rows]
+
+    async def still_stranded(self, email_id: uuid.UUID, to_address: str) -> bool:
+        """The sweep's second look, under the recipient's advisory lock."""
+        row = await self.session.execute(
+            text(
+                """
+                SELECT 1 FROM email_messages e WHERE e.id = :id AND e.status = 'PENDING'
+                  AND NOT EXISTS (
+                    SELECT 1 FROM procrastinate_jobs j
+                    WHERE j.task_name = 't21.send_email' AND j.status IN ('todo', 'doing')
+                      AND j.args->>'email_id' = e.id::text)
+                  AND NOT EXISTS (
+                    SELECT 1 FROM procrastinate_jobs j
+                    WHERE j.task_name = 't21.send_emails_to' AND j.status IN ('todo', 'doing')
+                      AND j.lock = 'emails-to:' || e.to_address)
+                """
+            ),
+            {"id": email_id},
+        )
+        return row.first() is not None

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from procrastinate import BaseRetryStrategy, RetryDecision
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import Job
-from sqlalchemy import update
+from psycopg.types.json import Jsonb
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.db.session import transaction
@@ -154,6 +156,159 @@ async def defer_send(session: AsyncSession, message: EmailMessage) -> None:
 on_email_queued(defer_send)
 
 
+# --- coalesced sends: one job per recipient for the emails the publishing engine writes ---------
+#
+# A publish spike would otherwise defer one `t21.send_email` job per published post. The engine
+# instead writes the outbox row and (in the same statement, see coalesced_send_job) at most one
+# waiting `t21.send_emails_to` job per recipient (`queueing_lock`); that job sends every email of
+# the recipient that was never attempted, each still with its own id as Resend's Idempotency-Key.
+# `lock` keeps two of them for one recipient from running at once. An email whose send must be
+# retried is handed to its own `t21.send_email` job (the path above), so a retry never blocks the
+# others. The claim and the stranded-email sweep take the same advisory lock per recipient, so an
+# email is never given to both a coalesced job and a per-email job.
+
+SEND_TO_TASK = "t21.send_emails_to"
+COALESCE_SECONDS = 2.0
+COALESCED_BATCH = 200
+
+
+def coalesced_lock(to_address: str) -> str:
+    return f"emails-to:{to_address}"
+
+
+def coalesced_send_job(to_address: str, now: datetime) -> tuple[str, dict[str, Any]]:
+    """SQL (and its parameters) deferring the recipient's coalesced send unless one is waiting:
+    usable as a CTE of the caller's statement, so it commits with the email it sends."""
+    sql = (
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock, args, "
+        "scheduled_at) VALUES ('email', %(sj_task)s, 0, %(sj_lock)s, %(sj_lock)s, %(sj_args)s, %(sj_at)s) "
+        "ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING"
+    )
+    return sql, {
+        "sj_task": SEND_TO_TASK,
+        "sj_lock": coalesced_lock(to_address),
+        "sj_args": Jsonb({"to_address": to_address}),
+        "sj_at": now + timedelta(seconds=COALESCE_SECONDS),
+    }
+
+
+RECIPIENT_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+CLAIM_COALESCED = """
+UPDATE email_messages e SET attempts = e.attempts + 1, updated_at = now()
+ WHERE e.id IN (
+    SELECT m.id FROM email_messages m
+     WHERE m.to_address = %(to)s AND m.status = 'PENDING' AND m.attempts = 0
+       AND m.id::text NOT IN (
+            SELECT j.args->>'email_id' FROM procrastinate_jobs j
+             WHERE j.task_name = 't21.send_email' AND j.status IN ('todo', 'doing'))
+     ORDER BY m.created_at
+     LIMIT %(limit)s
+       FOR UPDATE SKIP LOCKED)
+RETURNING e.id, e.to_address, e.subject, e.html, e.text_body, e.template
+"""
+RECORD_COALESCED = """
+UPDATE email_messages e
+   SET status = v.status, provider_message_id = v.provider_message_id, sent_at = v.sent_at,
+       error = v.error, updated_at = now()
+  FROM (SELECT unnest(%(ids)s::uuid[]) AS id, unnest(%(statuses)s::text[]) AS status,
+               unnest(%(provider_ids)s::text[]) AS provider_message_id,
+               unnest(%(sent_at)s::timestamptz[]) AS sent_at, unnest(%(errors)s::text[]) AS error) v
+ WHERE e.id = v.id AND e.status = 'PENDING'
+"""
+
+
+@app.task(name=SEND_TO_TASK, queue="email", retry=EmailRetryStrategy())
+async def send_emails_to(to_address: str) -> None:
+    await deliver_coalesced(resources(), to_address)
+
+
+async def deliver_coalesced(res: JobResources, to_address: str) -> int:
+    """Send every never-attempted PENDING email of `to_address`, in batches; returns how many
+    were settled (sent, stored, or failed for good) by this run."""
+    from t21.publishing.fastpath import connection
+
+    settled = 0
+    sender = sender_for(res.settings)
+    while True:
+        async with connection(res) as conn, conn.transaction():
+            await conn.execute(RECIPIENT_LOCK, (f"t21-email-to:{to_address}",))
+            cur = await conn.execute(CLAIM_COALESCED, {"to": to_address, "limit": COALESCED_BATCH})
+            batch = await cur.fetchall()
+        if not batch:
+            return settled
+        ids: list[uuid.UUID] = []
+        statuses: list[str] = []
+        provider_ids: list[str | None] = []
+        sent_at: list[datetime | None] = []
+        errors: list[str | None] = []
+        retry: list[tuple[uuid.UUID, float, str]] = []
+        for email_id, to, subject, html, text_body, template in batch:
+            bound = log.bind(email_id=str(email_id), attempt=1, template=template)
+            try:
+                outcome = await sender.send(
+                    OutgoingEmail(id=str(email_id), to=to, subject=subject, html=html, text=text_body)
+                )
+            except RetryableEmailError as exc:
+                delay = backoff_seconds(1)
+                if exc.retry_after is not None:
+                    delay = min(MAX_RETRY_AFTER_SECONDS, max(exc.retry_after, 0.5))
+                retry.append((email_id, delay, str(exc)))
+                bound.info("email_deferred", delay=round(delay, 2))
+                continue
+            except PermanentEmailError as exc:
+                ids.append(email_id)
+                statuses.append("FAILED")
+                provider_ids.append(None)
+                sent_at.append(None)
+                errors.append(str(exc))
+                bound.warning("email_failed", reason="rejected")
+                continue
+            ids.append(email_id)
+            statuses.append(outcome.status)
+            provider_ids.append(outcome.provider_message_id)
+            sent_at.append(utcnow())
+            errors.append(None)
+        async with connection(res) as conn:
+            if ids:
+                await conn.execute(
+                    RECORD_COALESCED,
+                    {
+                        "ids": ids,
+                        "statuses": statuses,
+                        "provider_ids": provider_ids,
+                        "sent_at": sent_at,
+                        "errors": errors,
+                    },
+                )
+        settled += len(ids)
+        for email_id, delay, reason in retry:
+            await _hand_over_retry(res, email_id, delay, reason)
+
+
+async def _hand_over_retry(res: JobResources, email_id: uuid.UUID, delay: float, reason: str) -> None:
+    """An email of a coalesced send that must be retried continues on its own job (its attempt
+    budget is on the row, so it goes on counting from here)."""
+    async with transaction(res.db.sessionmaker) as session:
+        await session.execute(
+            update(EmailMessage)
+            .where(EmailMessage.id == email_id, EmailMessage.status == "PENDING")
+            .values(error=reason)
+        )
+        key = f"email:{email_id}"
+        try:
+            async with session.begin_nested():
+                await defer_in_transaction(
+                    session,
+                    send_email,
+                    email_id=str(email_id),
+                    lock=key,
+                    queueing_lock=key,
+                    schedule_at=utcnow() + timedelta(seconds=delay),
+                )
+        except AlreadyEnqueued:
+            pass
+
+
 @app.periodic(cron="* * * * *", periodic_id="email-sweep")
 @app.task(name="t21.sweep_pending_emails", queue="email", queueing_lock="email-sweep")
 async def sweep_pending_emails(timestamp: int) -> None:
@@ -166,11 +321,19 @@ async def resend_stranded_emails(res: JobResources) -> int:
     deferred = 0
     async with transaction(res.db.sessionmaker) as session:
         ids = await EmailRepository(session).pending_without_job(utcnow() - SWEEP_GRACE, SWEEP_BATCH)
-        for email_id in ids:
+        for email_id, to_address in ids:
             # A savepoint per email: a job deferred meanwhile (queueing-lock conflict) must not
             # abort the others.
             try:
                 async with session.begin_nested():
+                    # The recipient's lock, then a fresh look: a coalesced send that started
+                    # meanwhile owns the email (see deliver_coalesced).
+                    await session.execute(
+                        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                        {"k": f"t21-email-to:{to_address}"},
+                    )
+                    if not await EmailRepository(session).still_stranded(email_id, to_address):
+                        continue
                     key = f"email:{email_id}"
                     await defer_in_transaction(
                         session, send_email, email_id=str(email_id), lock=key, queueing_lock=key

@@ -17,7 +17,11 @@ def account_lock(social_account_id: object) -> str:
     return f"account:{social_account_id}"
 
 
-async def schedule_target(session: AsyncSession, target: SocialPost, at: datetime) -> int:
+async def schedule_target(
+    session: AsyncSession, target: SocialPost, at: datetime, *, priority: int | None = None
+) -> int:
+    """`priority` above the default (0) puts the job at the head of its account's lock, ahead of
+    jobs written before it: Procrastinate runs a lock's jobs by priority, then id."""
     from t21.publishing.tasks import publish_social_post
 
     job_id = await defer_in_transaction(
@@ -25,6 +29,7 @@ async def schedule_target(session: AsyncSession, target: SocialPost, at: datetim
         publish_social_post,
         schedule_at=at,
         lock=account_lock(target.social_account_id),
+        priority=priority,
         social_post_id=str(target.id),
     )
     target.job_id = job_id

@@ -1,0 +1,496 @@
+"""The publishing engine's hot path in plain SQL: one statement to claim, one transaction to record.
+
+engine.py keeps the whole state machine in the ORM (reconciliation, refreshes, failures, every
+edge case). This module handles only the common case and hands anything else back to it:
+
+  claim    one statement (a CTE) locks the target, checks that it is due, still SCHEDULED and
+           still this job's, that the account is connected, and in the same statement marks it
+           PUBLISHING, counts and records the attempt and moves the post to PUBLISHING; it
+           returns everything the network call needs. Committed before the call (DESIGN §5.2).
+           Anything else (a target to reconcile, a disconnected account, not due yet, ...) →
+           `Fallback`, and the ORM claim decides, exactly as before.
+  success  one transaction of three statements sent as one pipeline: lock the post, write the
+           target + attempt and read the post's other targets (a fresh snapshot taken after the
+           post lock, so two targets of one post finishing together cannot both miss the other),
+           then the post's roll-up, the author's notification and email, and one live event.
+  drain    the job of an account's publish holds that account's Procrastinate lock (only one job
+           per lock can be `doing`: procrastinate_jobs_lock_idx_v1 is a unique index). While it
+           holds it, it takes the account's next job in the same order Procrastinate's fetch would
+           (the head of the lock: highest priority, lowest id, whatever its schedule), if that job
+           is due, and runs it itself: the job row is deleted and the target's job_id becomes
+           this job's id in the claim statement. One account still never has two publishes in
+           flight (everything runs under the one lock), and a spike costs one Procrastinate fetch
+           per account instead of one per post.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from t21.enums import PostStatus, SocialPostStatus
+from t21.jobs.context import JobResources
+from t21.notifications.emails import render
+from t21.notifications.live import LIVE_CHANNEL, live_message
+from t21.notifications.tasks import coalesced_send_job
+from t21.platforms.base import PublishResult
+
+PUBLISH_TASK = "t21.publish_social_post"
+
+
+@asynccontextmanager
+async def connection(res: JobResources) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """An autocommit psycopg connection: the worker's pool, else (a bare JobResources) a new one."""
+    if res.pool is not None:
+        async with res.pool.connection() as conn:
+            yield conn
+        return
+    from t21.db.urls import libpq_url
+
+    conn = await psycopg.AsyncConnection.connect(libpq_url(res.db.url), autocommit=True)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+class Fallback(Exception):
+    """The fast claim did not apply; the ORM claim must decide (it handles every case)."""
+
+
+@dataclass
+class Claimed:
+    """The row the claim statement returns, turned into what the engine's Snapshot needs."""
+
+    target_id: uuid.UUID
+    post_id: uuid.UUID
+    brand_id: uuid.UUID
+    account_id: uuid.UUID
+    platform: str
+    platform_user_id: str
+    sandbox: bool
+    access_token_encrypted: str
+    token_expires_at: datetime | None
+    content: str
+    overrides: dict[str, Any]
+    thread: list[Any]
+    media_ids: list[str]
+    attempt_id: uuid.UUID
+    attempt_number: int
+    first_attempt_at: datetime
+    platform_post_id: str | None
+    thread_post_ids: list[str]
+    container_id: str | None
+
+
+# The target to claim: the job's own (`own`), or the head of the account's lock (`drain`).
+_OWN_SOURCE = """
+src AS (SELECT %(target)s::uuid AS id, NULL::bigint AS old_job),
+"""
+_DRAIN_SOURCE = """
+head AS (
+    SELECT j.id, j.task_name, j.scheduled_at, j.args
+      FROM procrastinate_jobs j
+     WHERE j.lock = %(lock)s AND j.status = 'todo'
+     ORDER BY j.priority DESC, j.id
+     LIMIT 1
+       FOR UPDATE
+),
+src AS (
+    SELECT (head.args->>'social_post_id')::uuid AS id, head.id AS old_job
+      FROM head
+     WHERE head.task_name = 't21.publish_social_post'
+       AND (head.scheduled_at IS NULL OR head.scheduled_at <= now())
+),
+"""
+_CLAIM = """
+WITH {source}
+t AS (
+    SELECT sp.id, sp.post_id, sp.social_account_id, sp.platform, sp.status, sp.job_id,
+           sp.scheduled_for, sp.attempts, src.old_job
+      FROM social_posts sp JOIN src ON sp.id = src.id
+       FOR UPDATE OF sp
+),
+ok AS (
+    SELECT t.id, t.post_id
+      FROM t JOIN social_accounts a ON a.id = t.social_account_id
+     WHERE t.status = 'SCHEDULED'
+       AND (t.scheduled_for IS NULL OR t.scheduled_for <= %(due)s)
+       AND CASE WHEN t.old_job IS NOT NULL THEN t.job_id = t.old_job
+                ELSE (%(job)s::bigint IS NULL OR t.job_id IS NULL OR t.job_id = %(job)s::bigint) END
+       AND a.status = 'CONNECTED' AND a.access_token_encrypted IS NOT NULL
+),
+taken AS (
+    DELETE FROM procrastinate_jobs j USING t, ok
+     WHERE j.id = t.old_job AND ok.id = t.id AND j.status = 'todo'
+),
+upd AS (
+    UPDATE social_posts sp
+       SET status = 'PUBLISHING', attempts = sp.attempts + 1, updated_at = now(),
+           job_id = CASE WHEN t.old_job IS NOT NULL THEN %(job)s::bigint ELSE sp.job_id END
+      FROM ok JOIN t ON t.id = ok.id
+     WHERE sp.id = ok.id
+ RETURNING sp.id, sp.attempts, sp.platform_post_id, sp.thread_post_ids, sp.platform_container_id
+),
+att AS (
+    INSERT INTO publish_attempts (id, social_post_id, attempt_number, started_at, worker)
+    SELECT %(attempt)s, upd.id, upd.attempts, %(now)s, %(worker)s FROM upd
+ RETURNING id, attempt_number
+),
+moved AS (
+    UPDATE posts p SET status = 'PUBLISHING', updated_at = now()
+      FROM ok WHERE p.id = ok.post_id AND p.status IN ('SCHEDULED', 'DRAFT')
+)
+SELECT t.id, t.status, t.job_id, att.id, att.attempt_number,
+       upd.platform_post_id, upd.thread_post_ids, upd.platform_container_id,
+       t.post_id, p.brand_id, t.social_account_id, t.platform,
+       a.platform_user_id, a.is_sandbox, a.access_token_encrypted, a.token_expires_at,
+       p.content, p.overrides, p.thread, p.media_ids,
+       (SELECT pa.started_at FROM publish_attempts pa WHERE pa.social_post_id = t.id
+         ORDER BY pa.attempt_number LIMIT 1)
+  FROM t
+  LEFT JOIN upd ON upd.id = t.id
+  LEFT JOIN att ON true
+  JOIN posts p ON p.id = t.post_id
+  JOIN social_accounts a ON a.id = t.social_account_id
+"""
+CLAIM_OWN = _CLAIM.format(source=_OWN_SOURCE)
+CLAIM_DRAIN = _CLAIM.format(source=_DRAIN_SOURCE)
+
+TERMINAL = {
+    SocialPostStatus.PUBLISHED.value,
+    SocialPostStatus.FAILED.value,
+    SocialPostStatus.UNKNOWN.value,
+    SocialPostStatus.CANCELLED.value,
+}
+
+
+async def claim(
+    res: JobResources,
+    *,
+    job_id: int | None,
+    now: datetime,
+    worker: str,
+    target_id: uuid.UUID | None = None,
+    account_lock: str | None = None,
+) -> Claimed | None:
+    """Claim the job's own target (`target_id`) or the next due job of `account_lock`.
+
+    None: nothing to do (no such target, a finished one, one that is no longer this job's, or,
+    when draining, no due job at the head of the lock). Raises Fallback when the ORM claim must
+    look (own target only)."""
+    params = {
+        "target": target_id,
+        "lock": account_lock,
+        "job": job_id,
+        "due": now + timedelta(seconds=1),
+        "now": now,
+        "attempt": uuid.uuid4(),
+        "worker": worker,
+    }
+    async with connection(res) as conn:
+        cur = await conn.execute(CLAIM_OWN if target_id is not None else CLAIM_DRAIN, params)
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    status, current_job, attempt_id = row[1], row[2], row[3]
+    if attempt_id is None:
+        if target_id is None or status in TERMINAL:
+            return None
+        if job_id is not None and current_job is not None and current_job != job_id:
+            return None
+        raise Fallback
+    return Claimed(
+        target_id=row[0],
+        post_id=row[8],
+        brand_id=row[9],
+        account_id=row[10],
+        platform=row[11],
+        platform_user_id=row[12],
+        sandbox=row[13],
+        access_token_encrypted=row[14],
+        token_expires_at=row[15],
+        content=row[16] or "",
+        overrides=row[17] or {},
+        thread=row[18] or [],
+        media_ids=list(row[19] or []),
+        attempt_id=attempt_id,
+        attempt_number=row[4],
+        first_attempt_at=row[20] or now,
+        platform_post_id=row[5],
+        thread_post_ids=list(row[6] or []),
+        container_id=row[7],
+    )
+
+
+# --- ids the network returns, stored at once --------------------------------------------------------
+
+STORE_PART_FIRST = "UPDATE social_posts SET platform_post_id = %s, updated_at = now() WHERE id = %s"
+STORE_PART_LATER = (
+    "UPDATE social_posts SET thread_post_ids = array_append(thread_post_ids, %s), updated_at = now() "
+    "WHERE id = %s AND NOT (%s = ANY(thread_post_ids))"
+)
+STORE_CONTAINER = "UPDATE social_posts SET platform_container_id = %s, updated_at = now() WHERE id = %s"
+
+
+async def store_part(res: JobResources, target_id: uuid.UUID, index: int, platform_post_id: str) -> None:
+    async with connection(res) as conn:
+        if index == 0:
+            await conn.execute(STORE_PART_FIRST, (platform_post_id, target_id))
+        else:
+            await conn.execute(STORE_PART_LATER, (platform_post_id, target_id, platform_post_id))
+
+
+async def store_container(res: JobResources, target_id: uuid.UUID, container_id: str) -> None:
+    async with connection(res) as conn:
+        await conn.execute(STORE_CONTAINER, (container_id, target_id))
+
+
+# --- success ---------------------------------------------------------------------------------------
+
+LOCK_POST = """
+SELECT p.status, p.published_at IS NOT NULL, p.user_id, p.content, b.id, b.name,
+       CASE WHEN b.user_id IS NOT NULL THEN ARRAY[b.user_id]
+            ELSE ARRAY(SELECT m.user_id FROM team_members m WHERE m.organization_id = b.organization_id)
+       END,
+       u.email
+  FROM posts p
+  JOIN brands b ON b.id = p.brand_id
+  LEFT JOIN users u ON u.id = p.user_id
+ WHERE p.id = %(post)s
+   FOR UPDATE OF p
+"""
+WRITE_TARGET = """
+WITH u AS (
+    UPDATE social_posts
+       SET status = 'PUBLISHED', platform_post_id = %(ppid)s,
+           platform_post_url = COALESCE(%(url)s, platform_post_url),
+           thread_post_ids = CASE WHEN %(has_thread)s THEN %(thread)s ELSE thread_post_ids END,
+           published_at = %(now)s, next_metrics_at = %(metrics_at)s,
+           error = NULL, error_code = NULL, job_id = NULL, updated_at = now()
+     WHERE id = %(target)s
+ RETURNING id, status, attempts, platform, platform_post_id, platform_post_url, error
+),
+a AS (
+    UPDATE publish_attempts SET finished_at = %(now)s, outcome = %(outcome)s, platform_post_id = %(ppid)s
+     WHERE id = %(attempt)s
+)
+SELECT id, status, attempts, platform, platform_post_id, platform_post_url, error FROM u
+UNION ALL
+SELECT id, status, attempts, platform, platform_post_id, platform_post_url, error
+  FROM social_posts WHERE post_id = %(post)s AND id <> %(target)s
+"""
+
+
+@dataclass
+class TargetRow:
+    id: uuid.UUID
+    status: str
+    attempts: int
+    platform: str
+    platform_post_id: str | None
+    platform_post_url: str | None
+    error: str | None
+
+
+def rollup(targets: Sequence[TargetRow]) -> str:
+    """The post's status from its targets' (the same rule as engine.rollup)."""
+    statuses = [t.status for t in targets if t.status != SocialPostStatus.CANCELLED.value]
+    if not statuses:
+        return PostStatus.CANCELLED.value
+    if any(s in (SocialPostStatus.SCHEDULED.value, SocialPostStatus.PUBLISHING.value) for s in statuses):
+        return (
+            PostStatus.PUBLISHING.value
+            if any(s != SocialPostStatus.SCHEDULED.value for s in statuses)
+            or any(t.attempts for t in targets)
+            else PostStatus.SCHEDULED.value
+        )
+    published = sum(s == SocialPostStatus.PUBLISHED.value for s in statuses)
+    if published == len(statuses):
+        return PostStatus.PUBLISHED.value
+    return PostStatus.PARTIALLY_PUBLISHED.value if published else PostStatus.FAILED.value
+
+
+async def succeed(
+    res: JobResources,
+    *,
+    target_id: uuid.UUID,
+    post_id: uuid.UUID,
+    attempt_id: uuid.UUID,
+    result: PublishResult,
+    reconciled: bool,
+    now: datetime,
+) -> None:
+    """Target PUBLISHED, attempt finished, post rolled up, author told: one transaction."""
+    async with connection(res) as conn, conn.transaction():
+        async with conn.pipeline():
+            locked = await conn.execute(LOCK_POST, {"post": post_id})
+            written = await conn.execute(
+                WRITE_TARGET,
+                {
+                    "ppid": result.platform_post_id,
+                    "url": result.url,
+                    "has_thread": bool(result.thread_post_ids),
+                    "thread": list(result.thread_post_ids),
+                    "now": now,
+                    "metrics_at": now + timedelta(hours=1),
+                    "target": target_id,
+                    "attempt": attempt_id,
+                    "outcome": "reconciled" if reconciled else "published",
+                    "post": post_id,
+                },
+            )
+            post = await locked.fetchone()
+            rows = [TargetRow(*r) for r in await written.fetchall()]
+        assert post is not None and rows and rows[0].id == target_id
+        old_status, had_published_at, author_id, content, brand_id, brand_name, audience, author_email = post
+        target = rows[0]
+        rolled = rollup(rows)
+        changed_to_terminal = rolled != old_status and rolled in (
+            PostStatus.PUBLISHED.value,
+            PostStatus.PARTIALLY_PUBLISHED.value,
+            PostStatus.FAILED.value,
+        )
+        set_published_at = not had_published_at and rolled in (
+            PostStatus.PUBLISHED.value,
+            PostStatus.PARTIALLY_PUBLISHED.value,
+        )
+        payload: dict[str, Any] = {
+            "postId": str(post_id),
+            "brandId": str(brand_id),
+            "status": rolled,
+            "target": {
+                "id": str(target.id),
+                "platform": target.platform,
+                "status": target.status,
+                "platformPostId": target.platform_post_id,
+                "platformPostUrl": target.platform_post_url,
+                "error": target.error,
+            },
+        }
+        events = [{"type": "post.updated", **payload}]
+        if changed_to_terminal:
+            events.append(
+                {"type": "post.published" if rolled != PostStatus.FAILED.value else "post.failed", **payload}
+            )
+        sql = [
+            "WITH p AS (UPDATE posts SET status = %(rolled)s, updated_at = now(), published_at = "
+            "CASE WHEN %(set_pub)s THEN %(now)s ELSE published_at END WHERE id = %(post)s)"
+        ]
+        params: dict[str, Any] = {"rolled": rolled, "set_pub": set_published_at, "now": now, "post": post_id}
+        if changed_to_terminal and author_id is not None:
+            _author_notices(
+                res,
+                sql,
+                params,
+                rows,
+                rolled,
+                post_id,
+                brand_id,
+                brand_name,
+                content,
+                author_id,
+                author_email,
+                now,
+            )
+        message = live_message(audience or [], events)
+        if message is not None:
+            sql.append("SELECT pg_notify(%(channel)s, %(message)s)")
+            params.update(channel=LIVE_CHANNEL, message=message)
+        else:
+            sql.append("SELECT 1")
+        await conn.execute("\n".join(sql), params)
+
+
+NOTICE_CTES = """
+, n{i} AS (
+    INSERT INTO notifications (id, user_id, kind, title, body, data)
+    VALUES (%(n{i}_id)s, %(author)s, %(n{i}_kind)s, %(n{i}_title)s, %(n{i}_body)s, %(n{i}_data)s))
+, e{i} AS (
+    INSERT INTO email_messages (id, to_address, subject, template, html, text_body)
+    VALUES (%(e{i}_id)s, %(to)s, %(e{i}_subject)s, %(e{i}_template)s, %(e{i}_html)s, %(e{i}_text)s))
+"""
+
+
+def _author_notices(
+    res: JobResources,
+    sql: list[str],
+    params: dict[str, Any],
+    rows: Sequence[TargetRow],
+    rolled: str,
+    post_id: uuid.UUID,
+    brand_id: uuid.UUID,
+    brand_name: str,
+    content: str,
+    author_id: uuid.UUID,
+    author_email: str,
+    now: datetime,
+) -> None:
+    """The author's in-app notification and email (as engine._notify_author writes them), as
+    CTEs of the roll-up statement; the email is sent by the author's coalesced send job."""
+    url = f"{res.settings.base_url}/posts/{post_id}"
+    excerpt = (content[:140] + "…") if len(content) > 140 else content
+    published = [t for t in rows if t.status == SocialPostStatus.PUBLISHED.value]
+    problems = [
+        t for t in rows if t.status in (SocialPostStatus.FAILED.value, SocialPostStatus.UNKNOWN.value)
+    ]
+    notes: list[tuple[str, str, str, dict[str, str], str, dict[str, str]]] = []
+    if published:
+        platforms = ", ".join(sorted({t.platform for t in published}))
+        notes.append(
+            (
+                "post.published",
+                f"Published on {platforms}",
+                excerpt,
+                {"postId": str(post_id), "brandId": str(brand_id)},
+                "post_published",
+                {
+                    "platform": platforms,
+                    "brand": brand_name,
+                    "excerpt": excerpt,
+                    "url": published[0].platform_post_url or url,
+                },
+            )
+        )
+    for t in problems:
+        reason = t.error or "unknown error"
+        notes.append(
+            (
+                "post.failed",
+                f"Not published on {t.platform}",
+                reason,
+                {"postId": str(post_id), "brandId": str(brand_id), "socialPostId": str(t.id)},
+                "post_failed",
+                {"platform": t.platform, "brand": brand_name, "reason": reason, "url": url},
+            )
+        )
+    for i, (kind, title, body, data, template, ctx) in enumerate(notes):
+        rendered = render(template, **ctx)
+        # Only CTE names and placeholder names are formatted in; every value is a parameter.
+        sql.append(NOTICE_CTES.replace("{i}", str(i)))
+        params.update(
+            {
+                f"n{i}_id": uuid.uuid4(),
+                f"n{i}_kind": kind,
+                f"n{i}_title": title[:300],
+                f"n{i}_body": body,
+                f"n{i}_data": Jsonb(data),
+                f"e{i}_id": uuid.uuid4(),
+                f"e{i}_subject": rendered.subject,
+                f"e{i}_template": template,
+                f"e{i}_html": rendered.html,
+                f"e{i}_text": rendered.text,
+            }
+        )
+    if notes:
+        job_sql, job_params = coalesced_send_job(author_email, now)
+        sql.append(f", sendjob AS ({job_sql})")
+        params.update(job_params)
+        params.update(author=author_id, to=author_email)

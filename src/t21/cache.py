@@ -71,6 +71,9 @@ class HotCache:
         self._entries: OrderedDict[tuple[uuid.UUID, str], tuple[int, int, float, bytes]] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
+        # Names this cache in its notifications: it bumps its own versions at commit already, and
+        # bumping them again when its own notification comes back would drop fresh entries.
+        self.sender = uuid.uuid4().hex
 
     @property
     def enabled(self) -> bool:
@@ -111,8 +114,11 @@ class HotCache:
 
     def _on_notify(self, payload: str) -> None:
         try:
-            ids = [uuid.UUID(raw) for raw in json.loads(payload)]
-        except (ValueError, TypeError):
+            message = json.loads(payload)
+            if message["from"] == self.sender:
+                return
+            ids = [uuid.UUID(raw) for raw in message["users"]]
+        except (ValueError, TypeError, KeyError):
             log.warning("hot_cache_bad_notification")
             return
         self.invalidate_local(ids)
@@ -184,7 +190,10 @@ async def invalidate_after_commit(
     for start in range(0, len(ids), 180):
         await session.execute(
             text("SELECT pg_notify(:channel, :payload)"),
-            {"channel": CHANNEL, "payload": json.dumps(ids[start : start + 180])},
+            {
+                "channel": CHANNEL,
+                "payload": json.dumps({"from": cache.sender, "users": ids[start : start + 180]}),
+            },
         )
     local = [uuid.UUID(i) for i in ids]
 

@@ -69,7 +69,10 @@ class Database:
     url: str
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    replica_sessionmaker: async_sessionmaker[AsyncSession]
+    # Read-only work: the replica when one is configured, else autocommit sessions on the primary
+    # (a read needs no BEGIN/COMMIT round trips; a list and its details may come from two snapshots).
+    read_sessionmaker: async_sessionmaker[AsyncSession]
+    replica_engine: AsyncEngine | None = None
 
     @classmethod
     def connect(cls, settings: Settings, url: str | None = None) -> Database:
@@ -80,16 +83,23 @@ class Database:
         url = url or resolve_database_url(settings)
         engine = create_engine(url, pool_size=settings.database_pool_size)
         sessionmaker = create_sessionmaker(engine)
-        replica = sessionmaker
+        replica_engine = None
         if settings.database_replica_url:
-            replica = create_sessionmaker(
-                create_engine(settings.database_replica_url, pool_size=settings.database_pool_size)
+            replica_engine = create_engine(
+                settings.database_replica_url, pool_size=settings.database_pool_size
             )
-        return cls(url=url, engine=engine, sessionmaker=sessionmaker, replica_sessionmaker=replica)
+            reads = create_sessionmaker(replica_engine)
+        else:
+            reads = create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+        return cls(
+            url=url,
+            engine=engine,
+            sessionmaker=sessionmaker,
+            read_sessionmaker=reads,
+            replica_engine=replica_engine,
+        )
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self.replica_sessionmaker is not self.sessionmaker:
-            bind = self.replica_sessionmaker.kw.get("bind")
-            if bind is not None:
-                await bind.dispose()
+        if self.replica_engine is not None:
+            await self.replica_engine.dispose()

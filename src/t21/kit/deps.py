@@ -25,12 +25,9 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 @asynccontextmanager
 async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """For read-only work: a session on T21_DATABASE_REPLICA_URL when one is configured (a replica
-    may lag by a moment; only lists and analytics use it), otherwise the request's own."""
-    db = request.app.state.db
-    if db.replica_sessionmaker is db.sessionmaker:
-        yield await get_session(request)
-        return
-    async with db.replica_sessionmaker() as session:
+    may lag by a moment; only lists and analytics use it), otherwise an autocommit session on the
+    primary (no BEGIN/COMMIT round trips)."""
+    async with request.app.state.db.read_sessionmaker() as session:
         yield session
 
 

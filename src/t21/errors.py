@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -190,7 +191,9 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(DataError)
-    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+    # Raised as psycopg's own class where a hot read runs plain SQL on the driver connection.
+    @app.exception_handler(psycopg.DataError)
+    async def _data_error(request: Request, exc: Exception) -> JSONResponse:
         # The DB-API's DataError means "a problem with the processed data" (a NUL character, a
         # number out of range, a malformed value): only a client's values cause it.
         return error_json(
@@ -205,6 +208,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(psycopg.InterfaceError)
     async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         # The database is down or restarting: a moment's outage, not a bug in the request.
         log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)

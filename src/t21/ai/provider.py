@@ -16,7 +16,6 @@ closes the shared client: one connection pool per process keeps our overhead per
 
 from __future__ import annotations
 
-import itertools
 import sys
 from dataclasses import dataclass
 from typing import Literal
@@ -28,6 +27,7 @@ from starlette._utils import get_route_path
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from t21.ai.http import LeanTransport
 from t21.config import Settings
 from t21.integrations.openrouter import OpenRouterClient
 
@@ -130,38 +130,16 @@ def install(app: FastAPI) -> None:
 
 
 # Every generation in flight holds one connection to the provider for as long as the model writes,
-# so the pool keeps as many alive as run at once: httpx's default keeps 20 and would reconnect
-# (a TCP and, to OpenRouter, a TLS handshake) for every call beyond that.
+# so the pool keeps as many alive as run at once (httpx's default keeps 20 and would reconnect, with
+# a TLS handshake to OpenRouter, for every call beyond that).
 PROVIDER_CONNECTIONS = 256
-# httpcore's pool walks every one of its connections and queued requests on each request and each
-# answer (`_assign_requests_to_connections`, with an `is_readable` socket probe per connection):
-# at 50 generations in flight that walk was a millisecond of CPU per call. Several small pools,
-# taken in turn, keep each walk short.
-PROVIDER_POOL_SHARDS = 16
-
-
-class ShardedTransport(httpx.AsyncBaseTransport):
-    """`shards` independent connection pools behind one transport, used round-robin."""
-
-    def __init__(self, shards: int = PROVIDER_POOL_SHARDS, connections: int = PROVIDER_CONNECTIONS) -> None:
-        per_shard = max(1, connections // shards)
-        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-        # One TLS context for all: each costs ~50 ms of loading the CA bundle.
-        tls = httpx.create_ssl_context()
-        self.shards = [httpx.AsyncHTTPTransport(verify=tls, limits=limits) for _ in range(shards)]
-        self._turn = itertools.cycle(self.shards)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await next(self._turn).handle_async_request(request)
-
-    async def aclose(self) -> None:
-        for shard in self.shards:
-            await shard.aclose()
 
 
 def provider_http() -> httpx.AsyncClient:
-    """The HTTP client for a provider reached over the network (timeouts are set per request)."""
-    return httpx.AsyncClient(transport=ShardedTransport())
+    """The HTTP client for a provider reached over the network (timeouts are set per request), on
+    the lean transport of `t21.ai.http`."""
+    transport = LeanTransport(ssl_context=httpx.create_ssl_context(), max_idle=PROVIDER_CONNECTIONS)
+    return httpx.AsyncClient(transport=transport)
 
 
 def build_client(app: FastAPI) -> OpenRouterClient:

@@ -224,3 +224,24 @@ async def test_a_new_month_resets_the_counters_in_the_charging_statement(
             )
         ).one()
     assert tuple(row) == (2, 0, True)
+
+
+async def test_statement_errors_are_sqlalchemys_and_the_pool_stays_whole(db: Any) -> None:
+    """The generation statements go straight through psycopg: their errors still reach the app's
+    handlers as SQLAlchemy's (DataError → 422, OperationalError → 503), and the connection that
+    failed is dropped, not given back."""
+    import pytest
+    from sqlalchemy.exc import DataError
+
+    from t21.ai.repository import _one
+
+    pool = db.engine.pool
+    with pytest.raises(DataError):
+        await _one(db.engine, "SELECT 1 / %(zero)s", {"zero": 0})
+    assert pool.checkedout() == 0
+    assert tuple(await _one(db.engine, "SELECT %(x)s::int + 1", {"x": 41})) == (42,)
+    assert pool.checkedout() == 0
+    async with db.engine.connect() as conn:  # the pool's connections are in their usual mode
+        assert (await conn.exec_driver_sql("SHOW transaction_isolation")).scalar() == "read committed"
+        raw = await conn.get_raw_connection()
+        assert raw.driver_connection.autocommit is False

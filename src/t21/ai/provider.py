@@ -16,7 +16,6 @@ closes the shared client: one connection pool per process keeps our overhead per
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -30,15 +29,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from t21.ai.http import LeanTransport
 from t21.config import Settings
 from t21.integrations.openrouter import OpenRouterClient
-
-# httpcore asks `sniffio` which event loop it runs on for every lock, event and semaphore it sets
-# up (several per request). httpx and anyio no longer depend on sniffio, and without it each ask
-# is a failed import that searches sys.path again (~40 µs). A module recorded as absent fails at
-# once. (Adding sniffio to the project's dependencies would do the same; this does no harm then.)
-try:
-    import sniffio  # noqa: F401
-except ImportError:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 SANDBOX_MOUNT = "/sandbox/openrouter"
 # The emulator's control routes script faults and delays: tests reach them through

@@ -5,9 +5,7 @@ The two statements of a generation (`brand_for_generation` before the provider c
 mode and given back at once: at 250 generations a second the ORM (compiling, unit of work,
 identity map) and a session transaction around each statement (BEGIN and COMMIT round trips) were
 most of our CPU per call. Each is a single statement, so it is atomic by itself; no connection is
-held while the provider writes. `exec_driver_sql` skips compiling but keeps SQLAlchemy's error
-handling: a lost connection is invalidated and surfaces as OperationalError (503), a value the
-database refuses as DataError (422).
+held while the provider writes (see `_one`).
 """
 
 from __future__ import annotations
@@ -18,8 +16,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+import psycopg
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 from t21.ai.models import AIGeneration
 from t21.brands.repository import visible_brand_ids
@@ -131,10 +132,36 @@ class NewGeneration:
 
 
 async def _one(engine: AsyncEngine, sql: str, params: dict[str, Any]) -> Any:
-    """The first row of one autocommitted statement (None without rows)."""
-    async with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
-        result = await conn.exec_driver_sql(sql, params)
-        return result.first()
+    """The first row (None without rows) of one statement, autocommitted on a pooled connection.
+
+    Straight through psycopg (0.14 ms of CPU against 0.35 ms for SQLAlchemy's Connection with
+    an AUTOCOMMIT execution option): the pool is the engine's, errors become SQLAlchemy's
+    (OperationalError answers 503, DataError 422, as everywhere else)."""
+    fairy = await engine.raw_connection()
+    conn = fairy.driver_connection
+    assert isinstance(conn, psycopg.AsyncConnection)
+    clean = False
+    try:
+        await conn.set_autocommit(True)
+        cursor = await conn.execute(sql, params)
+        row = await cursor.fetchone()
+        await conn.set_autocommit(False)
+        clean = True
+        return row
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(
+            sql,
+            params,
+            exc,
+            psycopg.Error,
+            hide_parameters=True,
+            connection_invalidated=True,
+            dialect=engine.dialect,
+        ) from exc
+    finally:
+        # Given back in SQLAlchemy's greenlet, as its own close does; a connection left in any
+        # other state (an error, a request cancelled mid-statement) is dropped, not reused.
+        await greenlet_spawn(fairy.close if clean else fairy.invalidate)
 
 
 async def brand_for_generation(

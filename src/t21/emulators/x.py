@@ -96,7 +96,9 @@ class XEmulator(SocialEmulator):
 
 
 def _seed(emulator: SocialEmulator) -> None:
-    emulator.store.update(tweets={}, media={}, rate={})
+    # by_text: (author id, text) -> ids of the tweets with that text, for X's duplicate-content
+    # rule without scanning every tweet on every POST.
+    emulator.store.update(tweets={}, media={}, rate={}, by_text={})
     emulator.store["users"][DEFAULT_USER["id"]] = dict(DEFAULT_USER)
 
 
@@ -437,9 +439,8 @@ def create_app(*, tweets_per_24h: int = 2400, media_processing_polls: int = 1) -
                 upload = uploads.get(media_id)
                 if upload is None or upload.user_id != user_id or not _media_ready(upload):
                     return invalid_request(f"Your media IDs are invalid: {media_id}", "media.media_ids")
-            if text.strip() and any(
-                t.author_id == user_id and t.text == text and not t.deleted for t in tweets.values()
-            ):
+            same_text = emulator.store.setdefault("by_text", {}).setdefault((user_id, text), [])
+            if text.strip() and any(i in tweets and not tweets[i].deleted for i in same_text):
                 detail = "You are not allowed to create a Tweet with duplicate content."
                 return JSONResponse(problem(403, "Forbidden", detail), status_code=403, headers=headers)
             tweet_id = str(emulator.next_id("tweet", 1860000000000000000))
@@ -452,6 +453,7 @@ def create_app(*, tweets_per_24h: int = 2400, media_processing_polls: int = 1) -
                 conversation_id=(parent.conversation_id or parent.id) if parent else tweet_id,
                 media_ids=media_ids,
             )
+            same_text.append(tweet_id)
         body = {"data": {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}}
         return JSONResponse(body, status_code=201, headers=headers)
 

@@ -36,10 +36,15 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def build_http_client() -> httpx.AsyncClient:
+# Publishing calls go through HTTP_SHARDS small clients, each social account always to the same
+# one (JobResources.http_for).
+HTTP_SHARDS = 8
+
+
+def build_http_client(*, max_connections: int = 200, keepalive: int = 50) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=httpx.Timeout(30.0, connect=5.0),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=keepalive),
         follow_redirects=False,
     )
 
@@ -87,11 +92,19 @@ class Worker:
             libpq_url(self.url),
             kwargs={"autocommit": True, "application_name": "t21-worker-jobs"},
             min_size=1,
-            max_size=max(4, min(self.concurrency, 40)),
+            # Statements are short and no connection is held across a network call: a few
+            # connections serve many concurrent publishes (PostgreSQL's max_connections is shared).
+            max_size=max(4, min(self.concurrency // 2, 16)),
             open=False,
         )
         await pool.open(wait=False)
-        self._resources = JobResources(settings=self.settings, db=db, http=build_http_client(), pool=pool)
+        self._resources = JobResources(
+            settings=self.settings,
+            db=db,
+            http=build_http_client(),
+            pool=pool,
+            http_shards=[build_http_client(max_connections=50, keepalive=16) for _ in range(HTTP_SHARDS)],
+        )
         set_resources(self._resources)
         delay = RESTART_DELAY_FIRST
         try:
@@ -112,6 +125,8 @@ class Worker:
                 delay = min(delay * 2, RESTART_DELAY_MAX)
         finally:
             await self._resources.http.aclose()
+            for shard in self._resources.http_shards:
+                await shard.aclose()
             await pool.close()
             await db.dispose()
             set_resources(None)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,7 +46,6 @@ from t21.publishing import fastpath
 from t21.publishing.scheduling import account_lock
 from t21.social_accounts.models import SocialAccount
 from t21.social_accounts.tokens import (
-    cached_connector,
     connector_for,
     decrypt_cached,
     mark_disconnected,
@@ -240,10 +240,21 @@ class FastProgress(PublishProgress):
         await fastpath.store_part(self.res, self.target_id, index, platform_post_id)
 
 
+def _connector(res: JobResources, http: httpx.AsyncClient, platform: str, sandbox: bool) -> Connector:
+    """connector_for, built once per client, network and sandbox for these resources (connectors
+    keep no per-call state)."""
+    cache: dict[tuple[int, str, bool], Connector] = res.extras.setdefault("connectors", {})
+    key = (id(http), platform, sandbox)
+    connector = cache.get(key)
+    if connector is None:
+        connector = cache[key] = connector_for(res.settings, http, platform, sandbox=sandbox)
+    return connector
+
+
 async def _publish_claimed(res: JobResources, claimed: fastpath.Claimed) -> None:
     """The call for a target the fast claim took (recorded and committed), then its outcome."""
     snapshot = _snapshot(res, claimed)
-    connector = cached_connector(res.settings, res.http, snapshot.platform.value, sandbox=snapshot.sandbox)
+    connector = _connector(res, res.http_for(snapshot.account_id), snapshot.platform.value, snapshot.sandbox)
     try:
         await _ensure_fresh_token(res, snapshot)
         result = await _publish_with_one_refresh(
@@ -252,6 +263,11 @@ async def _publish_claimed(res: JobResources, claimed: fastpath.Claimed) -> None
     except PlatformError as exc:
         await _handle_failure(res, snapshot, exc)
         return
+    now = utcnow()
+    if claimed.alone and await fastpath.succeed_alone(
+        res, claimed, content=claimed.content, platform=claimed.platform, result=result, now=now
+    ):
+        return
     await fastpath.succeed(
         res,
         target_id=snapshot.target_id,
@@ -259,7 +275,7 @@ async def _publish_claimed(res: JobResources, claimed: fastpath.Claimed) -> None
         attempt_id=snapshot.attempt_id,
         result=result,
         reconciled=False,
-        now=utcnow(),
+        now=now,
     )
 
 

@@ -88,6 +88,12 @@ class Claimed:
     platform_post_id: str | None
     thread_post_ids: list[str]
     container_id: str | None
+    alone: bool
+    brand_name: str
+    audience: list[uuid.UUID]
+    author_id: uuid.UUID | None
+    author_email: str | None
+    platform_post_url: str | None
 
 
 # The target to claim: the job's own (`own`), or the head of the account's lock (`drain`).
@@ -137,7 +143,8 @@ upd AS (
            job_id = CASE WHEN t.old_job IS NOT NULL THEN %(job)s::bigint ELSE sp.job_id END
       FROM ok JOIN t ON t.id = ok.id
      WHERE sp.id = ok.id
- RETURNING sp.id, sp.attempts, sp.platform_post_id, sp.thread_post_ids, sp.platform_container_id
+ RETURNING sp.id, sp.attempts, sp.platform_post_id, sp.thread_post_ids, sp.platform_container_id,
+           sp.platform_post_url
 ),
 att AS (
     INSERT INTO publish_attempts (id, social_post_id, attempt_number, started_at, worker)
@@ -154,12 +161,22 @@ SELECT t.id, t.status, t.job_id, att.id, att.attempt_number,
        a.platform_user_id, a.is_sandbox, a.access_token_encrypted, a.token_expires_at,
        p.content, p.overrides, p.thread, p.media_ids,
        (SELECT pa.started_at FROM publish_attempts pa WHERE pa.social_post_id = t.id
-         ORDER BY pa.attempt_number LIMIT 1)
+         ORDER BY pa.attempt_number LIMIT 1),
+       -- For the one-statement success of a post with no other live target (succeed_alone).
+       NOT EXISTS (SELECT 1 FROM social_posts o
+                    WHERE o.post_id = t.post_id AND o.id <> t.id AND o.status <> 'CANCELLED'),
+       b.name,
+       CASE WHEN b.user_id IS NOT NULL THEN ARRAY[b.user_id]
+            ELSE ARRAY(SELECT m.user_id FROM team_members m WHERE m.organization_id = b.organization_id)
+       END,
+       p.user_id, au.email, upd.platform_post_url
   FROM t
   LEFT JOIN upd ON upd.id = t.id
   LEFT JOIN att ON true
   JOIN posts p ON p.id = t.post_id
   JOIN social_accounts a ON a.id = t.social_account_id
+  JOIN brands b ON b.id = p.brand_id
+  LEFT JOIN users au ON au.id = p.user_id
 """
 CLAIM_OWN = _CLAIM.format(source=_OWN_SOURCE)
 CLAIM_DRAIN = _CLAIM.format(source=_DRAIN_SOURCE)
@@ -227,6 +244,12 @@ async def claim(
         platform_post_id=row[5],
         thread_post_ids=list(row[6] or []),
         container_id=row[7],
+        alone=bool(row[21]),
+        brand_name=row[22],
+        audience=list(row[23] or []),
+        author_id=row[24],
+        author_email=row[25],
+        platform_post_url=row[26],
     )
 
 
@@ -417,6 +440,133 @@ NOTICE_CTES = """
     INSERT INTO email_messages (id, to_address, subject, template, html, text_body)
     VALUES (%(e{i}_id)s, %(to)s, %(e{i}_subject)s, %(e{i}_template)s, %(e{i}_html)s, %(e{i}_text)s))
 """
+
+
+SUCCEED_ALONE = """
+WITH chk AS (
+    SELECT p.id, p.status AS old_status
+      FROM posts p
+     WHERE p.id = %(post)s
+       AND NOT EXISTS (SELECT 1 FROM social_posts o
+                        WHERE o.post_id = p.id AND o.id <> %(target)s AND o.status <> 'CANCELLED')
+       FOR UPDATE OF p
+),
+u AS (
+    UPDATE social_posts
+       SET status = 'PUBLISHED', platform_post_id = %(ppid)s,
+           platform_post_url = COALESCE(%(url)s, platform_post_url),
+           thread_post_ids = CASE WHEN %(has_thread)s THEN %(thread)s ELSE thread_post_ids END,
+           published_at = %(now)s, next_metrics_at = %(metrics_at)s,
+           error = NULL, error_code = NULL, job_id = NULL, updated_at = now()
+     WHERE id = %(target)s AND EXISTS (SELECT 1 FROM chk)
+),
+a AS (
+    UPDATE publish_attempts SET finished_at = %(now)s, outcome = %(outcome)s, platform_post_id = %(ppid)s
+     WHERE id = %(attempt)s AND EXISTS (SELECT 1 FROM chk)
+),
+p AS (
+    UPDATE posts SET status = 'PUBLISHED', published_at = COALESCE(published_at, %(now)s), updated_at = now()
+      FROM chk WHERE posts.id = chk.id
+){notices}
+SELECT chk.old_status{notify} FROM chk
+"""
+NOTIFY_ALONE = """,
+       pg_notify(%(channel)s,
+                 CASE WHEN chk.old_status <> 'PUBLISHED' THEN %(msg_both)s ELSE %(msg_one)s END)"""
+NOTICE_ALONE = """,
+n AS (
+    INSERT INTO notifications (id, user_id, kind, title, body, data)
+    SELECT %(n_id)s, %(author)s, 'post.published', %(n_title)s, %(n_body)s, %(n_data)s
+      FROM chk WHERE chk.old_status <> 'PUBLISHED'
+),
+e AS (
+    INSERT INTO email_messages (id, to_address, subject, template, html, text_body)
+    SELECT %(e_id)s, %(to)s, %(e_subject)s, 'post_published', %(e_html)s, %(e_text)s
+      FROM chk WHERE chk.old_status <> 'PUBLISHED'
+),
+sendjob AS (
+    INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at)
+    SELECT 'email', %(sj_task)s, 0, %(sj_lock)s, %(sj_lock)s, %(sj_args)s, %(sj_at)s
+      FROM chk WHERE chk.old_status <> 'PUBLISHED'
+    ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
+)"""
+
+
+async def succeed_alone(
+    res: JobResources,
+    claimed: Claimed,
+    *,
+    content: str,
+    platform: str,
+    result: PublishResult,
+    now: datetime,
+) -> bool:
+    """`succeed` for a post whose only live target this is (the common case), in one statement:
+    the post becomes PUBLISHED, the author gets the notification and the email `_author_notices`
+    would write, one NOTIFY carries post.updated (+ post.published). False: the post has another
+    live target now, nothing was written, `succeed` must do it."""
+    post_id, target_id = claimed.post_id, claimed.target_id
+    url = result.url or claimed.platform_post_url
+    payload: dict[str, Any] = {
+        "postId": str(post_id),
+        "brandId": str(claimed.brand_id),
+        "status": PostStatus.PUBLISHED.value,
+        "target": {
+            "id": str(target_id),
+            "platform": platform,
+            "status": SocialPostStatus.PUBLISHED.value,
+            "platformPostId": result.platform_post_id,
+            "platformPostUrl": url,
+            "error": None,
+        },
+    }
+    updated = {"type": "post.updated", **payload}
+    params: dict[str, Any] = {
+        "post": post_id,
+        "target": target_id,
+        "ppid": result.platform_post_id,
+        "url": result.url,
+        "has_thread": bool(result.thread_post_ids),
+        "thread": list(result.thread_post_ids),
+        "now": now,
+        "metrics_at": now + timedelta(hours=1),
+        "outcome": "published",
+        "attempt": claimed.attempt_id,
+        "channel": LIVE_CHANNEL,
+        "msg_both": live_message(claimed.audience, [updated, {"type": "post.published", **payload}]),
+        "msg_one": live_message(claimed.audience, [updated]),
+    }
+    notices = ""
+    if claimed.author_id is not None and claimed.author_email is not None:
+        notices = NOTICE_ALONE
+        excerpt = (content[:140] + "…") if len(content) > 140 else content
+        rendered = render(
+            "post_published",
+            platform=platform,
+            brand=claimed.brand_name,
+            excerpt=excerpt,
+            url=url or f"{res.settings.base_url}/posts/{post_id}",
+        )
+        _, job_params = coalesced_send_job(claimed.author_email, now)
+        params.update(job_params)
+        params.update(
+            n_id=uuid.uuid4(),
+            author=claimed.author_id,
+            n_title=f"Published on {platform}"[:300],
+            n_body=excerpt,
+            n_data=Jsonb({"postId": str(post_id), "brandId": str(claimed.brand_id)}),
+            e_id=uuid.uuid4(),
+            to=claimed.author_email,
+            e_subject=rendered.subject,
+            e_html=rendered.html,
+            e_text=rendered.text,
+        )
+    async with connection(res) as conn:
+        sql = SUCCEED_ALONE.replace("{notices}", notices)
+        sql = sql.replace("{notify}", NOTIFY_ALONE if claimed.audience else "")
+        cur = await conn.execute(sql, params)
+        row = await cur.fetchone()
+    return row is not None
 
 
 def _author_notices(

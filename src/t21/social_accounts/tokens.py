@@ -44,37 +44,21 @@ def read_tokens(settings: Settings, account: SocialAccount) -> TokenSet:
     )
 
 
-# Decrypted access tokens by ciphertext: a publish spike decrypts the same hundred tokens
+# Decrypted access tokens by (keys, ciphertext): a publish spike decrypts the same hundred tokens
 # thousands of times. A new token is a new ciphertext, so an entry is never stale.
 _DECRYPTED_MAX = 4096
-_decrypted: dict[str, str] = {}
+_decrypted: dict[tuple[tuple[str, ...], str], str] = {}
 
 
 def decrypt_cached(settings: Settings, ciphertext: str) -> str:
-    plain = _decrypted.get(ciphertext)
+    key = (tuple(settings.fernet_keys), ciphertext)
+    plain = _decrypted.get(key)
     if plain is None:
         plain = token_vault(settings).decrypt(ciphertext)
         if len(_decrypted) >= _DECRYPTED_MAX:
             _decrypted.clear()
-        _decrypted[ciphertext] = plain
+        _decrypted[key] = plain
     return plain
-
-
-_connectors: dict[tuple[int, int, str, bool], Connector] = {}
-
-
-def cached_connector(
-    settings: Settings, http: httpx.AsyncClient, platform: str, *, sandbox: bool
-) -> Connector:
-    """connector_for, built once per (settings, client, network, sandbox): connectors hold no
-    per-call state."""
-    key = (id(settings), id(http), platform, sandbox)
-    connector = _connectors.get(key)
-    if connector is None:
-        if len(_connectors) > 64:
-            _connectors.clear()
-        connector = _connectors[key] = connector_for(settings, http, platform, sandbox=sandbox)
-    return connector
 
 
 def write_tokens(settings: Settings, account: SocialAccount, tokens: TokenSet) -> None:

@@ -47,8 +47,8 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -487,6 +487,17 @@ def _usage(spec: PromptSpec, contents: list[str], store: dict[str, Any]) -> dict
     }
 
 
+CACHE_ENTRIES = 1024
+_T = TypeVar("_T")
+
+
+def _remember(cache: dict[Any, _T], key: Any, value: _T) -> _T:
+    if len(cache) >= CACHE_ENTRIES:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def _chunks(text: str) -> list[str]:
     tokens = re.findall(r"\s*\S+", text)
     return ["".join(tokens[i : i + 3]) for i in range(0, len(tokens), 3)]
@@ -505,6 +516,8 @@ def create_app() -> FastAPI:
     emulator = Emulator(name="openrouter")
     install_emulator(app, emulator, fault_response=fault_response)
     counter = itertools.count(1)
+    specs: dict[bytes, PromptSpec] = {}
+    posts: dict[tuple[bytes, bool, bool], tuple[list[str], list[str]]] = {}
 
     async def chat_completions(request: Request) -> Response:
         store = emulator.store
@@ -533,20 +546,30 @@ def create_app() -> FastAPI:
         if served is None:
             return JSONResponse(error_body(503), status_code=503)
 
-        spec = parse_spec(messages)
+        # Answers are functions of the request: the same body is read and written once.
+        raw = await request.body()
+        parsed = specs.get(raw)
+        if parsed is None:
+            parsed = _remember(specs, raw, parse_spec(messages))
+        spec = replace(parsed)
         spec.overshoot = spec.overshoot or _take_flag(store, "overshoot")
         spec.markdown = spec.markdown or _take_flag(store, "markdown")
-        contents: list[str] = []
-        finish: list[str] = []
         max_tokens = body.get("max_tokens")
-        for index in range(n):
-            text = write_post(spec, index)
-            if isinstance(max_tokens, int) and max_tokens > 0 and len(text.split()) > max_tokens:
-                text = " ".join(text.split()[:max_tokens])
-                finish.append("length")
-            else:
-                finish.append("stop")
-            contents.append(text)
+        key = (raw, spec.overshoot, spec.markdown)
+        written = posts.get(key)
+        if written is None:
+            contents: list[str] = []
+            finish: list[str] = []
+            for index in range(n):
+                text = write_post(spec, index)
+                if isinstance(max_tokens, int) and max_tokens > 0 and len(text.split()) > max_tokens:
+                    text = " ".join(text.split()[:max_tokens])
+                    finish.append("length")
+                else:
+                    finish.append("stop")
+                contents.append(text)
+            written = _remember(posts, key, (contents, finish))
+        contents, finish = list(written[0]), list(written[1])
         usage = _usage(spec, contents, store)
         ident = f"gen-{next(counter)}-{spec.seed:08x}"
         created = int(time.time())

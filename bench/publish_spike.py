@@ -17,7 +17,7 @@ Phases, in one run:
      after one SELECT: Procrastinate + one query), same locks, same workers; jobs/s and the ratio;
   4. steady: 50 posts/s for 20 s (scheduled_for spread at 50/s), lag p99.
 
-    .venv/bin/python bench/publish_spike.py [--posts 10000] [--accounts 100] [--concurrency 32]
+    .venv/bin/python bench/publish_spike.py [--posts 10000] [--accounts 100] [--concurrency 100]
         [--workers auto|1|2] [--order grouped|interleaved] [--profile] [--quick]
 
 The database server is --database-url, else T21_BENCH_DATABASE_URL or T21_TEST_DATABASE_URL, else
@@ -691,7 +691,12 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=10000)
     parser.add_argument("--noop-jobs", type=int, help="default: --posts")
     parser.add_argument("--accounts", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=32, help="total, split across the workers")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=100,
+        help="total, split across the workers (one publish per account at a time: above --accounts is idle)",
+    )
     parser.add_argument("--workers", choices=["auto", "1", "2"], default="auto")
     parser.add_argument("--probe-posts", type=int, default=500)
     parser.add_argument("--order", choices=["grouped", "interleaved"], default="grouped")

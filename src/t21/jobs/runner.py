@@ -73,7 +73,9 @@ class Worker:
             libpq_url(self.url),
             kwargs={"application_name": "t21-worker"},
             min_size=2,
-            max_size=max(4, self.concurrency // 2 + 2),
+            # Fetches run one at a time and publishing statements have their own pool: a dozen
+            # is plenty even at a concurrency of a hundred (max_connections is shared).
+            max_size=max(4, min(self.concurrency // 2 + 2, 12)),
             open=False,
             # Hands out only live connections, so the worker rides out a PostgreSQL restart.
             check=psycopg_pool.AsyncConnectionPool.check_connection,

@@ -11,6 +11,7 @@ PUBLISHING; the next run reconciles it with the network before anything is sent 
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import time
@@ -142,6 +143,8 @@ class StoreProgress(PublishProgress):
 # and for how long, before it lets Procrastinate hand the account's next job out again.
 DRAIN_MAX_POSTS = 500
 DRAIN_MAX_SECONDS = 60.0
+# Jobs taken over per statement.
+DRAIN_BATCH = 50
 
 
 async def publish_social_post(res: JobResources, social_post_id: str, job_id: int | None) -> None:
@@ -165,21 +168,68 @@ async def publish_social_post(res: JobResources, social_post_id: str, job_id: in
     await _publish_claimed(res, claimed)
     if job_id is None:
         return
-    lock = account_lock(claimed.account_id)
+    await _drain(res, account_lock(claimed.account_id), job_id)
+
+
+async def _drain(res: JobResources, lock: str, job_id: int) -> None:
+    """This job holds the account's Procrastinate lock (procrastinate_jobs_lock_idx_v1: one
+    `doing` job per lock): it takes over the account's due jobs (fastpath.take_due) and publishes
+    their posts one after another, so the account still never has two publishes in flight and
+    its posts go out in Procrastinate's order. Whatever it cannot finish gets jobs again."""
     deadline = time.monotonic() + DRAIN_MAX_SECONDS
-    for _ in range(DRAIN_MAX_POSTS):
-        if time.monotonic() > deadline:
+    published = 0
+    while published < DRAIN_MAX_POSTS and time.monotonic() < deadline:
+        taken = await fastpath.take_due(res, account_lock=lock, job_id=job_id, limit=DRAIN_BATCH)
+        if not taken:
             return
-        claimed = await fastpath.claim(res, job_id=job_id, now=utcnow(), worker=_worker(), account_lock=lock)
-        if claimed is None:
-            return
-        try:
-            await _publish_claimed(res, claimed)
-        except RetryLater as exc:
-            # The drained post was this job's: it gets a job of its own again, at its retry
-            # time, behind the account's lock; the account's trouble ends the drain.
-            await _requeue(res, claimed.target_id, job_id, exc.delay)
-            return
+        for index, target_id in enumerate(taken):
+            try:
+                if time.monotonic() > deadline:
+                    await _give_back(res, taken[index:], job_id)
+                    return
+                await _publish_taken(res, target_id, job_id)
+                published += 1
+            except RetryLater as exc:
+                # The post keeps its place ahead of the account's others (a rate limit is the
+                # account's), and the rest wait behind it; the drain ends.
+                await _requeue(res, target_id, job_id, exc.delay)
+                await _give_back(res, taken[index + 1 :], job_id)
+                return
+            except BaseException:
+                # Best effort: the sweep re-enqueues any due post left without a live job.
+                with contextlib.suppress(Exception):
+                    await _give_back(res, taken[index + 1 :], job_id)
+                raise
+
+
+async def _publish_taken(res: JobResources, target_id: uuid.UUID, job_id: int) -> None:
+    try:
+        claimed = await fastpath.claim(
+            res, job_id=job_id, now=utcnow(), worker=_worker(), target_id=target_id
+        )
+    except fastpath.Fallback:
+        claimed = None
+        slow = True
+    else:
+        slow = False
+    if slow:
+        await _publish_slow(res, target_id, job_id)
+    elif claimed is not None:
+        await _publish_claimed(res, claimed)
+
+
+async def _give_back(res: JobResources, target_ids: list[uuid.UUID], job_id: int) -> None:
+    """Taken posts this job will not publish get jobs of their own again, in the same order."""
+    if not target_ids:
+        return
+    from t21.publishing.scheduling import schedule_target
+
+    async with transaction(res.db.sessionmaker) as session:
+        for target_id in target_ids:
+            target = await session.get(SocialPost, target_id, with_for_update=True)
+            if target is None or target.status in TERMINAL or target.job_id != job_id:
+                continue
+            await schedule_target(session, target, utcnow())
 
 
 async def _requeue(res: JobResources, target_id: uuid.UUID, job_id: int, delay: float) -> None:

@@ -15,12 +15,15 @@ edge case). This module handles only the common case and hands anything else bac
            then the post's roll-up, the author's notification and email, and one live event.
   drain    the job of an account's publish holds that account's Procrastinate lock (only one job
            per lock can be `doing`: procrastinate_jobs_lock_idx_v1 is a unique index). While it
-           holds it, it takes the account's next job in the same order Procrastinate's fetch would
-           (the head of the lock: highest priority, lowest id, whatever its schedule), if that job
-           is due, and runs it itself: the job row is deleted and the target's job_id becomes
-           this job's id in the claim statement. One account still never has two publishes in
-           flight (everything runs under the one lock), and a spike costs one Procrastinate fetch
-           per account instead of one per post.
+           holds it, it takes over the account's due jobs in the order Procrastinate's fetch
+           would run them (take_due: the run of due publish jobs at the head of the lock, by
+           priority then id, up to the first that is not due or not takeable): their rows are
+           deleted and their targets' job_id becomes this job's, in one statement, and it
+           publishes them one after another. One account still never has two publishes in flight
+           (everything runs under the one lock), its posts keep their order, and a spike costs
+           one Procrastinate fetch per account instead of one per post. A post it cannot finish
+           gets its own job back (engine._give_back / _requeue); if the worker dies, the sweep
+           re-enqueues the due posts whose job (this one) is gone.
 """
 
 from __future__ import annotations
@@ -96,32 +99,12 @@ class Claimed:
     platform_post_url: str | None
 
 
-# The target to claim: the job's own (`own`), or the head of the account's lock (`drain`).
-_OWN_SOURCE = """
-src AS (SELECT %(target)s::uuid AS id, NULL::bigint AS old_job),
-"""
-_DRAIN_SOURCE = """
-head AS (
-    SELECT j.id, j.task_name, j.scheduled_at, j.args
-      FROM procrastinate_jobs j
-     WHERE j.lock = %(lock)s AND j.status = 'todo'
-     ORDER BY j.priority DESC, j.id
-     LIMIT 1
-       FOR UPDATE
-),
-src AS (
-    SELECT (head.args->>'social_post_id')::uuid AS id, head.id AS old_job
-      FROM head
-     WHERE head.task_name = 't21.publish_social_post'
-       AND (head.scheduled_at IS NULL OR head.scheduled_at <= now())
-),
-"""
-_CLAIM = """
-WITH {source}
-t AS (
+CLAIM = """
+WITH t AS (
     SELECT sp.id, sp.post_id, sp.social_account_id, sp.platform, sp.status, sp.job_id,
-           sp.scheduled_for, sp.attempts, src.old_job
-      FROM social_posts sp JOIN src ON sp.id = src.id
+           sp.scheduled_for, sp.attempts
+      FROM social_posts sp
+     WHERE sp.id = %(target)s
        FOR UPDATE OF sp
 ),
 ok AS (
@@ -129,19 +112,13 @@ ok AS (
       FROM t JOIN social_accounts a ON a.id = t.social_account_id
      WHERE t.status = 'SCHEDULED'
        AND (t.scheduled_for IS NULL OR t.scheduled_for <= %(due)s)
-       AND CASE WHEN t.old_job IS NOT NULL THEN t.job_id = t.old_job
-                ELSE (%(job)s::bigint IS NULL OR t.job_id IS NULL OR t.job_id = %(job)s::bigint) END
+       AND (%(job)s::bigint IS NULL OR t.job_id IS NULL OR t.job_id = %(job)s::bigint)
        AND a.status = 'CONNECTED' AND a.access_token_encrypted IS NOT NULL
-),
-taken AS (
-    DELETE FROM procrastinate_jobs j USING t, ok
-     WHERE j.id = t.old_job AND ok.id = t.id AND j.status = 'todo'
 ),
 upd AS (
     UPDATE social_posts sp
-       SET status = 'PUBLISHING', attempts = sp.attempts + 1, updated_at = now(),
-           job_id = CASE WHEN t.old_job IS NOT NULL THEN %(job)s::bigint ELSE sp.job_id END
-      FROM ok JOIN t ON t.id = ok.id
+       SET status = 'PUBLISHING', attempts = sp.attempts + 1, updated_at = now()
+      FROM ok
      WHERE sp.id = ok.id
  RETURNING sp.id, sp.attempts, sp.platform_post_id, sp.thread_post_ids, sp.platform_container_id,
            sp.platform_post_url
@@ -178,8 +155,6 @@ SELECT t.id, t.status, t.job_id, att.id, att.attempt_number,
   JOIN brands b ON b.id = p.brand_id
   LEFT JOIN users au ON au.id = p.user_id
 """
-CLAIM_OWN = _CLAIM.format(source=_OWN_SOURCE)
-CLAIM_DRAIN = _CLAIM.format(source=_DRAIN_SOURCE)
 
 TERMINAL = {
     SocialPostStatus.PUBLISHED.value,
@@ -195,17 +170,14 @@ async def claim(
     job_id: int | None,
     now: datetime,
     worker: str,
-    target_id: uuid.UUID | None = None,
-    account_lock: str | None = None,
+    target_id: uuid.UUID,
 ) -> Claimed | None:
-    """Claim the job's own target (`target_id`) or the next due job of `account_lock`.
+    """Claim `target_id` for this job (its own target, or one it took over while draining).
 
-    None: nothing to do (no such target, a finished one, one that is no longer this job's, or,
-    when draining, no due job at the head of the lock). Raises Fallback when the ORM claim must
-    look (own target only)."""
+    None: nothing to do (no such target, a finished one, one that is no longer this job's).
+    Raises Fallback when the ORM claim must look (reconciliation, a disconnected account, ...)."""
     params = {
         "target": target_id,
-        "lock": account_lock,
         "job": job_id,
         "due": now + timedelta(seconds=1),
         "now": now,
@@ -213,13 +185,13 @@ async def claim(
         "worker": worker,
     }
     async with connection(res) as conn:
-        cur = await conn.execute(CLAIM_OWN if target_id is not None else CLAIM_DRAIN, params)
+        cur = await conn.execute(CLAIM, params)
         row = await cur.fetchone()
     if row is None:
         return None
     status, current_job, attempt_id = row[1], row[2], row[3]
     if attempt_id is None:
-        if target_id is None or status in TERMINAL:
+        if status in TERMINAL:
             return None
         if job_id is not None and current_job is not None and current_job != job_id:
             return None
@@ -251,6 +223,52 @@ async def claim(
         author_email=row[25],
         platform_post_url=row[26],
     )
+
+
+# --- draining: the account's due jobs taken over by the job holding its lock -------------------------
+
+TAKE_DUE = """
+WITH q AS (
+    SELECT j.id, j.task_name, j.scheduled_at, j.args, j.priority
+      FROM procrastinate_jobs j
+     WHERE j.lock = %(lock)s AND j.status = 'todo'
+     ORDER BY j.priority DESC, j.id
+     LIMIT %(limit)s
+       FOR UPDATE
+),
+r AS (SELECT q.*, row_number() OVER (ORDER BY q.priority DESC, q.id) AS rn FROM q),
+c AS (
+    SELECT r.id AS job, r.rn, s.id AS sp_id,
+           COALESCE(r.task_name = 't21.publish_social_post'
+                    AND (r.scheduled_at IS NULL OR r.scheduled_at <= now())
+                    AND s.status = 'SCHEDULED', false) AS ok
+      FROM r
+      LEFT JOIN social_posts s
+        ON r.task_name = 't21.publish_social_post'
+       AND s.id = (r.args->>'social_post_id')::uuid AND s.job_id = r.id
+),
+stop AS (SELECT COALESCE(min(c.rn), 9223372036854775807) AS rn FROM c WHERE NOT c.ok),
+sp AS (
+    SELECT s.id, c.job, c.rn
+      FROM c JOIN stop ON c.rn < stop.rn
+      JOIN social_posts s ON s.id = c.sp_id
+       FOR UPDATE OF s
+),
+gone AS (DELETE FROM procrastinate_jobs j USING sp WHERE j.id = sp.job AND j.status = 'todo'),
+mark AS (UPDATE social_posts s SET job_id = %(job)s, updated_at = now() FROM sp WHERE s.id = sp.id)
+SELECT sp.id FROM sp ORDER BY sp.rn
+"""
+
+
+async def take_due(res: JobResources, *, account_lock: str, job_id: int, limit: int) -> list[uuid.UUID]:
+    """The longest run of due publish jobs at the head of `account_lock` (Procrastinate's order:
+    priority, then id; the first job that is not due, not a publish or whose target is not
+    waiting ends the run, exactly as it would block the lock), at most `limit`: their job rows
+    are deleted and their targets become this job's (job_id), in one statement. The caller, which
+    holds the lock, publishes them in the order returned."""
+    async with connection(res) as conn:
+        cur = await conn.execute(TAKE_DUE, {"lock": account_lock, "job": job_id, "limit": limit})
+        return [row[0] for row in await cur.fetchall()]
 
 
 # --- ids the network returns, stored at once --------------------------------------------------------

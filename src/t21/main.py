@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -117,6 +118,11 @@ def create_app(
         await start_features(app)
         for item in extra:
             await item.start(app)
+        # Everything alive now (modules, routes, schemas, compiled statements) lives as long as the
+        # process: move it out of the collector's sight, so a full collection walks only what
+        # requests allocate (it walked ~100 MB and paused requests for 100+ ms).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+import psycopg
+import psycopg_pool
 from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -73,6 +78,9 @@ class Database:
     # (a read needs no BEGIN/COMMIT round trips; a list and its details may come from two snapshots).
     read_sessionmaker: async_sessionmaker[AsyncSession]
     replica_engine: AsyncEngine | None = None
+    read_url: str | None = None
+    _read_pool: psycopg_pool.AsyncConnectionPool | None = field(default=None, init=False, repr=False)
+    _read_pool_size: int = field(default=10, init=False, repr=False)
 
     @classmethod
     def connect(cls, settings: Settings, url: str | None = None) -> Database:
@@ -91,15 +99,41 @@ class Database:
             reads = create_sessionmaker(replica_engine)
         else:
             reads = create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
-        return cls(
+        database = cls(
             url=url,
             engine=engine,
             sessionmaker=sessionmaker,
             read_sessionmaker=reads,
             replica_engine=replica_engine,
+            read_url=settings.database_replica_url or url,
         )
+        database._read_pool_size = settings.database_pool_size
+        return database
+
+    @asynccontextmanager
+    async def read_connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A plain psycopg connection (autocommit) on the read database, for the hottest reads:
+        checking one out of psycopg's pool costs a fraction of an SQLAlchemy session's checkout.
+        A connection that broke (a restart) is dropped by the pool when it comes back."""
+        if self._read_pool is None:
+            from t21.db.urls import libpq_url
+
+            pool = psycopg_pool.AsyncConnectionPool(
+                libpq_url(self.read_url or self.url),
+                min_size=1,
+                max_size=self._read_pool_size,
+                kwargs={"autocommit": True, "application_name": "t21-read"},
+                open=False,
+            )
+            self._read_pool = pool  # (set before the first await: one pool per process)
+            await pool.open(wait=False)
+        async with self._read_pool.connection() as conn:
+            yield conn
 
     async def dispose(self) -> None:
+        if self._read_pool is not None:
+            await self._read_pool.close()
+            self._read_pool = None
         await self.engine.dispose()
         if self.replica_engine is not None:
             await self.replica_engine.dispose()

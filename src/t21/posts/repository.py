@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from psycopg.rows import dict_row
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,15 +41,41 @@ class PostRepository:
             stmt = stmt.with_for_update()
         return list((await self.session.execute(stmt)).scalars())
 
-    # The list pages below are the API's hottest reads. They run as plain SQL on the session's own
-    # connection and transaction: building, compiling and processing the same statement through
-    # SQLAlchemy cost several times the query itself; psycopg prepares each shape after a few uses.
+    async def accounts_of_brand(self, brand_id: uuid.UUID) -> list[SocialAccount]:
+        rows = await self.session.execute(
+            select(SocialAccount).where(SocialAccount.brand_id == brand_id).order_by(SocialAccount.created_at)
+        )
+        return list(rows.scalars())
+
+    async def lock_idempotency_key(self, user_id: uuid.UUID, scope: str, key: str) -> None:
+        # Serialises requests that share a key: the second waits, then finds the first's answer.
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"{user_id}:{scope}:{key}"}
+        )
+
+    async def idempotency_record(self, user_id: uuid.UUID, scope: str, key: str) -> IdempotencyRecord | None:
+        return (
+            await self.session.execute(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.user_id == user_id,
+                    IdempotencyRecord.scope == scope,
+                    IdempotencyRecord.key == key,
+                )
+            )
+        ).scalar_one_or_none()
+
+
+class PostListQueries:
+    """Pages of posts: the API's hottest reads, as plain SQL on a psycopg connection (autocommit,
+    from Database.read_connection). Building, compiling and processing the same statement through
+    SQLAlchemy, and checking out its session, cost several times the query itself; psycopg
+    prepares each shape after a few uses. Every read goes through the caller's visible brands."""
+
+    def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        self.connection = connection
 
     async def _fetch_dicts(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        connection = await self.session.connection()
-        raw = (await connection.get_raw_connection()).driver_connection
-        assert raw is not None
-        async with raw.cursor(row_factory=dict_row) as cursor:
+        async with self.connection.cursor(row_factory=dict_row) as cursor:
             await cursor.execute(sql, params)
             return await cursor.fetchall()
 
@@ -124,26 +151,3 @@ class PostRepository:
         for row in rows:
             out[row.pop("post_id")].append(row)
         return out
-
-    async def accounts_of_brand(self, brand_id: uuid.UUID) -> list[SocialAccount]:
-        rows = await self.session.execute(
-            select(SocialAccount).where(SocialAccount.brand_id == brand_id).order_by(SocialAccount.created_at)
-        )
-        return list(rows.scalars())
-
-    async def lock_idempotency_key(self, user_id: uuid.UUID, scope: str, key: str) -> None:
-        # Serialises requests that share a key: the second waits, then finds the first's answer.
-        await self.session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"{user_id}:{scope}:{key}"}
-        )
-
-    async def idempotency_record(self, user_id: uuid.UUID, scope: str, key: str) -> IdempotencyRecord | None:
-        return (
-            await self.session.execute(
-                select(IdempotencyRecord).where(
-                    IdempotencyRecord.user_id == user_id,
-                    IdempotencyRecord.scope == scope,
-                    IdempotencyRecord.key == key,
-                )
-            )
-        ).scalar_one_or_none()

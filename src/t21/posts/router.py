@@ -10,11 +10,12 @@ from fastapi.responses import JSONResponse
 from t21.auth.dependencies import Principal, caller, scoped
 from t21.auth.scopes import Scope
 from t21.enums import Platform, PostStatus
-from t21.kit.deps import SessionDep, SettingsDep, read_session
+from t21.kit.deps import SessionDep, SettingsDep
 from t21.kit.routing import make_router
 from t21.kit.schemas import ListResponse
 from t21.posts.schemas import PostCreate, PostOut, PostUpdate, RetryRequest, ValidateRequest, ValidateResponse
 from t21.posts.service import PostService
+from t21.posts.service import list_posts as list_posts_page
 
 router = make_router(prefix="/posts", tags=["posts"])
 Reader = Depends(scoped(Scope.posts_read))
@@ -60,8 +61,9 @@ async def list_posts(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     principal: Principal = HotReader,
 ) -> Response:
-    async with read_session(request) as session:
-        page = await PostService(session, request.app.state.settings).list_posts(
+    async with request.app.state.db.read_connection() as connection:
+        page = await list_posts_page(
+            connection,
             principal.user_id,
             brand_id=brand_id,
             status=[s.value for s in status_filter] if status_filter else None,

@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.ai.models import AIGeneration
@@ -27,7 +28,7 @@ from t21.kit.schemas import ListResponse
 from t21.kit.timezones import local_to_utc
 from t21.platforms.validation import validate_content
 from t21.posts.models import IdempotencyRecord, Post, SocialPost
-from t21.posts.repository import PostRepository
+from t21.posts.repository import PostListQueries, PostRepository
 from t21.posts.schemas import (
     PlatformOverride,
     PlatformValidation,
@@ -77,6 +78,45 @@ def listed_page(
         row["media_ids"] = [str(m) for m in row["media_ids"]]
         row["targets"] = targets[row["id"]]
     return ListResponse[PostOut].model_validate({"data": rows, "next_cursor": next_cursor})
+
+
+async def list_posts(
+    connection: psycopg.AsyncConnection[Any],
+    user_id: uuid.UUID,
+    *,
+    brand_id: uuid.UUID | None,
+    status: list[str] | None,
+    platform: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    search: str | None,
+    cursor: str | None,
+    limit: int,
+) -> ListResponse[PostOut]:
+    """One page of the posts `user_id` may see, newest first, or by time for a calendar range."""
+    queries = PostListQueries(connection)
+    # A calendar range reads in time order; otherwise newest first.
+    by_schedule = start is not None or end is not None
+    rows = await queries.page_rows(
+        user_id,
+        LISTED_POST_COLUMNS,
+        brand_id=brand_id,
+        status=status,
+        platform=platform,
+        start=start,
+        end=end,
+        search=search,
+        by_schedule=by_schedule,
+        after=decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None,
+        limit=limit + 1,
+    )
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = None
+    if more:
+        last = page[-1]
+        next_cursor = encode_cursor(last["scheduled_for" if by_schedule else "created_at"], last["id"])
+    targets = await queries.target_rows_for_posts([row["id"] for row in page], LISTED_TARGET_COLUMNS)
+    return listed_page(page, targets, next_cursor)
 
 
 def new_target(post_id: uuid.UUID, account: SocialAccount, scheduled_for: datetime | None) -> SocialPost:
@@ -363,42 +403,6 @@ class PostService:
     async def get(self, user: User, post_id: uuid.UUID) -> PostOut:
         post = await self._visible(user, post_id)
         return post_out(post, await self.posts.targets(post.id))
-
-    async def list_posts(
-        self,
-        user_id: uuid.UUID,
-        *,
-        brand_id: uuid.UUID | None,
-        status: list[str] | None,
-        platform: str | None,
-        start: datetime | None,
-        end: datetime | None,
-        search: str | None,
-        cursor: str | None,
-        limit: int,
-    ) -> ListResponse[PostOut]:
-        # A calendar range reads in time order; otherwise newest first.
-        by_schedule = start is not None or end is not None
-        rows = await self.posts.page_rows(
-            user_id,
-            LISTED_POST_COLUMNS,
-            brand_id=brand_id,
-            status=status,
-            platform=platform,
-            start=start,
-            end=end,
-            search=search,
-            by_schedule=by_schedule,
-            after=decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None,
-            limit=limit + 1,
-        )
-        page, more = rows[:limit], len(rows) > limit
-        next_cursor = None
-        if more:
-            last = page[-1]
-            next_cursor = encode_cursor(last["scheduled_for" if by_schedule else "created_at"], last["id"])
-        targets = await self.posts.target_rows_for_posts([row["id"] for row in page], LISTED_TARGET_COLUMNS)
-        return listed_page(page, targets, next_cursor)
 
     async def _visible(self, user: User, post_id: uuid.UUID, *, for_update: bool = False) -> Post:
         post = await self.posts.get_visible(user.id, post_id, for_update=for_update)

@@ -14,7 +14,9 @@ Phases, in one run:
      .batch_defer_async(...) per account, social_posts.job_id set to each job id), all due at T0;
      publishes/s, lag scheduled→receipt at the emulator p50/p99/max, duplicates, losses, worker RSS;
   3. no-op baseline: N jobs of the same task for social posts that do not exist (the job returns
-     after one SELECT: Procrastinate + one query), same locks, same workers; jobs/s and the ratio;
+     after its one claim statement: Procrastinate + one query), same locks, same workers; jobs/s
+     and the ratio (the engine drains an account's due jobs in the job holding its lock, so
+     publishes/s is not bounded by jobs/s; see bench/README.md);
   4. steady: 50 posts/s for 20 s (scheduled_for spread at 50/s), lag p99.
 
     .venv/bin/python bench/publish_spike.py [--posts 10000] [--accounts 100] [--concurrency 100]
@@ -181,7 +183,7 @@ async def create_posts(
     Post i goes to account i % len(accounts). `grouped`: one batch_defer_async per account and
     time (an account's jobs get consecutive ids); `interleaved`: jobs deferred round-robin across
     accounts, the id order a spike built by many people over days would have.
-    `noop`: only jobs, for social posts that do not exist (the task returns after one SELECT).
+    `noop`: only jobs, for social posts that do not exist (the task returns after one statement).
     """
     from t21.publishing.tasks import publish_social_post
 
@@ -492,7 +494,7 @@ async def publish_phase(
 
 
 async def noop_phase(env: Env, n: int, workers: int, args: argparse.Namespace) -> tuple[float, Usage, bool]:
-    """Jobs of t21.publish_social_post for targets that do not exist: Procrastinate + one SELECT."""
+    """Jobs of t21.publish_social_post for targets that do not exist: Procrastinate + one statement."""
     since = await db_now(env)
     procs = start_workers(env, workers, args.concurrency, "noop")
     try:
@@ -624,7 +626,7 @@ async def run(args: argparse.Namespace) -> bool:
             noop_rate, noop_usage, noop_done = await noop_phase(env, args.noop_jobs, workers, args)
             print(
                 f"no-op baseline: {args.noop_jobs} jobs of t21.publish_social_post for social posts "
-                f"that do not exist (Procrastinate fetch/finish + one SELECT, the same locks and "
+                f"that do not exist (Procrastinate fetch/finish + one statement, the same locks and "
                 f"workers): {noop_rate:.0f} jobs/s"
                 + ("" if noop_done else "  (rate of those done within the bound)"),
                 flush=True,

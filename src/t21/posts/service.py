@@ -272,12 +272,15 @@ class PostService:
             published_at=None,
         )
         targets = [new_target(post.id, account, scheduled_for) for account in accounts]
+        if scheduled_for is not None:
+            # The jobs need only the targets' ids: deferred first, their ids go in with the INSERT.
+            for target in targets:
+                await schedule_target(self.session, target, scheduled_for)
+        # Two flushes: without a relationship() between them, the unit of work does not promise to
+        # insert the post before its targets.
         self.session.add(post)
         await self.session.flush()
         self.session.add_all(targets)
-        if scheduled_for is not None:
-            for target in targets:
-                await schedule_target(self.session, target, scheduled_for)
         await self.session.flush()
         return post_out(post, targets)
 

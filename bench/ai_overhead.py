@@ -7,6 +7,10 @@ endpoint, the same number of requests each. The overhead is our latency minus th
 compared at the median; target: p50 overhead <= 10 ms.
 
     python bench/ai_overhead.py [--concurrency 50] [--requests 1000] [--database-url postgresql://...]
+                                [--profile] [--pool-size N] [--provider-delay S] [--shared-account]
+
+Both sides use the same minimal keep-alive HTTP client (see `RawClient`); each side's CPU per
+request (bench client, emulator, T21, PostgreSQL, whole machine) is printed with its figures.
 
 The database server is --database-url, else T21_BENCH_DATABASE_URL or T21_TEST_DATABASE_URL, else
 an embedded PostgreSQL under ./.t21-bench. A scratch database is created and dropped.

@@ -68,7 +68,10 @@ async def brand_summary(
     principal: Principal = Reader,
 ) -> SummaryOut | Response:
     out = await AnalyticsService(session).summary(principal.user_id, brand_id, start, end)
-    return export.summary_csv(out) if format is Format.csv else out
+    if format is Format.csv:
+        return export.summary_csv(out)
+    # Serialised once here (FastAPI would validate the answer again first).
+    return Response(out.model_dump_json(by_alias=True), media_type="application/json")
 
 
 @router.get("/brands/{brand_id}/timeseries", response_model=TimeseriesOut)

@@ -17,6 +17,7 @@ lifetime figures as of their newest snapshot.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,8 +44,7 @@ from t21.analytics.schemas import (
     TopPostsOut,
     Totals,
 )
-from t21.brands.access import require_brand
-from t21.brands.models import Brand
+from t21.brands.repository import BrandRepository
 from t21.enums import Platform
 from t21.errors import NotFound, ValidationFailed
 from t21.kit.clock import utcnow
@@ -143,17 +143,27 @@ def next_occurrence(weekday: int, hour: int, time_zone: str, now: datetime) -> d
     return candidate.astimezone(UTC)
 
 
+@dataclass(frozen=True)
+class BrandRef:
+    """What analytics needs of a brand the caller may see (every role may read analytics)."""
+
+    id: uuid.UUID
+    time_zone: str
+
+
 class AnalyticsService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.repo = AnalyticsRepository(session)
 
-    async def _brand(self, user_id: uuid.UUID, brand_id: uuid.UUID) -> Brand:
-        brand, _ = await require_brand(self.session, user_id, brand_id)
-        return brand
+    async def _brand(self, user_id: uuid.UUID, brand_id: uuid.UUID) -> BrandRef:
+        time_zone = await BrandRepository(self.session).visible_time_zone(user_id, brand_id)
+        if time_zone is None:
+            raise NotFound("Brand not found", code="brand_not_found")
+        return BrandRef(brand_id, time_zone)
 
     @staticmethod
-    def _today(brand: Brand) -> date:
+    def _today(brand: BrandRef) -> date:
         return utcnow().astimezone(ZoneInfo(brand.time_zone)).date()
 
     # --- one post ----------------------------------------------------------------------------

@@ -53,6 +53,17 @@ class BrandRepository:
         brand, role = row
         return brand, Role.owner if brand.user_id == user_id else Role(role)
 
+    async def visible_time_zone(self, user_id: uuid.UUID, brand_id: uuid.UUID) -> str | None:
+        """The brand's time zone if `user_id` may see it (any role), else None: one small row, for
+        reads that need nothing else of the brand."""
+        member = select(TeamMember.id).where(
+            TeamMember.organization_id == Brand.organization_id, TeamMember.user_id == user_id
+        )
+        stmt = select(Brand.time_zone).where(
+            Brand.id == brand_id, or_(Brand.user_id == user_id, member.exists())
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def list_visible(
         self, user_id: uuid.UUID, *, organization_id: uuid.UUID | None = None, personal_only: bool = False
     ) -> list[tuple[Brand, Role]]:

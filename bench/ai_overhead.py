@@ -3,11 +3,12 @@
 The OpenRouter emulator answers every completion in a fixed 200 ms (store delay_seconds=0.2).
 T21 runs in its own uvicorn process against a fresh PostgreSQL database. The same 50 concurrent
 clients then (1) call the emulator directly with the very messages T21 sends, and (2) call T21's
-endpoint, the same number of requests each. The overhead is our latency minus the provider's,
-compared at the median; target: p50 overhead <= 10 ms.
+endpoint, the same number of requests each, in alternating rounds (--rounds). The overhead is our
+latency minus the provider's, compared at the median; target: p50 overhead <= 10 ms.
 
-    python bench/ai_overhead.py [--concurrency 50] [--requests 1000] [--database-url postgresql://...]
-                                [--profile] [--pool-size N] [--provider-delay S] [--shared-account]
+    python bench/ai_overhead.py [--concurrency 50] [--requests 1000] [--rounds 4] [--profile]
+                                [--database-url postgresql://...] [--pool-size N]
+                                [--provider-delay S] [--shared-account]
 
 Both sides use the same minimal keep-alive HTTP client (see `RawClient`); each side's CPU per
 request (bench client, emulator, T21, PostgreSQL, whole machine) is printed with its figures.
@@ -223,8 +224,9 @@ class Meter:
         used["machine"] = self.machine() - self.machine_started
         used["wall"] = time.perf_counter() - self.wall_started
         time.sleep(1.1)  # let the statistics catch up; the measured window has ended
-        # Minus this meter's own two connections: what is left is T21's pool opening connections.
-        used["sessions"] = self.sessions() - self.sessions_started - 2
+        # Minus this meter's own first connection (the second is not counted yet when it asks):
+        # what is left is T21's pool opening connections.
+        used["sessions"] = self.sessions() - self.sessions_started - 1
         return used
 
 
@@ -252,6 +254,11 @@ def cpu_line(used: dict[str, float], requests: int) -> str:
         f"  CPU ms per request: {', '.join(parts)}; {requests / used['wall']:.0f} req/s; "
         f"database connections opened: {used['sessions']:.0f}"
     )
+
+
+def add_up(total: dict[Any, Any], more: dict[Any, Any]) -> None:
+    for key, value in more.items():
+        total[key] = total.get(key, 0) + value
 
 
 def profile_path(name: str) -> Path:
@@ -361,26 +368,41 @@ async def run(args: argparse.Namespace) -> bool:
         try:
             await load(args.concurrency, args.concurrency * 2, ours)  # warm pools and caches
             await load(args.concurrency, args.concurrency * 2, provider)
-            meter = cpu_meter(processes, database_url)
-            provider_ms, provider_statuses, _ = await load(args.concurrency, args.requests, provider)
-            provider_cpu = meter.stop()
-            spies = []
-            if args.profile:
-                from _common import start_profiler
+            # Alternating rounds, so that load from elsewhere drifting during the run weighs on
+            # both sides alike.
+            provider_ms, ours_ms, own_ms = [], [], []
+            provider_statuses: dict[int, int] = {}
+            our_statuses: dict[int, int] = {}
+            provider_cpu: dict[str, float] = {}
+            our_cpu: dict[str, float] = {}
+            rounds = max(1, min(args.rounds, args.requests))
+            for turn in range(rounds):
+                count = args.requests // rounds + (1 if turn < args.requests % rounds else 0)
+                meter = cpu_meter(processes, database_url)
+                latencies, statuses, _ = await load(args.concurrency, count, provider)
+                add_up(provider_cpu, meter.stop())
+                provider_ms += latencies
+                add_up(provider_statuses, statuses)
+                spies = []
+                if args.profile and turn == 0:
+                    from _common import start_profiler
 
-                spies = [
-                    (start_profiler(process.pid, profile_path(name)), name)
-                    for process, name in zip(processes, ("emulator", "t21"), strict=True)
-                ]
-            meter = cpu_meter(processes, database_url)
-            ours_ms, our_statuses, own_ms = await load(args.concurrency, args.requests, ours)
-            our_cpu = meter.stop()
-            if spies:
-                from _common import stop_profiler, summarize_profile
+                    spies = [
+                        (start_profiler(process.pid, profile_path(name)), name)
+                        for process, name in zip(processes, ("emulator", "t21"), strict=True)
+                    ]
+                meter = cpu_meter(processes, database_url)
+                latencies, statuses, own = await load(args.concurrency, count, ours)
+                add_up(our_cpu, meter.stop())
+                ours_ms += latencies
+                own_ms += own
+                add_up(our_statuses, statuses)
+                if spies:
+                    from _common import stop_profiler, summarize_profile
 
-                for spy, name in spies:
-                    stop_profiler(spy)
-                    summarize_profile(profile_path(name), name, top=40)
+                    for spy, name in spies:
+                        stop_profiler(spy)
+                        summarize_profile(profile_path(name), name, top=40)
         finally:
             raw.close()
     finally:
@@ -405,7 +427,8 @@ async def run(args: argparse.Namespace) -> bool:
     # machine shows up as overhead, so the load is part of the result.
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end")
     print(
-        f"AI overhead: {args.requests} requests per side, {args.concurrency} concurrent clients, "
+        f"AI overhead: {args.requests} requests per side in {args.rounds} alternating rounds, "
+        f"{args.concurrency} concurrent clients, "
         f"provider fixed at {args.provider_delay * 1000:.0f} ms, "
         f"{'one shared account' if args.shared_account else f'{args.concurrency} accounts'}"
     )
@@ -434,6 +457,9 @@ def main() -> None:
     )
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="alternate provider and T21 in this many rounds"
+    )
     parser.add_argument("--database-url")
     parser.add_argument("--pool-size", type=int, help="T21_DATABASE_POOL_SIZE for the served app")
     parser.add_argument("--shared-account", action="store_true")

@@ -171,16 +171,22 @@ class RawClient:
 
 
 async def load(
-    concurrency: int, total: int, call: Callable[[int], Awaitable[Answer]]
+    concurrency: int, total: int, call: Callable[[int], Awaitable[Answer]], stagger: float = 0.0
 ) -> tuple[list[float], dict[int, int], list[float]]:
     """`concurrency` workers share `total` calls; returns every call's latency (ms), the status
-    counts, and per call the latency minus the provider time the answer's Server-Timing reports."""
+    counts, and per call the latency minus the provider time the answer's Server-Timing reports.
+
+    Worker k starts k × `stagger` seconds late. Against a server that answers in a fixed time,
+    workers started together stay in step: every answer of a wave is due at the same instant and
+    the last one waits for all the others to be written, a convoy that real, independent users do
+    not form. Spread over one answer time, the arrivals stay spread."""
     latencies: list[float] = []
     own: list[float] = []
     statuses: dict[int, int] = {}
     queue = iter(range(total))
 
     async def worker(slot: int) -> None:
+        await asyncio.sleep(slot * stagger)
         for _ in queue:
             started = time.perf_counter()
             response = await call(slot)
@@ -376,10 +382,11 @@ async def run(args: argparse.Namespace) -> bool:
             provider_cpu: dict[str, float] = {}
             our_cpu: dict[str, float] = {}
             rounds = max(1, min(args.rounds, args.requests))
+            stagger = args.provider_delay / args.concurrency
             for turn in range(rounds):
                 count = args.requests // rounds + (1 if turn < args.requests % rounds else 0)
                 meter = cpu_meter(processes, database_url)
-                latencies, statuses, _ = await load(args.concurrency, count, provider)
+                latencies, statuses, _ = await load(args.concurrency, count, provider, stagger)
                 add_up(provider_cpu, meter.stop())
                 provider_ms += latencies
                 add_up(provider_statuses, statuses)
@@ -392,7 +399,7 @@ async def run(args: argparse.Namespace) -> bool:
                         for process, name in zip(processes, ("emulator", "t21"), strict=True)
                     ]
                 meter = cpu_meter(processes, database_url)
-                latencies, statuses, own = await load(args.concurrency, count, ours)
+                latencies, statuses, own = await load(args.concurrency, count, ours, stagger)
                 add_up(our_cpu, meter.stop())
                 ours_ms += latencies
                 own_ms += own

@@ -52,6 +52,15 @@ def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
     return any(start <= pos < end for start, end in spans)
 
 
+def _next_sign(text: str, start: int) -> int:
+    """Index of the next hash sign (either width) at or after `start`, -1 if none."""
+    ascii_sign = text.find("#", start)
+    wide_sign = text.find("＃", start)
+    if ascii_sign < 0 or 0 <= wide_sign < ascii_sign:
+        return wide_sign
+    return ascii_sign
+
+
 def hashtag_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of every hashtag in `text`, the sign included.
 
@@ -60,15 +69,16 @@ def hashtag_spans(text: str) -> list[tuple[int, int]]:
     letter ("#1" is a rank, not a tag), and a tag running straight into another sign or "://"
     is not a tag at all.
     """
+    if "#" not in text and "＃" not in text:
+        return []
     urls = _url_spans(text)
     spans: list[tuple[int, int]] = []
     i = 0
     n = len(text)
     while i < n:
-        if text[i] not in HASH_SIGNS:
-            i += 1
-            continue
-        start = i
+        start = _next_sign(text, i)
+        if start < 0:
+            break
         prev = text[start - 1] if start > 0 else ""
         j = start + 1
         while j < n and _is_tag_char(text[j]):

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import structlog
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from limits.storage import storage_from_string
+from limits.aio.storage import Storage as AsyncStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter as AsyncSlidingWindowCounterRateLimiter
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import SlidingWindowCounterRateLimiter
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -50,9 +51,10 @@ class RateLimiter:
         self.default = parse(settings.rate_limit_default)
         self.anonymous = parse(settings.rate_limit_anonymous)
         # Sliding window counters: two counters per key, O(1) per request in memory and in Redis
-        # (a moving window stores a timestamp per request and scans them).
+        # (a moving window stores a timestamp per request and scans them). In memory the
+        # synchronous storage: the asyncio one starts a new expiry task on almost every hit.
         self._memory = SlidingWindowCounterRateLimiter(MemoryStorage())
-        self._redis: SlidingWindowCounterRateLimiter | None = None
+        self._redis: AsyncSlidingWindowCounterRateLimiter | None = None
         self._redis_url = settings.redis_url
         self._redis_down_since: float | None = None
         if self._redis_url:
@@ -64,41 +66,41 @@ class RateLimiter:
                 socket_connect_timeout=0.5,
             )
             # An "async+" URL always yields an async storage.
-            assert isinstance(storage, Storage)
-            self._redis = SlidingWindowCounterRateLimiter(storage)
+            assert isinstance(storage, AsyncStorage)
+            self._redis = AsyncSlidingWindowCounterRateLimiter(storage)
 
     @property
     def backend(self) -> str:
         return "redis" if self._redis is not None and self._redis_down_since is None else "memory"
 
-    def _limiter(self) -> SlidingWindowCounterRateLimiter:
+    def _use_redis(self) -> bool:
         if self._redis is None:
-            return self._memory
-        if (
+            return False
+        return not (
             self._redis_down_since is not None
             and time.monotonic() - self._redis_down_since < REDIS_RETRY_SECONDS
-        ):
-            return self._memory
-        return self._redis
+        )
+
+    def _hit_memory(self, item: RateLimitItem, key: str) -> Decision:
+        allowed = self._memory.hit(item, key)
+        stats = self._memory.get_window_stats(item, key)
+        return Decision(allowed, item.amount, stats.remaining, max(0.0, stats.reset_time - time.time()))
 
     async def hit(self, item: RateLimitItem, key: str) -> Decision:
-        limiter = self._limiter()
+        if not self._use_redis():
+            return self._hit_memory(item, key)
+        assert self._redis is not None
         try:
-            allowed = await limiter.hit(item, key)
-            stats = await limiter.get_window_stats(item, key)
+            allowed = await self._redis.hit(item, key)
+            stats = await self._redis.get_window_stats(item, key)
         except Exception as exc:  # any Redis failure: serve on local counters rather than fail
-            if limiter is self._memory:
-                raise
             if self._redis_down_since is None:
                 log.warning("rate_limit_redis_unavailable", error=type(exc).__name__)
             self._redis_down_since = time.monotonic()
-            limiter = self._memory
-            allowed = await limiter.hit(item, key)
-            stats = await limiter.get_window_stats(item, key)
-        else:
-            if limiter is self._redis and self._redis_down_since is not None:
-                log.info("rate_limit_redis_recovered")
-                self._redis_down_since = None
+            return self._hit_memory(item, key)
+        if self._redis_down_since is not None:
+            log.info("rate_limit_redis_recovered")
+            self._redis_down_since = None
         return Decision(allowed, item.amount, stats.remaining, max(0.0, stats.reset_time - time.time()))
 
     async def redis_answers(self) -> bool:

@@ -4,7 +4,7 @@ import uuid
 
 from fastapi import Depends, Query, Request, Response, status
 
-from t21.auth.dependencies import Principal, caller, scoped
+from t21.auth.dependencies import Principal, require_caller, scoped
 from t21.auth.scopes import Scope
 from t21.brands.schemas import BrandCreate, BrandOut, BrandUpdate
 from t21.brands.service import BrandService
@@ -21,8 +21,8 @@ async def list_brands(
     request: Request,
     organization_id: uuid.UUID | None = Query(default=None, alias="organizationId"),
     personal: bool = Query(default=False, description="Only the caller's personal brands"),
-    principal: Principal = Depends(caller(Scope.brands_read)),
 ) -> Response:
+    principal = await require_caller(request, Scope.brands_read)
     # The web app asks for this on every page: answered from the hot cache (already serialised)
     # without touching the database when nothing changed.
     cache = cache_of(request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -65,6 +66,23 @@ class PostRepository:
         ).scalar_one_or_none()
 
 
+@dataclass(frozen=True)
+class PostFilters:
+    """What a post list asks for (GET /posts)."""
+
+    brand_id: uuid.UUID | None = None
+    status: list[str] | None = None
+    platform: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    search: str | None = None
+
+    @property
+    def by_schedule(self) -> bool:
+        """A calendar range reads in time order; otherwise newest first."""
+        return self.start is not None or self.end is not None
+
+
 class PostListQueries:
     """Pages of posts: the API's hottest reads, as plain SQL on a psycopg connection (autocommit,
     from Database.read_connection). Building, compiling and processing the same statement through
@@ -83,14 +101,8 @@ class PostListQueries:
         self,
         user_id: uuid.UUID,
         columns: list[str],
+        filters: PostFilters,
         *,
-        brand_id: uuid.UUID | None,
-        status: list[str] | None,
-        platform: str | None,
-        start: datetime | None,
-        end: datetime | None,
-        search: str | None,
-        by_schedule: bool,
         after: tuple[datetime, uuid.UUID] | None,
         limit: int,
     ) -> list[dict[str, Any]]:
@@ -103,33 +115,33 @@ class PostListQueries:
             " ON m.organization_id = b.organization_id WHERE m.user_id = %(user)s)"
         ]
         params: dict[str, Any] = {"user": user_id, "limit": limit}
-        if brand_id is not None:
+        if filters.brand_id is not None:
             where.append("p.brand_id = %(brand)s")
-            params["brand"] = brand_id
-        if status:
+            params["brand"] = filters.brand_id
+        if filters.status:
             where.append("p.status = ANY(%(status)s)")
-            params["status"] = list(status)
-        if platform:
+            params["status"] = list(filters.status)
+        if filters.platform:
             where.append("%(platform)s = ANY(p.platforms)")
-            params["platform"] = platform
-        if start is not None:
+            params["platform"] = filters.platform
+        if filters.start is not None:
             where.append("p.scheduled_for >= %(start)s")
-            params["start"] = start
-        if end is not None:
+            params["start"] = filters.start
+        if filters.end is not None:
             where.append("p.scheduled_for < %(end)s")
-            params["end"] = end
-        if search:
-            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params["end"] = filters.end
+        if filters.search:
+            escaped = filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             where.append("p.content ILIKE %(search)s ESCAPE '\\'")
             params["search"] = f"%{escaped}%"
-        key = "p.scheduled_for" if by_schedule else "p.created_at"
-        if by_schedule:
+        key = "p.scheduled_for" if filters.by_schedule else "p.created_at"
+        if filters.by_schedule:
             where.append("p.scheduled_for IS NOT NULL")
         if after is not None:
             # A row-value comparison reads the same composite index the ordering uses.
-            where.append(f"({key}, p.id) {'>' if by_schedule else '<'} (%(after_key)s, %(after_id)s)")
+            where.append(f"({key}, p.id) {'>' if filters.by_schedule else '<'} (%(after_key)s, %(after_id)s)")
             params["after_key"], params["after_id"] = after
-        order = f"{key}, p.id" if by_schedule else f"{key} DESC, p.id DESC"
+        order = f"{key}, p.id" if filters.by_schedule else f"{key} DESC, p.id DESC"
         sql = (
             f"SELECT {', '.join('p.' + c for c in columns)} FROM posts p"  # noqa: S608 (fixed fragments; values are bound)
             f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %(limit)s"

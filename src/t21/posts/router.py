@@ -13,6 +13,7 @@ from t21.enums import Platform, PostStatus
 from t21.kit.deps import SessionDep, SettingsDep
 from t21.kit.routing import make_router
 from t21.kit.schemas import ListResponse
+from t21.posts.repository import PostFilters
 from t21.posts.schemas import PostCreate, PostOut, PostUpdate, RetryRequest, ValidateRequest, ValidateResponse
 from t21.posts.service import PostService
 from t21.posts.service import list_posts as list_posts_page
@@ -65,12 +66,14 @@ async def list_posts(
         page = await list_posts_page(
             connection,
             principal.user_id,
-            brand_id=brand_id,
-            status=[s.value for s in status_filter] if status_filter else None,
-            platform=platform.value if platform else None,
-            start=start,
-            end=end,
-            search=q,
+            PostFilters(
+                brand_id=brand_id,
+                status=[s.value for s in status_filter] if status_filter else None,
+                platform=platform.value if platform else None,
+                start=start,
+                end=end,
+                search=q,
+            ),
             cursor=cursor,
             limit=limit,
         )

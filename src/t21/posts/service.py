@@ -28,7 +28,7 @@ from t21.kit.schemas import ListResponse
 from t21.kit.timezones import local_to_utc
 from t21.platforms.validation import validate_content
 from t21.posts.models import IdempotencyRecord, Post, SocialPost
-from t21.posts.repository import PostListQueries, PostRepository
+from t21.posts.repository import PostFilters, PostListQueries, PostRepository
 from t21.posts.schemas import (
     PlatformOverride,
     PlatformValidation,
@@ -83,38 +83,22 @@ def listed_page(
 async def list_posts(
     connection: psycopg.AsyncConnection[Any],
     user_id: uuid.UUID,
+    filters: PostFilters,
     *,
-    brand_id: uuid.UUID | None,
-    status: list[str] | None,
-    platform: str | None,
-    start: datetime | None,
-    end: datetime | None,
-    search: str | None,
     cursor: str | None,
     limit: int,
 ) -> ListResponse[PostOut]:
     """One page of the posts `user_id` may see, newest first, or by time for a calendar range."""
     queries = PostListQueries(connection)
-    # A calendar range reads in time order; otherwise newest first.
-    by_schedule = start is not None or end is not None
-    rows = await queries.page_rows(
-        user_id,
-        LISTED_POST_COLUMNS,
-        brand_id=brand_id,
-        status=status,
-        platform=platform,
-        start=start,
-        end=end,
-        search=search,
-        by_schedule=by_schedule,
-        after=decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None,
-        limit=limit + 1,
-    )
+    after = decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None
+    rows = await queries.page_rows(user_id, LISTED_POST_COLUMNS, filters, after=after, limit=limit + 1)
     page, more = rows[:limit], len(rows) > limit
     next_cursor = None
     if more:
         last = page[-1]
-        next_cursor = encode_cursor(last["scheduled_for" if by_schedule else "created_at"], last["id"])
+        next_cursor = encode_cursor(
+            last["scheduled_for" if filters.by_schedule else "created_at"], last["id"]
+        )
     targets = await queries.target_rows_for_posts([row["id"] for row in page], LISTED_TARGET_COLUMNS)
     return listed_page(page, targets, next_cursor)
 

@@ -169,6 +169,9 @@ class Worker:
     async def stop(self, _app: Any = None) -> None:
         """Graceful: Procrastinate finishes running jobs (up to 20 s) when its task is cancelled."""
         self._stopping = True
+        if self._resources is not None:
+            # Long-running jobs (a publishing drain) look at this to finish early.
+            self._resources.extras["stopping"] = True
         if self._task is None:
             return
         self._task.cancel()

@@ -184,7 +184,9 @@ async def _drain(res: JobResources, lock: str, job_id: int) -> None:
             return
         for index, target_id in enumerate(taken):
             try:
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline or res.extras.get("stopping"):
+                    # Out of time, or the worker is shutting down (it waits for running jobs
+                    # only so long): the rest get their jobs back rather than wait for the sweep.
                     await _give_back(res, taken[index:], job_id)
                     return
                 await _publish_taken(res, target_id, job_id)

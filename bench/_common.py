@@ -46,15 +46,30 @@ def t21_api() -> Any:
 
     settings = get_settings()
     configure_logging(settings)
-    if profile_to := os.environ.get("T21_BENCH_CPROFILE"):
-        # Diagnosis: cProfile the server's event-loop thread, written out when uvicorn exits.
-        import atexit
-        import cProfile
+    app = create_app(settings)
+    profile_to = os.environ.get("T21_BENCH_CPROFILE")
+    if not profile_to:
+        return app
+    # Diagnosis only: cProfile the server's event loop, written to the file every 5 s.
+    import cProfile
 
-        profiler = cProfile.Profile()
-        atexit.register(lambda: profiler.dump_stats(profile_to))
-        profiler.enable()
-    return create_app(settings)
+    profiler = cProfile.Profile()
+    dumping: list[asyncio.Task[None]] = []
+
+    async def dump_every_few_seconds() -> None:
+        while True:
+            await asyncio.sleep(5)
+            profiler.disable()
+            profiler.dump_stats(profile_to)
+            profiler.enable()
+
+    async def profiled(scope: Any, receive: Any, send: Any) -> None:
+        if not dumping:
+            dumping.append(asyncio.get_running_loop().create_task(dump_every_few_seconds()))
+            profiler.enable()
+        await app(scope, receive, send)
+
+    return profiled
 
 
 def x_network() -> Any:

@@ -71,6 +71,20 @@ def _wait_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @pytest.mark.slow
+async def _wait_workers_registered(database_url: str, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with psycopg.connect(libpq_url(database_url)) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM procrastinate_workers "
+                "WHERE last_heartbeat > now() - interval '30 seconds'"
+            ).fetchone()
+        if row is not None and row[0] >= count:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{count} workers did not register within 60 s")
+
+
 async def test_two_apis_and_two_workers_behave_as_one(database_url, fresh_networks, tmp_path) -> None:
     ports = [free_port(), free_port()]
     urls = [f"http://127.0.0.1:{p}" for p in ports]
@@ -97,6 +111,10 @@ async def test_two_apis_and_two_workers_behave_as_one(database_url, fresh_networ
                     stderr=subprocess.STDOUT,
                 )
             )
+
+        # Both workers registered before any post exists: the engine may publish all twelve
+        # before a slow second worker's first heartbeat, and the check at the end wants both.
+        await _wait_workers_registered(database_url, 2)
 
         async with httpx.AsyncClient(timeout=15) as a, httpx.AsyncClient(timeout=15) as b:
             registered = await a.post(

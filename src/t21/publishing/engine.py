@@ -279,16 +279,25 @@ def _snapshot(res: JobResources, claimed: fastpath.Claimed) -> Snapshot:
 
 
 class FastProgress(PublishProgress):
-    """Each id the network returns, written at once in its own one-statement transaction."""
+    """Each id the network returns, written at once in its own one-statement transaction.
 
-    def __init__(self, res: JobResources, target_id: uuid.UUID) -> None:
+    Except the id of a post in one part: the outcome statement, the very next thing this job
+    does, writes it. Should that fail (the worker killed in between), the unknown attempt is
+    reconciled as any other: the network's recent posts (or the Instagram container) show it. A
+    thread's parts are written one by one, because a resumed thread continues after the stored
+    ones."""
+
+    def __init__(self, res: JobResources, target_id: uuid.UUID, parts: int) -> None:
         self.res = res
         self.target_id = target_id
+        self.parts = parts
 
     async def container_created(self, container_id: str) -> None:
         await fastpath.store_container(self.res, self.target_id, container_id)
 
     async def part_published(self, index: int, platform_post_id: str) -> None:
+        if self.parts == 1:
+            return
         await fastpath.store_part(self.res, self.target_id, index, platform_post_id)
 
 
@@ -310,7 +319,7 @@ async def _publish_claimed(res: JobResources, claimed: fastpath.Claimed) -> None
     try:
         await _ensure_fresh_token(res, snapshot)
         result = await _publish_with_one_refresh(
-            res, connector, snapshot, FastProgress(res, snapshot.target_id)
+            res, connector, snapshot, FastProgress(res, snapshot.target_id, 1 + len(snapshot.thread))
         )
     except PlatformError as exc:
         await _handle_failure(res, snapshot, exc)

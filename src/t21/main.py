@@ -34,9 +34,10 @@ def _include_api_routers(app: FastAPI) -> None:
 
     core = [auth_router, api_keys_router, organizations_router, invitations_router]
     features = feature_routers()
-    # Matching walks the routers in order: the web app's most frequent calls (its brand list, the
-    # posts calendar) come first. No two routers share a prefix, so order changes nothing else.
-    hot = [brands_router, *[r for r in features if r.prefix == "/posts"]]
+    # Matching walks the routers in order: the most frequent calls (the web app's brand list, the
+    # posts calendar, AI drafting) come first. No two routers share a prefix, so order changes
+    # nothing else.
+    hot = [brands_router, *[r for r in features if r.prefix in ("/posts", "/ai")]]
     for router in [*hot, *core, *[r for r in features if r not in hot]]:
         app.include_router(router, prefix=API_PREFIX)
 

@@ -150,25 +150,9 @@ DRAIN_BATCH = 50
 async def publish_social_post(res: JobResources, social_post_id: str, job_id: int | None) -> None:
     """Publish the job's target; then, still holding the account's lock, the account's next due
     posts (see fastpath.py: one account never has two publishes in flight)."""
-    target_id = uuid.UUID(social_post_id)
-    try:
-        claimed = await fastpath.claim(
-            res, job_id=job_id, now=utcnow(), worker=_worker(), target_id=target_id
-        )
-    except fastpath.Fallback:
-        claimed = None
-        slow = True
-    else:
-        slow = False
-    if slow:
-        await _publish_slow(res, target_id, job_id)
-        return
-    if claimed is None:
-        return
-    await _publish_claimed(res, claimed)
-    if job_id is None:
-        return
-    await _drain(res, account_lock(claimed.account_id), job_id)
+    claimed = await _publish_one(res, uuid.UUID(social_post_id), job_id)
+    if claimed is not None and job_id is not None:
+        await _drain(res, account_lock(claimed.account_id), job_id)
 
 
 async def _drain(res: JobResources, lock: str, job_id: int) -> None:
@@ -189,7 +173,7 @@ async def _drain(res: JobResources, lock: str, job_id: int) -> None:
                     # only so long): the rest get their jobs back rather than wait for the sweep.
                     await _give_back(res, taken[index:], job_id)
                     return
-                await _publish_taken(res, target_id, job_id)
+                await _publish_one(res, target_id, job_id)
                 published += 1
             except RetryLater as exc:
                 # The post keeps its place ahead of the account's others (a rate limit is the
@@ -204,20 +188,21 @@ async def _drain(res: JobResources, lock: str, job_id: int) -> None:
                 raise
 
 
-async def _publish_taken(res: JobResources, target_id: uuid.UUID, job_id: int) -> None:
+async def _publish_one(
+    res: JobResources, target_id: uuid.UUID, job_id: int | None
+) -> fastpath.Claimed | None:
+    """Publish one target: through the one-statement claim when it applies, else the ORM path
+    (reconciliation, a disconnected account, not due). The fast claim, when it was made."""
     try:
         claimed = await fastpath.claim(
             res, job_id=job_id, now=utcnow(), worker=_worker(), target_id=target_id
         )
     except fastpath.Fallback:
-        claimed = None
-        slow = True
-    else:
-        slow = False
-    if slow:
         await _publish_slow(res, target_id, job_id)
-    elif claimed is not None:
+        return None
+    if claimed is not None:
         await _publish_claimed(res, claimed)
+    return claimed
 
 
 async def _give_back(res: JobResources, target_ids: list[uuid.UUID], job_id: int) -> None:
@@ -755,7 +740,7 @@ async def _finish(
     target.job_id = None
     await session.flush()
     targets = list((await session.execute(select(SocialPost).where(SocialPost.post_id == post.id))).scalars())
-    rolled = rollup(targets)
+    rolled = fastpath.rollup(targets)
     changed_to_terminal = rolled != post.status and rolled in (
         PostStatus.PUBLISHED.value,
         PostStatus.PARTIALLY_PUBLISHED.value,
@@ -789,23 +774,6 @@ async def _finish(
         event = "post.published" if rolled != PostStatus.FAILED.value else "post.failed"
         await publish_live_event(session, [u.id for u in audience], event, payload)
         await _notify_author(session, res, post, brand, targets)
-
-
-def rollup(targets: list[SocialPost]) -> str:
-    statuses = [t.status for t in targets if t.status != SocialPostStatus.CANCELLED.value]
-    if not statuses:
-        return PostStatus.CANCELLED.value
-    if any(s in (SocialPostStatus.SCHEDULED.value, SocialPostStatus.PUBLISHING.value) for s in statuses):
-        return (
-            PostStatus.PUBLISHING.value
-            if any(s != SocialPostStatus.SCHEDULED.value for s in statuses)
-            or any(t.attempts for t in targets)
-            else PostStatus.SCHEDULED.value
-        )
-    published = sum(s == SocialPostStatus.PUBLISHED.value for s in statuses)
-    if published == len(statuses):
-        return PostStatus.PUBLISHED.value
-    return PostStatus.PARTIALLY_PUBLISHED.value if published else PostStatus.FAILED.value
 
 
 async def _notify_author(

@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -341,8 +341,13 @@ class TargetRow:
     error: str | None
 
 
-def rollup(targets: Sequence[TargetRow]) -> str:
-    """The post's status from its targets' (the same rule as engine.rollup)."""
+class TargetState(Protocol):
+    status: str
+    attempts: int
+
+
+def rollup(targets: Sequence[TargetState]) -> str:
+    """A post's status from its targets' (plain rows here, ORM objects in the engine)."""
     statuses = [t.status for t in targets if t.status != SocialPostStatus.CANCELLED.value]
     if not statuses:
         return PostStatus.CANCELLED.value

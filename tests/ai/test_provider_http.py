@@ -38,24 +38,30 @@ async def test_json_posts_reuse_kept_alive_connections(
     assert len(emulator.requests_to("POST", "/api/v1/chat/completions")) == 7
 
 
-async def test_one_connection_serves_calls_one_after_another(http: httpx.AsyncClient) -> None:
-    accepted = 0
+class KeptAlive:
+    """A loopback server answering `body` to every request on a connection, counting connections."""
 
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal accepted
-        accepted += 1
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.accepted = 0
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
         while True:
             try:
                 await reader.readuntil(b"\r\n\r\n")
             except (asyncio.IncompleteReadError, ConnectionError):
                 return
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(self.body), self.body))
             await writer.drain()
 
-    url = await serve(handler)
+
+async def test_one_connection_serves_calls_one_after_another(http: httpx.AsyncClient) -> None:
+    server = KeptAlive(b"ok")
+    url = await serve(server)
     for _ in range(5):
         assert (await http.get(url)).text == "ok"
-    assert accepted == 1
+    assert server.accepted == 1
 
 
 async def test_an_event_stream_arrives_piece_by_piece(
@@ -197,26 +203,14 @@ async def test_https_with_the_servers_name_checked(tmp_path: Any) -> None:
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert_file, key_file)
 
-    accepted = 0
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal accepted
-        accepted += 1
-        while True:
-            try:
-                await reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecure")
-            await writer.drain()
-
+    handler = KeptAlive(b"secure")
     server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_tls)
     port = server.sockets[0].getsockname()[1]
     trusting = ssl.create_default_context(cafile=str(cert_file))
     async with httpx.AsyncClient(transport=ProviderTransport(verify=trusting)) as client:
         assert (await client.get(f"https://localhost:{port}/a")).text == "secure"
         assert (await client.get(f"https://localhost:{port}/b")).text == "secure"
-    assert accepted == 1
+    assert handler.accepted == 1
     async with httpx.AsyncClient(transport=ProviderTransport(verify=ssl.create_default_context())) as client:
         with pytest.raises(httpx.ConnectError):
             await client.get(f"https://localhost:{port}/")

@@ -226,22 +226,18 @@ async def test_a_new_month_resets_the_counters_in_the_charging_statement(
     assert tuple(row) == (2, 0, True)
 
 
-async def test_statement_errors_are_sqlalchemys_and_the_pool_stays_whole(db: Any) -> None:
-    """The generation statements go straight through psycopg: their errors still reach the app's
-    handlers as SQLAlchemy's (DataError → 422, OperationalError → 503), and the connection that
-    failed is dropped, not given back."""
+async def test_statement_errors_reach_the_handlers_and_the_pool_stays_whole(db: Any) -> None:
+    """The generation statements go straight through psycopg: its DataError and OperationalError
+    are what the app's handlers answer 422 and 503 for, and the connection a statement failed on
+    goes back usable (autocommit: no aborted transaction is left behind)."""
+    import psycopg
     import pytest
-    from sqlalchemy.exc import DataError
 
     from t21.ai.repository import _one
 
-    pool = db.engine.pool
-    with pytest.raises(DataError):
-        await _one(db.engine, "SELECT 1 / %(zero)s", {"zero": 0})
-    assert pool.checkedout() == 0
-    assert tuple(await _one(db.engine, "SELECT %(x)s::int + 1", {"x": 41})) == (42,)
-    assert pool.checkedout() == 0
-    async with db.engine.connect() as conn:  # the pool's connections are in their usual mode
-        assert (await conn.exec_driver_sql("SHOW transaction_isolation")).scalar() == "read committed"
-        raw = await conn.get_raw_connection()
-        assert raw.driver_connection.autocommit is False
+    with pytest.raises(psycopg.DataError):
+        await _one(db, "SELECT 1 / %(zero)s", {"zero": 0})
+    assert tuple(await _one(db, "SELECT %(x)s::int + 1", {"x": 41})) == (42,)
+    async with db.primary_connection() as conn:
+        assert conn.autocommit is True
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE

@@ -1,32 +1,27 @@
 """Queries on AI generations. Tenancy: a generation is visible through its brand only.
 
 The two statements of a generation (`brand_for_generation` before the provider call,
-`charge_and_insert` after it) are hand-written SQL, each sent on a pooled connection in autocommit
-mode and given back at once: at 250 generations a second the ORM (compiling, unit of work,
-identity map) and a session transaction around each statement (BEGIN and COMMIT round trips) were
-most of our CPU per call. Each is a single statement, so it is atomic by itself; no connection is
-held while the provider writes (see `_one`).
+`charge_and_insert` after it) are hand-written SQL, each sent on a connection of the primary's
+psycopg pool in autocommit mode and given back at once: at 250 generations a second the ORM
+(compiling, unit of work, identity map) and a session transaction around each statement (BEGIN
+and COMMIT round trips) were most of our CPU per call. Each is a single statement, so it is
+atomic by itself; no connection is held while the provider writes (see `_one`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-import psycopg
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.pool import QueuePool
-from sqlalchemy.util.concurrency import greenlet_spawn
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.ai.models import AIGeneration
 from t21.brands.repository import visible_brand_ids
+from t21.db.database import Database
 from t21.kit.pagination import keyset_page
 
 OwnerKind = Literal["user", "organization"]
@@ -134,75 +129,26 @@ class NewGeneration:
     created_at: datetime
 
 
-# At most this share of the engine's pool runs generation statements at once. Past the pool's
-# size SQLAlchemy opens overflow connections and closes them again on return: under a burst of
-# generations on a busy CPU that churn (a PostgreSQL backend started and stopped per statement)
-# cost more than the statements. Waiting here for a turn costs nothing; it also leaves the rest of
-# the pool to the other endpoints.
-POOL_SHARE = 0.5
-_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _turn(engine: AsyncEngine) -> asyncio.Semaphore:
-    per_engine = _turns.setdefault(asyncio.get_running_loop(), {})
-    pool = engine.sync_engine.pool
-    key = id(pool)
-    if key not in per_engine:
-        size = pool.size() if isinstance(pool, QueuePool) else 2
-        per_engine[key] = asyncio.Semaphore(max(2, int(size * POOL_SHARE)))
-    return per_engine[key]
-
-
-async def _one(engine: AsyncEngine, sql: str, params: dict[str, Any]) -> Any:
-    async with _turn(engine):
-        return await _run_one(engine, sql, params)
-
-
-async def _run_one(engine: AsyncEngine, sql: str, params: dict[str, Any]) -> Any:
-    """The first row (None without rows) of one statement, autocommitted on a pooled connection.
-
-    Straight through psycopg (0.14 ms of CPU against 0.35 ms for SQLAlchemy's Connection with
-    an AUTOCOMMIT execution option): the pool is the engine's, errors become SQLAlchemy's
-    (OperationalError answers 503, DataError 422, as everywhere else)."""
-    fairy = await engine.raw_connection()
-    conn = fairy.driver_connection
-    assert isinstance(conn, psycopg.AsyncConnection)
-    clean = False
-    try:
-        await conn.set_autocommit(True)
+async def _one(db: Database, sql: str, params: dict[str, Any]) -> Any:
+    """The first row (None without rows) of one statement, autocommitted on a connection of the
+    primary's psycopg pool (0.14 ms of CPU against 0.35 ms through SQLAlchemy's pool and
+    Connection). psycopg's own errors reach the app's handlers (DataError → 422,
+    OperationalError → 503); a connection left broken is dropped by the pool."""
+    async with db.primary_connection() as conn:
         cursor = await conn.execute(sql, params)
-        row = await cursor.fetchone()
-        await conn.set_autocommit(False)
-        clean = True
-        return row
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(
-            sql,
-            params,
-            exc,
-            psycopg.Error,
-            hide_parameters=True,
-            connection_invalidated=True,
-            dialect=engine.dialect,
-        ) from exc
-    finally:
-        # Given back in SQLAlchemy's greenlet, as its own close does; a connection left in any
-        # other state (an error, a request cancelled mid-statement) is dropped, not reused.
-        await greenlet_spawn(fairy.close if clean else fairy.invalidate)
+        return await cursor.fetchone()
 
 
 async def brand_for_generation(
-    engine: AsyncEngine, user_id: uuid.UUID, brand_id: uuid.UUID
+    db: Database, user_id: uuid.UUID, brand_id: uuid.UUID
 ) -> BrandForGeneration | None:
     """The brand with the caller's role and its payer's counters; None when it does not exist."""
-    row = await _one(engine, _BRAND_FOR_GENERATION, {"user_id": user_id, "brand_id": brand_id})
+    row = await _one(db, _BRAND_FOR_GENERATION, {"user_id": user_id, "brand_id": brand_id})
     return None if row is None else BrandForGeneration(*row)
 
 
 async def charge_and_insert(
-    engine: AsyncEngine,
+    db: Database,
     generation: NewGeneration,
     *,
     owner_kind: OwnerKind,
@@ -222,12 +168,12 @@ async def charge_and_insert(
         "limit": limit,
         "month": month,
     }
-    row = await _one(engine, _CHARGE_AND_INSERT_BY_OWNER[owner_kind], params)
+    row = await _one(db, _CHARGE_AND_INSERT_BY_OWNER[owner_kind], params)
     return None if row is None else int(row[0])
 
 
-async def brand_exists(engine: AsyncEngine, brand_id: uuid.UUID) -> bool:
-    row = await _one(engine, "SELECT EXISTS (SELECT FROM brands WHERE id = %(id)s)", {"id": brand_id})
+async def brand_exists(db: Database, brand_id: uuid.UUID) -> bool:
+    row = await _one(db, "SELECT EXISTS (SELECT FROM brands WHERE id = %(id)s)", {"id": brand_id})
     return bool(row and row[0])
 
 

@@ -65,7 +65,7 @@ async def generate_content(
     `variants` × the plan's credits per call. 422 ai_content_refused when the provider's
     moderation refuses the brief."""
     await _end_read_phase(request)
-    service = AIService(request.app.state.settings, request.app.state.db.engine)
+    service = AIService(request.app.state.settings, request.app.state.db)
     call = await service.plan_generation(principal.user_id, body)
     return await _answer(service, call, get_ai_client(request))
 
@@ -76,7 +76,7 @@ async def rewrite(
 ) -> Response:
     """Adapt an existing text to another network, or to another tone."""
     await _end_read_phase(request)
-    service = AIService(request.app.state.settings, request.app.state.db.engine)
+    service = AIService(request.app.state.settings, request.app.state.db)
     call = await service.plan_rewrite(principal.user_id, body)
     return await _answer(service, call, get_ai_client(request))
 
@@ -101,10 +101,10 @@ async def generate_content_stream(
     answer as plain JSON errors before the stream starts; what happens after is an event."""
     await _end_read_phase(request)
     settings = request.app.state.settings
-    engine = request.app.state.db.engine
-    call = await AIService(settings, engine).plan_generation(principal.user_id, body)
+    db = request.app.state.db
+    call = await AIService(settings, db).plan_generation(principal.user_id, body)
     return StreamingResponse(
-        stream_generation(call, get_ai_client(request), engine, settings),
+        stream_generation(call, get_ai_client(request), db, settings),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -120,7 +120,7 @@ async def list_generations(
     principal: Principal = Depends(caller(Scope.ai_write)),
 ) -> ListResponse[GenerationOut]:
     """Every stored generation of the brands the caller can see, newest first."""
-    service = AIService(request.app.state.settings, request.app.state.db.engine, session)
+    service = AIService(request.app.state.settings, request.app.state.db, session)
     rows, next_cursor = await service.history(principal.user_id, brand_id, cursor, limit)
     return ListResponse[GenerationOut](data=rows, next_cursor=next_cursor)
 
@@ -132,11 +132,11 @@ async def get_generation(
     session: SessionDep,
     principal: Principal = Depends(caller(Scope.ai_write)),
 ) -> GenerationOut:
-    service = AIService(request.app.state.settings, request.app.state.db.engine, session)
+    service = AIService(request.app.state.settings, request.app.state.db, session)
     return await service.generation(principal.user_id, generation_id)
 
 
 @router.get("/status", response_model=AIStatus)
 async def ai_status(request: Request, principal: Principal = Depends(get_caller)) -> AIStatus:
     """Which provider answers, and whether it is T21's emulator."""
-    return AIService(request.app.state.settings, request.app.state.db.engine).status()
+    return AIService(request.app.state.settings, request.app.state.db).status()

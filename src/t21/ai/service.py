@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import Numeric
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.ai import shaping
 from t21.ai.models import AIGeneration
@@ -56,6 +56,7 @@ from t21.ai.schemas import (
 from t21.ai.shaping import Draft
 from t21.brands.access import require_brand
 from t21.config import Settings
+from t21.db.database import Database
 from t21.enums import Platform, Role
 from t21.errors import Forbidden, NotFound, QuotaExceeded, ServiceUnavailable, T21Error, ValidationFailed
 from t21.integrations.openrouter import (
@@ -169,11 +170,11 @@ def _voice(brand: BrandForGeneration) -> BrandVoice:
 
 
 class AIService:
-    def __init__(self, settings: Settings, engine: AsyncEngine, session: AsyncSession | None = None) -> None:
-        """`engine`: generations read and charge on connections of their own (see
+    def __init__(self, settings: Settings, db: Database, session: AsyncSession | None = None) -> None:
+        """`db`: generations read and charge on connections of their own (see
         `t21.ai.repository`); `session`: the request's, for the history."""
         self.settings = settings
-        self.engine = engine
+        self.db = db
         self.session = session
 
     @property
@@ -298,7 +299,7 @@ class AIService:
         # One statement: the brand, the caller's role on it and the payer's counters. The answers
         # are `require_brand`'s: 404 without access, 403 below editor (viewers may read a brand
         # but not spend its owner's credits).
-        brand = await brand_for_generation(self.engine, user_id, brand_id)
+        brand = await brand_for_generation(self.db, user_id, brand_id)
         if brand is None or brand.role is None:
             raise NotFound("Brand not found", code="brand_not_found")
         if not Role(brand.role).at_least(Role.editor):
@@ -413,7 +414,7 @@ class AIService:
     async def record(self, call: Call, outcome: Outcome) -> GenerationResult:
         """Store the generation and charge for it. QuotaExceeded here means concurrent calls spent
         the credits meanwhile: nothing was stored or charged."""
-        return await charge_and_store(self.engine, call, outcome)
+        return await charge_and_store(self.db, call, outcome)
 
     # -- history -------------------------------------------------------------------------------
 
@@ -449,7 +450,7 @@ def _with_tags(draft: Draft) -> str:
     return f"{draft.content}\n\n{' '.join(draft.hashtags)}" if draft.hashtags else draft.content
 
 
-async def charge_and_store(engine: AsyncEngine, call: Call, outcome: Outcome) -> GenerationResult:
+async def charge_and_store(db: Database, call: Call, outcome: Outcome) -> GenerationResult:
     """Charge the call's credits and store its generation, in one statement. QuotaExceeded when
     concurrent calls spent the credits meanwhile, NotFound when the brand was deleted while the
     provider wrote; nothing is written then."""
@@ -476,7 +477,7 @@ async def charge_and_store(engine: AsyncEngine, call: Call, outcome: Outcome) ->
     )
     limit = call.plan.ai_credits_per_month
     used = await charge_and_insert(
-        engine,
+        db,
         generation,
         owner_kind=call.owner_kind,
         owner_id=call.owner_id,
@@ -485,7 +486,7 @@ async def charge_and_store(engine: AsyncEngine, call: Call, outcome: Outcome) ->
         month=month_start(now),
     )
     if used is None:
-        if not await brand_exists(engine, call.brand_id):
+        if not await brand_exists(db, call.brand_id):
             raise NotFound("Brand not found", code="brand_not_found")
         raise QuotaExceeded(
             "Not enough AI credits left this month",
@@ -530,7 +531,7 @@ def _error_event(error: T21Error) -> bytes:
 async def stream_generation(
     call: Call,
     client: OpenRouterClient,
-    engine: AsyncEngine,
+    db: Database,
     settings: Settings,
 ) -> AsyncIterator[bytes]:
     """The body of POST /ai/generate-content/stream.
@@ -561,7 +562,7 @@ async def stream_generation(
                     return
                 outcome = Outcome([draft], event.model or call.model, event.usage or Usage())
                 try:
-                    result = await charge_and_store(engine, call, outcome)
+                    result = await charge_and_store(db, call, outcome)
                 except T21Error as exc:  # credits spent meanwhile, or the brand deleted
                     yield _error_event(exc)
                     return

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -79,8 +80,9 @@ class Database:
     read_sessionmaker: async_sessionmaker[AsyncSession]
     replica_engine: AsyncEngine | None = None
     read_url: str | None = None
-    _read_pool: psycopg_pool.AsyncConnectionPool | None = field(default=None, init=False, repr=False)
-    _read_pool_size: int = field(default=10, init=False, repr=False)
+    _pools: dict[str, psycopg_pool.AsyncConnectionPool] = field(default_factory=dict, init=False, repr=False)
+    _pool_size: int = field(default=10, init=False, repr=False)
+    _pools_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     @classmethod
     def connect(cls, settings: Settings, url: str | None = None) -> Database:
@@ -107,33 +109,49 @@ class Database:
             replica_engine=replica_engine,
             read_url=settings.database_replica_url or url,
         )
-        database._read_pool_size = settings.database_pool_size
+        database._pool_size = settings.database_pool_size
         return database
 
-    @asynccontextmanager
-    async def read_connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        """A plain psycopg connection (autocommit) on the read database, for the hottest reads:
-        checking one out of psycopg's pool costs a fraction of an SQLAlchemy session's checkout.
-        A connection that broke (a restart) is dropped by the pool when it comes back."""
-        if self._read_pool is None:
-            from t21.db.urls import libpq_url
+    # Plain psycopg connections (autocommit) for the hottest statements: checking one out of
+    # psycopg's pool costs a fraction of an SQLAlchemy session's checkout. A connection that broke
+    # (a restart) is dropped by the pool when it comes back.
 
-            pool = psycopg_pool.AsyncConnectionPool(
-                libpq_url(self.read_url or self.url),
-                min_size=1,
-                max_size=self._read_pool_size,
-                kwargs={"autocommit": True, "application_name": "t21-read"},
-                open=False,
-            )
-            self._read_pool = pool  # (set before the first await: one pool per process)
-            await pool.open(wait=False)
-        async with self._read_pool.connection() as conn:
+    def read_connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
+        """On the read database (the replica when configured): list pages."""
+        return self._connection("read", self.read_url or self.url)
+
+    def primary_connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
+        """On the primary, each statement its own transaction: one-statement writes (the AI
+        charge) and reads that must see them."""
+        return self._connection("primary", self.url)
+
+    @asynccontextmanager
+    async def _connection(self, name: str, url: str) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        pool = self._pools.get(name) or await self._open_pool(name, url)
+        async with pool.connection() as conn:
             yield conn
 
+    async def _open_pool(self, name: str, url: str) -> psycopg_pool.AsyncConnectionPool:
+        async with self._pools_lock:
+            pool = self._pools.get(name)
+            if pool is None:
+                from t21.db.urls import libpq_url
+
+                pool = psycopg_pool.AsyncConnectionPool(
+                    libpq_url(url),
+                    min_size=1,
+                    max_size=self._pool_size,
+                    kwargs={"autocommit": True, "application_name": f"t21-{name}"},
+                    open=False,
+                )
+                await pool.open(wait=False)
+                self._pools[name] = pool
+            return pool
+
     async def dispose(self) -> None:
-        if self._read_pool is not None:
-            await self._read_pool.close()
-            self._read_pool = None
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.close()
         await self.engine.dispose()
         if self.replica_engine is not None:
             await self.replica_engine.dispose()

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from t21.db.database import migrate  # noqa: E402
+from t21.db.scratch import scratch_database as t21_scratch_database  # noqa: E402
 from t21.db.urls import libpq_url  # noqa: E402
 from t21.emulators.base import free_port  # noqa: E402, F401 (re-exported)
 
@@ -98,22 +98,9 @@ def server_url(explicit: str | None) -> str:
 @contextlib.contextmanager
 def scratch_database(explicit: str | None) -> Iterator[str]:
     """A fresh migrated database t21_bench_<random> on the server; dropped on the way out."""
-    admin = libpq_url(server_url(explicit))
-    name = f"t21_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-    try:
+    with t21_scratch_database(server_url(explicit), "t21_bench") as url:
         migrate(url)
         yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def base_env(database_url: str, data_dir: str, **extra: str) -> dict[str, str]:

@@ -32,13 +32,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from t21.config import Environment, Settings  # noqa: E402
 from t21.db.database import Database, migrate  # noqa: E402
+from t21.db.scratch import scratch_database  # noqa: E402
 from t21.db.urls import libpq_url  # noqa: E402
 from t21.main import create_app  # noqa: E402
 
@@ -239,21 +239,8 @@ def _days_ago(days: int) -> str:
 
 
 async def run(args: argparse.Namespace) -> bool:
-    admin = libpq_url(server_url(args))
-    name = f"t21_bench_analytics_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(server_url(args), "t21_bench_analytics") as url:
         return await bench(url, args)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 async def bench(url: str, args: argparse.Namespace) -> bool:

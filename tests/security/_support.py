@@ -12,9 +12,9 @@ from typing import Any
 
 import psycopg
 from fastapi import FastAPI
-from sqlalchemy.engine import make_url
 
 from t21.db.database import migrate
+from t21.db.scratch import scratch_database
 from t21.db.urls import libpq_url
 from t21.emulators.base import Emulator, RunningServer
 
@@ -67,22 +67,9 @@ class Sandbox:
 def own_database(server_url: str, prefix: str) -> Iterator[str]:
     """A fresh migrated database of our own on the server (not the shared per-run test database,
     whose tables the root conftest empties before each test), dropped on the way out."""
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = libpq_url(server_url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(server_url, prefix) as url:
         migrate(url)
         yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def add_notification(database_url: str, user_id: str, title: str = "Hello") -> str:

@@ -28,6 +28,7 @@ from t21.kit.schemas import ListResponse
 from t21.kit.timezones import local_to_utc
 from t21.platforms.validation import validate_content
 from t21.posts.models import IdempotencyRecord, Post, SocialPost
+from t21.posts.per_network import content_for, media_for, thread_for
 from t21.posts.repository import PostFilters, PostListQueries, PostRepository
 from t21.posts.schemas import (
     PlatformOverride,
@@ -142,26 +143,6 @@ def resolve_schedule(
             details={"field": field, "now": now.isoformat()},
         )
     return max(moment, now)
-
-
-def _content_for(platform: str, content: str, overrides: dict[str, Any]) -> str:
-    override = overrides.get(platform) or {}
-    text = override.get("content")
-    return content if text is None else str(text)
-
-
-def _thread_for(platform: str, thread: list[str], overrides: dict[str, Any]) -> list[str]:
-    if platform != Platform.x.value:
-        return []
-    override = overrides.get(platform) or {}
-    return list(override["thread"]) if override.get("thread") is not None else list(thread)
-
-
-def _media_for(platform: str, media_ids: list[str], overrides: dict[str, Any]) -> list[str]:
-    override = overrides.get(platform) or {}
-    return (
-        [str(m) for m in override["media_ids"]] if override.get("media_ids") is not None else list(media_ids)
-    )
 
 
 def _overrides_json(overrides: dict[Platform, PlatformOverride]) -> dict[str, Any]:
@@ -343,12 +324,12 @@ class PostService:
     ) -> None:
         issues: list[dict[str, Any]] = []
         for platform in sorted({a.platform for a in accounts}):
-            media = await self._media_kinds(brand.id, _media_for(platform, media_ids, overrides))
+            media = await self._media_kinds(brand.id, media_for(platform, media_ids, overrides))
             result = validate_content(
                 platform,
-                _content_for(platform, content, overrides),
+                content_for(platform, content, overrides),
                 media=media,
-                thread=_thread_for(platform, thread, overrides),
+                thread=thread_for(platform, thread, overrides),
             )
             issues += [{"platform": platform, "code": i.code, "message": i.message} for i in result.issues]
         if issues:
@@ -610,9 +591,9 @@ class PostService:
         for platform in data.platforms:
             result = validate_content(
                 platform,
-                _content_for(platform.value, data.content, overrides),
+                content_for(platform.value, data.content, overrides),
                 media=media,
-                thread=_thread_for(platform.value, data.thread, overrides),
+                thread=thread_for(platform.value, data.thread, overrides),
             )
             results[platform.value] = PlatformValidation(
                 platform=platform.value,

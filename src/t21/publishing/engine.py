@@ -43,6 +43,7 @@ from t21.platforms.base import (
     PublishResult,
 )
 from t21.posts.models import Post, PublishAttempt, SocialPost
+from t21.posts.per_network import content_for, media_for, thread_for
 from t21.publishing import fastpath
 from t21.publishing.scheduling import account_lock
 from t21.social_accounts.models import SocialAccount
@@ -232,14 +233,7 @@ async def _requeue(res: JobResources, target_id: uuid.UUID, job_id: int, delay: 
 
 
 def _snapshot(res: JobResources, claimed: fastpath.Claimed) -> Snapshot:
-    overrides = claimed.overrides.get(claimed.platform) or {}
-    text = overrides.get("content") if overrides.get("content") is not None else claimed.content
-    thread = (
-        (overrides.get("thread") if overrides.get("thread") is not None else claimed.thread)
-        if claimed.platform == Platform.x.value
-        else []
-    )
-    media = overrides.get("media_ids") if overrides.get("media_ids") is not None else claimed.media_ids
+    platform, overrides = claimed.platform, claimed.overrides or {}
     return Snapshot(
         target_id=claimed.target_id,
         post_id=claimed.post_id,
@@ -250,9 +244,9 @@ def _snapshot(res: JobResources, claimed: fastpath.Claimed) -> Snapshot:
         sandbox=claimed.sandbox,
         access_token=decrypt_cached(res.settings, claimed.access_token_encrypted),
         token_expires_at=claimed.token_expires_at,
-        text=str(text or ""),
-        thread=[str(p) for p in thread or []],
-        media_ids=[str(m) for m in media or []],
+        text=content_for(platform, claimed.content or "", overrides),
+        thread=[str(p) for p in thread_for(platform, claimed.thread or [], overrides)],
+        media_ids=media_for(platform, [str(m) for m in claimed.media_ids or []], overrides),
         attempt_id=claimed.attempt_id,
         attempt_number=claimed.attempt_number,
         first_attempt_at=claimed.first_attempt_at,
@@ -403,14 +397,7 @@ async def _claim(res: JobResources, target_id: uuid.UUID, job_id: int | None) ->
             await session.flush()
         assert attempt is not None
         first = await _first_attempt_at(session, target.id) or attempt.started_at
-        overrides = (post.overrides or {}).get(target.platform) or {}
-        text = overrides.get("content") if overrides.get("content") is not None else post.content
-        thread = (
-            (overrides.get("thread") if overrides.get("thread") is not None else post.thread)
-            if target.platform == Platform.x.value
-            else []
-        )
-        media = overrides.get("media_ids") if overrides.get("media_ids") is not None else post.media_ids
+        platform, overrides = target.platform, post.overrides or {}
         try:
             tokens = read_tokens(res.settings, account)
         except PlatformError as exc:
@@ -434,9 +421,9 @@ async def _claim(res: JobResources, target_id: uuid.UUID, job_id: int | None) ->
             sandbox=account.is_sandbox,
             access_token=tokens.access_token,
             token_expires_at=account.token_expires_at,
-            text=str(text or ""),
-            thread=[str(p) for p in thread or []],
-            media_ids=[str(m) for m in media or []],
+            text=content_for(platform, post.content or "", overrides),
+            thread=[str(p) for p in thread_for(platform, post.thread or [], overrides)],
+            media_ids=media_for(platform, [str(m) for m in post.media_ids or []], overrides),
             attempt_id=attempt.id,
             attempt_number=attempt.attempt_number,
             first_attempt_at=first,

@@ -19,7 +19,6 @@ import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
 import structlog
@@ -743,19 +742,17 @@ async def _finish(
     brand = await session.get(Brand, post.brand_id)
     assert brand is not None
     audience = await brand_audience(session, brand, Role.viewer)
-    payload: dict[str, Any] = {
-        "postId": str(post.id),
-        "brandId": str(brand.id),
-        "status": post.status,
-        "target": {
-            "id": str(target.id),
-            "platform": target.platform,
-            "status": target.status,
-            "platformPostId": target.platform_post_id,
-            "platformPostUrl": target.platform_post_url,
-            "error": target.error,
-        },
-    }
+    payload = fastpath.post_event(
+        post_id=post.id,
+        brand_id=brand.id,
+        post_status=post.status,
+        target_id=target.id,
+        platform=target.platform,
+        target_status=target.status,
+        platform_post_id=target.platform_post_id,
+        platform_post_url=target.platform_post_url,
+        error=target.error,
+    )
     await publish_live_event(session, [u.id for u in audience], "post.updated", payload)
     if changed_to_terminal:
         event = "post.published" if rolled != PostStatus.FAILED.value else "post.failed"

@@ -330,6 +330,35 @@ SELECT id, status, attempts, platform, platform_post_id, platform_post_url, erro
 """
 
 
+def post_event(
+    *,
+    post_id: uuid.UUID,
+    brand_id: uuid.UUID,
+    post_status: str,
+    target_id: uuid.UUID,
+    platform: str,
+    target_status: str,
+    platform_post_id: str | None,
+    platform_post_url: str | None,
+    error: str | None,
+) -> dict[str, Any]:
+    """The payload of a live post.updated / post.published / post.failed event (the web app's
+    wire format, written once for every path that publishes)."""
+    return {
+        "postId": str(post_id),
+        "brandId": str(brand_id),
+        "status": post_status,
+        "target": {
+            "id": str(target_id),
+            "platform": platform,
+            "status": target_status,
+            "platformPostId": platform_post_id,
+            "platformPostUrl": platform_post_url,
+            "error": error,
+        },
+    }
+
+
 @dataclass
 class TargetRow:
     id: uuid.UUID
@@ -408,19 +437,17 @@ async def succeed(
             PostStatus.PUBLISHED.value,
             PostStatus.PARTIALLY_PUBLISHED.value,
         )
-        payload: dict[str, Any] = {
-            "postId": str(post_id),
-            "brandId": str(brand_id),
-            "status": rolled,
-            "target": {
-                "id": str(target.id),
-                "platform": target.platform,
-                "status": target.status,
-                "platformPostId": target.platform_post_id,
-                "platformPostUrl": target.platform_post_url,
-                "error": target.error,
-            },
-        }
+        payload = post_event(
+            post_id=post_id,
+            brand_id=brand_id,
+            post_status=rolled,
+            target_id=target.id,
+            platform=target.platform,
+            target_status=target.status,
+            platform_post_id=target.platform_post_id,
+            platform_post_url=target.platform_post_url,
+            error=target.error,
+        )
         events = [{"type": "post.updated", **payload}]
         if changed_to_terminal:
             events.append(
@@ -530,19 +557,17 @@ async def succeed_alone(
     live target now, nothing was written, `succeed` must do it."""
     post_id, target_id = claimed.post_id, claimed.target_id
     url = result.url or claimed.platform_post_url
-    payload: dict[str, Any] = {
-        "postId": str(post_id),
-        "brandId": str(claimed.brand_id),
-        "status": PostStatus.PUBLISHED.value,
-        "target": {
-            "id": str(target_id),
-            "platform": platform,
-            "status": SocialPostStatus.PUBLISHED.value,
-            "platformPostId": result.platform_post_id,
-            "platformPostUrl": url,
-            "error": None,
-        },
-    }
+    payload = post_event(
+        post_id=post_id,
+        brand_id=claimed.brand_id,
+        post_status=PostStatus.PUBLISHED.value,
+        target_id=target_id,
+        platform=platform,
+        target_status=SocialPostStatus.PUBLISHED.value,
+        platform_post_id=result.platform_post_id,
+        platform_post_url=url,
+        error=None,
+    )
     updated = {"type": "post.updated", **payload}
     params: dict[str, Any] = {
         "post": post_id,

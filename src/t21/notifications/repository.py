@@ -12,6 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from t21.kit.pagination import keyset_page
 from t21.notifications.models import EmailMessage, Notification
 
+# An email (alias e) that no send job waits for or works on: neither its own `t21.send_email` nor
+# the coalesced `t21.send_emails_to` of its recipient.
+NO_SEND_JOB = """NOT EXISTS (
+                    SELECT 1 FROM procrastinate_jobs j
+                    WHERE j.task_name = 't21.send_email' AND j.status IN ('todo', 'doing')
+                      AND j.args->>'email_id' = e.id::text)
+                  AND NOT EXISTS (
+                    SELECT 1 FROM procrastinate_jobs j
+                    WHERE j.task_name = 't21.send_emails_to' AND j.status IN ('todo', 'doing')
+                      AND j.lock = 'emails-to:' || e.to_address)"""
+
 
 class NotificationRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -86,21 +97,13 @@ class EmailRepository:
         send gave up. The sweep defers them again."""
         rows = await self.session.execute(
             text(
-                """
+                f"""
                 SELECT e.id, e.to_address FROM email_messages e
                 WHERE e.status = 'PENDING' AND e.created_at < :before
-                  -- no per-email send job and no coalesced send of the recipient waits or runs
-                  AND NOT EXISTS (
-                    SELECT 1 FROM procrastinate_jobs j
-                    WHERE j.task_name = 't21.send_email' AND j.status IN ('todo', 'doing')
-                      AND j.args->>'email_id' = e.id::text)
-                  AND NOT EXISTS (
-                    SELECT 1 FROM procrastinate_jobs j
-                    WHERE j.task_name = 't21.send_emails_to' AND j.status IN ('todo', 'doing')
-                      AND j.lock = 'emails-to:' || e.to_address)
+                  AND {NO_SEND_JOB}
                 ORDER BY e.created_at
                 LIMIT :limit
-                """
+                """  # noqa: S608 (NO_SEND_JOB is a constant)
             ),
             {"before": created_before, "limit": limit},
         )
@@ -110,17 +113,10 @@ class EmailRepository:
         """The sweep's second look, under the recipient's advisory lock."""
         row = await self.session.execute(
             text(
-                """
+                f"""
                 SELECT 1 FROM email_messages e WHERE e.id = :id AND e.status = 'PENDING'
-                  AND NOT EXISTS (
-                    SELECT 1 FROM procrastinate_jobs j
-                    WHERE j.task_name = 't21.send_email' AND j.status IN ('todo', 'doing')
-                      AND j.args->>'email_id' = e.id::text)
-                  AND NOT EXISTS (
-                    SELECT 1 FROM procrastinate_jobs j
-                    WHERE j.task_name = 't21.send_emails_to' AND j.status IN ('todo', 'doing')
-                      AND j.lock = 'emails-to:' || e.to_address)
-                """
+                  AND {NO_SEND_JOB}
+                """  # noqa: S608 (NO_SEND_JOB is a constant)
             ),
             {"id": email_id},
         )

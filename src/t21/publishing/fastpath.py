@@ -308,14 +308,16 @@ SELECT p.status, p.published_at IS NOT NULL, p.user_id, p.content, b.id, b.name,
  WHERE p.id = %(post)s
    FOR UPDATE OF p
 """
-WRITE_TARGET = """
-WITH u AS (
-    UPDATE social_posts
-       SET status = 'PUBLISHED', platform_post_id = %(ppid)s,
+# What a target that the network accepted looks like (both success statements write it).
+PUBLISHED_TARGET = """status = 'PUBLISHED', platform_post_id = %(ppid)s,
            platform_post_url = COALESCE(%(url)s, platform_post_url),
            thread_post_ids = CASE WHEN %(has_thread)s THEN %(thread)s ELSE thread_post_ids END,
            published_at = %(now)s, next_metrics_at = %(metrics_at)s,
-           error = NULL, error_code = NULL, job_id = NULL, updated_at = now()
+           error = NULL, error_code = NULL, job_id = NULL, updated_at = now()"""
+WRITE_TARGET = """
+WITH u AS (
+    UPDATE social_posts
+       SET {PUBLISHED_TARGET}
      WHERE id = %(target)s
  RETURNING id, status, attempts, platform, platform_post_id, platform_post_url, error
 ),
@@ -327,7 +329,7 @@ SELECT id, status, attempts, platform, platform_post_id, platform_post_url, erro
 UNION ALL
 SELECT id, status, attempts, platform, platform_post_id, platform_post_url, error
   FROM social_posts WHERE post_id = %(post)s AND id <> %(target)s
-"""
+""".replace("{PUBLISHED_TARGET}", PUBLISHED_TARGET)
 
 
 def post_event(
@@ -503,11 +505,7 @@ WITH chk AS (
 ),
 u AS (
     UPDATE social_posts
-       SET status = 'PUBLISHED', platform_post_id = %(ppid)s,
-           platform_post_url = COALESCE(%(url)s, platform_post_url),
-           thread_post_ids = CASE WHEN %(has_thread)s THEN %(thread)s ELSE thread_post_ids END,
-           published_at = %(now)s, next_metrics_at = %(metrics_at)s,
-           error = NULL, error_code = NULL, job_id = NULL, updated_at = now()
+       SET {PUBLISHED_TARGET}
      WHERE id = %(target)s AND EXISTS (SELECT 1 FROM chk)
 ),
 a AS (
@@ -519,7 +517,7 @@ p AS (
       FROM chk WHERE posts.id = chk.id
 ){notices}
 SELECT chk.old_status{notify} FROM chk
-"""
+""".replace("{PUBLISHED_TARGET}", PUBLISHED_TARGET)
 NOTIFY_ALONE = """,
        pg_notify(%(channel)s,
                  CASE WHEN chk.old_status <> 'PUBLISHED' THEN %(msg_both)s ELSE %(msg_one)s END)"""

@@ -1,5 +1,5 @@
 """The HTTP client T21 calls a networked model provider with: httpx on aiohttp's pool
-(`t21.ai.provider.ProviderTransport`). What the OpenRouter client relies on: kept-alive
+(`t21.kit.http.HonestAiohttpTransport`). What the OpenRouter client relies on: kept-alive
 connections, streams piece by piece, and only httpx errors, whatever the server does."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from t21.ai.provider import ProviderTransport, provider_http
+from t21.ai.provider import provider_http
 from t21.emulators.base import Emulator, RunningServer, free_port
+from t21.kit.http import HonestAiohttpTransport
 
 COMPLETION = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}
 
@@ -159,7 +160,7 @@ async def test_a_body_cut_short_is_an_httpx_error(http: httpx.AsyncClient, head:
 
 
 def test_the_provider_client_uses_it() -> None:
-    assert isinstance(provider_http()._transport, ProviderTransport)
+    assert isinstance(provider_http()._transport, HonestAiohttpTransport)
 
 
 async def test_https_with_the_servers_name_checked(tmp_path: Any) -> None:
@@ -207,11 +208,13 @@ async def test_https_with_the_servers_name_checked(tmp_path: Any) -> None:
     server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_tls)
     port = server.sockets[0].getsockname()[1]
     trusting = ssl.create_default_context(cafile=str(cert_file))
-    async with httpx.AsyncClient(transport=ProviderTransport(verify=trusting)) as client:
+    async with httpx.AsyncClient(transport=HonestAiohttpTransport(verify=trusting)) as client:
         assert (await client.get(f"https://localhost:{port}/a")).text == "secure"
         assert (await client.get(f"https://localhost:{port}/b")).text == "secure"
     assert handler.accepted == 1
-    async with httpx.AsyncClient(transport=ProviderTransport(verify=ssl.create_default_context())) as client:
+    async with httpx.AsyncClient(
+        transport=HonestAiohttpTransport(verify=ssl.create_default_context())
+    ) as client:
         with pytest.raises(httpx.ConnectError):
             await client.get(f"https://localhost:{port}/")
     server.close()
@@ -221,7 +224,7 @@ async def test_a_server_that_hangs_up_after_the_request_is_not_a_connect_error(
     http: httpx.AsyncClient,
 ) -> None:
     """The request reached the server: reporting a connect failure would be a lie (the library
-    underneath says ConnectTimeout; ProviderTransport corrects it)."""
+    underneath says ConnectTimeout; HonestAiohttpTransport corrects it)."""
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")

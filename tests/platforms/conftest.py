@@ -19,6 +19,7 @@ from t21.emulators import linkedin as linkedin_emulator
 from t21.emulators import x as x_emulator
 from t21.emulators.base import Emulator, RunningServer
 from t21.enums import Platform
+from t21.jobs.runner import build_http_client
 from t21.platforms.base import Connector, MediaFile, PublishProgress, TokenSet
 from t21.platforms.registry import build_connector
 from t21.platforms.text import pkce_pair
@@ -97,7 +98,8 @@ def li_emu(linkedin_server: RunningServer) -> Iterator[linkedin_emulator.LinkedI
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+    """The client the worker publishes with, so its error mapping is what these tests see."""
+    async with build_http_client() as client:
         yield client
 
 

@@ -16,21 +16,19 @@ closes the shared client: one connection pool per process keeps our overhead per
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
-import aiohttp
 import httpx
 from fastapi import FastAPI, Request
-from httpx_aiohttp import AiohttpTransport
 from starlette._utils import get_route_path
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from t21.config import Settings
 from t21.integrations.openrouter import OpenRouterClient
+from t21.kit.http import http_client
 
 SANDBOX_MOUNT = "/sandbox/openrouter"
 # The emulator's control routes script faults and delays: tests reach them through
@@ -122,62 +120,15 @@ def install(app: FastAPI) -> None:
 
 
 # Every generation in flight holds one connection to the provider for as long as the model writes,
-# so the pool keeps as many alive as run at once (httpx's default keeps 20 and would reconnect, with
-# a TLS handshake to OpenRouter, for every call beyond that).
+# so the pool keeps as many alive as run at once (fewer would make calls beyond it wait, and
+# reconnecting costs a TLS handshake to OpenRouter).
 PROVIDER_CONNECTIONS = 256
 
 
-class ProviderTransport(AiohttpTransport):
-    """httpx on aiohttp's connection pool (httpx-aiohttp): with 50+ generations in flight,
-    httpx's own pool spent ~1.2 ms of CPU per call checking every pooled connection; aiohttp's
-        costs ~0.3 ms. httpx-aiohttp maps aiohttp's errors to httpx's; here the ones it maps too
-    broadly are corrected and the ones it leaves unmapped (a malformed answer) become
-    httpx.RemoteProtocolError, so the OpenRouter client's retry and `ai_unavailable` handling sees
-    only accurate httpx errors (tests/ai/test_provider_http.py)."""
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            response = await super().handle_async_request(request)
-        except httpx.TransportError as exc:
-            # httpx-aiohttp maps by the broadest match: a refused connection or a bad certificate
-            # arrives as ConnectTimeout, a server that hung up after the request as ConnectTimeout
-            # too. Say what happened.
-            cause = exc.__cause__
-            if isinstance(cause, aiohttp.ClientConnectorError) and not isinstance(exc, httpx.ConnectError):
-                raise httpx.ConnectError(str(cause), request=request) from cause
-            if isinstance(cause, aiohttp.ServerDisconnectedError):
-                raise httpx.RemoteProtocolError(str(cause), request=request) from cause
-            raise
-        except aiohttp.ClientError as exc:
-            raise httpx.RemoteProtocolError(
-                f"Malformed answer from the provider: {exc}", request=request
-            ) from exc
-        response.stream = _MappedStream(response.stream, request)
-        return response
-
-
-class _MappedStream(httpx.AsyncByteStream):
-    def __init__(self, inner: Any, request: httpx.Request) -> None:
-        self.inner = inner
-        self.request = request
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self.inner:
-                yield chunk
-        except aiohttp.ClientError as exc:
-            raise httpx.RemoteProtocolError(
-                f"The provider's answer broke off: {exc}", request=self.request
-            ) from exc
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
 def provider_http() -> httpx.AsyncClient:
-    """The HTTP client for a provider reached over the network (timeouts are set per request)."""
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=PROVIDER_CONNECTIONS)
-    return httpx.AsyncClient(transport=ProviderTransport(limits=limits))
+    """The HTTP client for a provider reached over the network (timeouts are set per request;
+    t21.kit.http says why aiohttp's pool and how its errors are mapped)."""
+    return http_client(max_connections=PROVIDER_CONNECTIONS)
 
 
 def build_client(app: FastAPI) -> OpenRouterClient:

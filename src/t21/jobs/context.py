@@ -21,15 +21,6 @@ class JobResources:
     # Autocommit psycopg connections for the publishing engine's hot path (set by the worker;
     # without it the engine opens a connection per statement group, slower but the same).
     pool: psycopg_pool.AsyncConnectionPool[Any] | None = None
-    # Clients for publishing calls, picked by social account (http_for): httpcore's pool scans
-    # every pooled connection (a readability syscall each) on every request, so many small
-    # pools cost far less than one big one when a hundred accounts publish at once.
-    http_shards: list[httpx.AsyncClient] = field(default_factory=list)
-
-    def http_for(self, key: object) -> httpx.AsyncClient:
-        if not self.http_shards:
-            return self.http
-        return self.http_shards[hash(key) % len(self.http_shards)]
 
 
 _resources: JobResources | None = None

@@ -19,6 +19,7 @@ from t21.db.database import Database, resolve_database_url
 from t21.db.urls import libpq_url
 from t21.jobs.app import app as task_app
 from t21.jobs.context import JobResources, set_resources
+from t21.kit.http import http_client
 
 log = structlog.get_logger(__name__)
 
@@ -36,17 +37,11 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-# Publishing calls go through HTTP_SHARDS small clients, each social account always to the same
-# one (JobResources.http_for).
-HTTP_SHARDS = 8
-
-
-def build_http_client(*, max_connections: int = 200, keepalive: int = 50) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(30.0, connect=5.0),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=keepalive),
-        follow_redirects=False,
-    )
+def build_http_client() -> httpx.AsyncClient:
+    """The client every job calls the networks with (t21.kit.http: aiohttp's pool, errors mapped
+    so that only a request that never left is a connect error). One publish per social account
+    is in flight, so a few hundred connections cover any concurrency a worker runs."""
+    return http_client(max_connections=256, timeout=httpx.Timeout(30.0, connect=5.0))
 
 
 class Worker:
@@ -105,7 +100,6 @@ class Worker:
             db=db,
             http=build_http_client(),
             pool=pool,
-            http_shards=[build_http_client(max_connections=50, keepalive=16) for _ in range(HTTP_SHARDS)],
         )
         set_resources(self._resources)
         delay = RESTART_DELAY_FIRST
@@ -127,8 +121,6 @@ class Worker:
                 delay = min(delay * 2, RESTART_DELAY_MAX)
         finally:
             await self._resources.http.aclose()
-            for shard in self._resources.http_shards:
-                await shard.aclose()
             await pool.close()
             await db.dispose()
             set_resources(None)

@@ -293,7 +293,7 @@ def _connector(res: JobResources, http: httpx.AsyncClient, platform: str, sandbo
 async def _publish_claimed(res: JobResources, claimed: fastpath.Claimed) -> None:
     """The call for a target the fast claim took (recorded and committed), then its outcome."""
     snapshot = _snapshot(res, claimed)
-    connector = _connector(res, res.http_for(snapshot.account_id), snapshot.platform.value, snapshot.sandbox)
+    connector = _connector(res, res.http, snapshot.platform.value, snapshot.sandbox)
     try:
         await _ensure_fresh_token(res, snapshot)
         result = await _publish_with_one_refresh(

@@ -442,6 +442,8 @@ async def publish_phase(
         late = (datetime.now(UTC) - t0).total_seconds()
         args.create_cost = max(args.create_cost, 1.3 * batch.created_s / max(1, n))
         await asyncio.sleep(max(0.0, (t0 - datetime.now(UTC)).total_seconds()))
+        if profile and args.pg_stats:
+            await pg_stats_reset(env)
         monitor = Monitor(env, procs).start()
         spy = (
             start_profiler(procs[0].pid, env.data_dir / f"{name}-worker0.pyspy.txt", rate=50)
@@ -451,11 +453,14 @@ async def publish_phase(
         completed = await wait_drained(env, timeout)
         stop_profiler(spy)
         usage = await monitor.stop()
+        if profile and args.pg_stats:
+            await pg_stats_report(env, name)
     finally:
         stop(procs, timeout=30)
     result = Result(name, n, workers, args.concurrency, completed, usage=usage, created_s=batch.created_s)
     result.late_setup_s = max(0.0, late)
     seen = await emulator_posts(env)
+    (env.data_dir / f"{name}-receipts.json").write_text(json.dumps(seen))
     wanted = {text: at for text, at in batch.targets.values()}
     counts = Counter(text for text, _ in seen if text in wanted)
     first_receipt: dict[str, float] = {}
@@ -491,6 +496,37 @@ async def publish_phase(
     if profile:
         summarize_profile(env.data_dir / f"{name}-worker0.pyspy.txt", f"worker 0 during the {name}")
     return result
+
+
+PG_STATS = """
+SELECT calls, total_exec_time, total_plan_time, rows,
+       shared_blks_hit + shared_blks_read + shared_blks_dirtied, wal_bytes::float8,
+       regexp_replace(left(query, 110), '\\s+', ' ', 'g')
+  FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+ WHERE d.datname = current_database()
+ ORDER BY total_exec_time + total_plan_time DESC
+ LIMIT 25
+"""
+
+
+async def pg_stats_reset(env: Env) -> None:
+    async with await psycopg.AsyncConnection.connect(libpq_url(env.database_url), autocommit=True) as conn:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        await conn.execute("SELECT pg_stat_statements_reset()")
+
+
+async def pg_stats_report(env: Env, name: str) -> None:
+    """The statements PostgreSQL spent the phase on (needs pg_stat_statements preloaded)."""
+    async with await psycopg.AsyncConnection.connect(libpq_url(env.database_url), autocommit=True) as conn:
+        rows = await (await conn.execute(PG_STATS)).fetchall()
+    total = sum(r[1] + r[2] for r in rows) or 1.0
+    print(f"  pg_stat_statements during the {name} (top 25; ms = exec + plan):")
+    for calls, ex, plan, nrows, blks, walb, query in rows:
+        print(
+            f"    {ex + plan:8.0f} ms {100 * (ex + plan) / total:4.1f}%  calls {calls:6d}  "
+            f"{(ex + plan) / max(1, calls):6.3f} ms/call  rows {nrows:6d}  blks {blks:7d}  "
+            f"wal {walb / 1e6:5.1f} MB  {query}"
+        )
 
 
 async def noop_phase(env: Env, n: int, workers: int, args: argparse.Namespace) -> tuple[float, Usage, bool]:
@@ -709,6 +745,11 @@ def main() -> None:
     )
     parser.add_argument("--worker-log-level", default="WARNING")
     parser.add_argument("--profile", action="store_true", help="py-spy worker 0 during the spike")
+    parser.add_argument(
+        "--pg-stats",
+        action="store_true",
+        help="with --profile: top statements of the spike from pg_stat_statements (server must preload it)",
+    )
     parser.add_argument("--database-url")
     parser.add_argument("--quick", action="store_true", help="1,000 posts, 200-post probes, 10 s steady")
     args = parser.parse_args()

@@ -47,3 +47,43 @@ async def test_an_oversized_message_is_truncated_to_ids_and_status() -> None:
         {"type": "post.updated", "truncated": True, "postId": "p1", "status": "FAILED"},
         {"type": "post.failed", "truncated": True, "postId": "p1", "status": "FAILED"},
     ]
+
+
+async def test_the_workers_batch_sends_committed_messages_in_order_and_flushes_on_close(
+    database_url: str,
+) -> None:
+    """LiveEventBatch (the publishing worker's sender): every message handed to it reaches a
+    LISTENer, in the order given; close() sends what still waits for its batch."""
+    import asyncio
+
+    import psycopg
+    import psycopg_pool
+
+    from t21.db.urls import libpq_url
+    from t21.notifications.live import LIVE_CHANNEL, LiveEventBatch
+
+    url = libpq_url(database_url)
+    async with (
+        await psycopg.AsyncConnection.connect(url, autocommit=True) as listener,
+        psycopg_pool.AsyncConnectionPool(url, kwargs={"autocommit": True}, open=False) as pool,
+    ):
+        await listener.execute(f"LISTEN {LIVE_CHANNEL}")
+        batch = LiveEventBatch(pool)
+        batch.start()
+        sent = [json.dumps({"users": ["u"], "event": {"type": "post.updated", "n": i}}) for i in range(40)]
+        for message in sent[:30]:
+            batch.send(message)
+        await asyncio.sleep(0.2)
+        for message in sent[30:]:
+            batch.send(message)
+        await batch.close()  # the last ten are still waiting for their batch window
+        received: list[tuple[str, int]] = []
+
+        async def listen() -> None:
+            async for note in listener.notifies():
+                received.append((note.payload, note.pid))
+                if len(received) == len(sent):
+                    return
+
+        await asyncio.wait_for(listen(), 5)
+    assert [payload for payload, _ in received] == sent

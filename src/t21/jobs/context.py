@@ -10,6 +10,7 @@ import psycopg_pool
 
 from t21.config import Settings
 from t21.db.database import Database
+from t21.notifications.live import LiveEventBatch
 
 
 @dataclass
@@ -21,6 +22,9 @@ class JobResources:
     # Autocommit psycopg connections for the publishing engine's hot path (set by the worker;
     # without it the engine opens a connection per statement group, slower but the same).
     pool: psycopg_pool.AsyncConnectionPool[Any] | None = None
+    # Live events of the publishing hot path, sent after commit in batches (set by the worker;
+    # without it each is sent right after its own commit).
+    live: LiveEventBatch | None = None
 
 
 _resources: JobResources | None = None

@@ -20,6 +20,7 @@ from t21.db.urls import libpq_url
 from t21.jobs.app import app as task_app
 from t21.jobs.context import JobResources, set_resources
 from t21.kit.http import http_client
+from t21.notifications.live import LiveEventBatch
 
 log = structlog.get_logger(__name__)
 
@@ -95,11 +96,14 @@ class Worker:
             open=False,
         )
         await pool.open(wait=False)
+        live = LiveEventBatch(pool)
+        live.start()
         self._resources = JobResources(
             settings=self.settings,
             db=db,
             http=build_http_client(),
             pool=pool,
+            live=live,
         )
         set_resources(self._resources)
         delay = RESTART_DELAY_FIRST
@@ -121,6 +125,7 @@ class Worker:
                 delay = min(delay * 2, RESTART_DELAY_MAX)
         finally:
             await self._resources.http.aclose()
+            await live.close()
             await pool.close()
             await db.dispose()
             set_resources(None)

@@ -12,7 +12,8 @@ edge case). This module handles only the common case and hands anything else bac
   success  one transaction of three statements sent as one pipeline: lock the post, write the
            target + attempt and read the post's other targets (a fresh snapshot taken after the
            post lock, so two targets of one post finishing together cannot both miss the other),
-           then the post's roll-up, the author's notification and email, and one live event.
+           then the post's roll-up and the author's notification and email; once committed, one
+           live message (sent in the worker's batch: notifications/live.py says why).
   drain    the job of an account's publish holds that account's Procrastinate lock (only one job
            per lock can be `doing`: procrastinate_jobs_lock_idx_v1 is a unique index). While it
            holds it, it takes over the account's due jobs in the order Procrastinate's fetch
@@ -406,82 +407,105 @@ async def succeed(
     now: datetime,
 ) -> None:
     """Target PUBLISHED, attempt finished, post rolled up, author told: one transaction."""
-    async with connection(res) as conn, conn.transaction():
-        async with conn.pipeline():
-            locked = await conn.execute(LOCK_POST, {"post": post_id})
-            written = await conn.execute(
-                WRITE_TARGET,
-                {
-                    "ppid": result.platform_post_id,
-                    "url": result.url,
-                    "has_thread": bool(result.thread_post_ids),
-                    "thread": list(result.thread_post_ids),
-                    "now": now,
-                    "metrics_at": now + timedelta(hours=1),
-                    "target": target_id,
-                    "attempt": attempt_id,
-                    "outcome": "reconciled" if reconciled else "published",
-                    "post": post_id,
-                },
-            )
-            post = await locked.fetchone()
-            rows = [TargetRow(*r) for r in await written.fetchall()]
-        assert post is not None and rows and rows[0].id == target_id
-        old_status, had_published_at, author_id, content, brand_id, brand_name, audience, author_email = post
-        target = rows[0]
-        rolled = rollup(rows)
-        changed_to_terminal = rolled != old_status and rolled in (
-            PostStatus.PUBLISHED.value,
-            PostStatus.PARTIALLY_PUBLISHED.value,
-            PostStatus.FAILED.value,
+    async with connection(res) as conn:
+        async with conn.transaction():
+            message = await _write_success(res, conn, target_id, post_id, attempt_id, result, reconciled, now)
+        await announce(res, conn, message)
+
+
+async def announce(res: JobResources, conn: psycopg.AsyncConnection[Any], message: str | None) -> None:
+    """Send a committed outcome's live message: in the worker's next batch (notifications.live
+    says why not inside the transaction), else at once on `conn`."""
+    if message is None:
+        return
+    if res.live is not None:
+        res.live.send(message)
+    else:
+        await conn.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, message))
+
+
+async def _write_success(
+    res: JobResources,
+    conn: psycopg.AsyncConnection[Any],
+    target_id: uuid.UUID,
+    post_id: uuid.UUID,
+    attempt_id: uuid.UUID,
+    result: PublishResult,
+    reconciled: bool,
+    now: datetime,
+) -> str | None:
+    """`succeed`'s transaction; the live message to send once it committed."""
+    async with conn.pipeline():
+        locked = await conn.execute(LOCK_POST, {"post": post_id})
+        written = await conn.execute(
+            WRITE_TARGET,
+            {
+                "ppid": result.platform_post_id,
+                "url": result.url,
+                "has_thread": bool(result.thread_post_ids),
+                "thread": list(result.thread_post_ids),
+                "now": now,
+                "metrics_at": now + timedelta(hours=1),
+                "target": target_id,
+                "attempt": attempt_id,
+                "outcome": "reconciled" if reconciled else "published",
+                "post": post_id,
+            },
         )
-        set_published_at = not had_published_at and rolled in (
-            PostStatus.PUBLISHED.value,
-            PostStatus.PARTIALLY_PUBLISHED.value,
+        post = await locked.fetchone()
+        rows = [TargetRow(*r) for r in await written.fetchall()]
+    assert post is not None and rows and rows[0].id == target_id
+    old_status, had_published_at, author_id, content, brand_id, brand_name, audience, author_email = post
+    target = rows[0]
+    rolled = rollup(rows)
+    changed_to_terminal = rolled != old_status and rolled in (
+        PostStatus.PUBLISHED.value,
+        PostStatus.PARTIALLY_PUBLISHED.value,
+        PostStatus.FAILED.value,
+    )
+    set_published_at = not had_published_at and rolled in (
+        PostStatus.PUBLISHED.value,
+        PostStatus.PARTIALLY_PUBLISHED.value,
+    )
+    payload = post_event(
+        post_id=post_id,
+        brand_id=brand_id,
+        post_status=rolled,
+        target_id=target.id,
+        platform=target.platform,
+        target_status=target.status,
+        platform_post_id=target.platform_post_id,
+        platform_post_url=target.platform_post_url,
+        error=target.error,
+    )
+    events = [{"type": "post.updated", **payload}]
+    if changed_to_terminal:
+        events.append(
+            {"type": "post.published" if rolled != PostStatus.FAILED.value else "post.failed", **payload}
         )
-        payload = post_event(
-            post_id=post_id,
-            brand_id=brand_id,
-            post_status=rolled,
-            target_id=target.id,
-            platform=target.platform,
-            target_status=target.status,
-            platform_post_id=target.platform_post_id,
-            platform_post_url=target.platform_post_url,
-            error=target.error,
+    sql = [
+        "WITH p AS (UPDATE posts SET status = %(rolled)s, updated_at = now(), published_at = "
+        "CASE WHEN %(set_pub)s THEN %(now)s ELSE published_at END WHERE id = %(post)s)"
+    ]
+    params: dict[str, Any] = {"rolled": rolled, "set_pub": set_published_at, "now": now, "post": post_id}
+    if changed_to_terminal and author_id is not None:
+        _author_notices(
+            res,
+            sql,
+            params,
+            rows,
+            rolled,
+            post_id,
+            brand_id,
+            brand_name,
+            content,
+            author_id,
+            author_email,
+            now,
         )
-        events = [{"type": "post.updated", **payload}]
-        if changed_to_terminal:
-            events.append(
-                {"type": "post.published" if rolled != PostStatus.FAILED.value else "post.failed", **payload}
-            )
-        sql = [
-            "WITH p AS (UPDATE posts SET status = %(rolled)s, updated_at = now(), published_at = "
-            "CASE WHEN %(set_pub)s THEN %(now)s ELSE published_at END WHERE id = %(post)s)"
-        ]
-        params: dict[str, Any] = {"rolled": rolled, "set_pub": set_published_at, "now": now, "post": post_id}
-        if changed_to_terminal and author_id is not None:
-            _author_notices(
-                res,
-                sql,
-                params,
-                rows,
-                rolled,
-                post_id,
-                brand_id,
-                brand_name,
-                content,
-                author_id,
-                author_email,
-                now,
-            )
-        message = live_message(audience or [], events)
-        if message is not None:
-            sql.append("SELECT pg_notify(%(channel)s, %(message)s)")
-            params.update(channel=LIVE_CHANNEL, message=message)
-        else:
-            sql.append("SELECT 1")
-        await conn.execute("\n".join(sql), params)
+    sql.append("SELECT 1")
+    await conn.execute("\n".join(sql), params)
+    return live_message(audience or [], events)
 
 
 NOTICE_CTES = """
@@ -516,11 +540,8 @@ p AS (
     UPDATE posts SET status = 'PUBLISHED', published_at = COALESCE(published_at, %(now)s), updated_at = now()
       FROM chk WHERE posts.id = chk.id
 ){notices}
-SELECT chk.old_status{notify} FROM chk
+SELECT chk.old_status FROM chk
 """.replace("{PUBLISHED_TARGET}", PUBLISHED_TARGET)
-NOTIFY_ALONE = """,
-       pg_notify(%(channel)s,
-                 CASE WHEN chk.old_status <> 'PUBLISHED' THEN %(msg_both)s ELSE %(msg_one)s END)"""
 NOTICE_ALONE = """,
 n AS (
     INSERT INTO notifications (id, user_id, kind, title, body, data)
@@ -551,8 +572,8 @@ async def succeed_alone(
 ) -> bool:
     """`succeed` for a post whose only live target this is (the common case), in one statement:
     the post becomes PUBLISHED, the author gets the notification and the email `_author_notices`
-    would write, one NOTIFY carries post.updated (+ post.published). False: the post has another
-    live target now, nothing was written, `succeed` must do it."""
+    would write; once committed, one live message carries post.updated (+ post.published).
+    False: the post has another live target now, nothing was written, `succeed` must do it."""
     post_id, target_id = claimed.post_id, claimed.target_id
     url = result.url or claimed.platform_post_url
     payload = post_event(
@@ -578,9 +599,6 @@ async def succeed_alone(
         "metrics_at": now + timedelta(hours=1),
         "outcome": "published",
         "attempt": claimed.attempt_id,
-        "channel": LIVE_CHANNEL,
-        "msg_both": live_message(claimed.audience, [updated, {"type": "post.published", **payload}]),
-        "msg_one": live_message(claimed.audience, [updated]),
     }
     notices = ""
     if claimed.author_id is not None and claimed.author_email is not None:
@@ -608,11 +626,15 @@ async def succeed_alone(
             e_text=rendered.text,
         )
     async with connection(res) as conn:
-        sql = SUCCEED_ALONE.replace("{notices}", notices)
-        sql = sql.replace("{notify}", NOTIFY_ALONE if claimed.audience else "")
-        cur = await conn.execute(sql, params)
+        cur = await conn.execute(SUCCEED_ALONE.replace("{notices}", notices), params)
         row = await cur.fetchone()
-    return row is not None
+        if row is None:
+            return False
+        events = [updated]
+        if row[0] != PostStatus.PUBLISHED.value:
+            events.append({"type": "post.published", **payload})
+        await announce(res, conn, live_message(claimed.audience, events))
+    return True
 
 
 def _author_notices(

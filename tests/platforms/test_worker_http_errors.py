@@ -128,3 +128,23 @@ async def test_urls_go_out_exactly_as_built(http: httpx.AsyncClient) -> None:
     url, seen = await serve(ok)
     await transport(http).json("GET", url + "/rest/posts?ids=List(urn%3Ali%3Ashare%3A1)&q=a%2Fb")
     assert seen[0].startswith(b"GET /rest/posts?ids=List(urn%3Ali%3Ashare%3A1)&q=a%2Fb HTTP/1.1")
+
+
+async def test_cookies_a_service_sets_are_never_sent_back(http: httpx.AsyncClient) -> None:
+    """One client serves every account: nothing one call received may ride along on another."""
+
+    async def sets_cookie(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            writer.write(b"HTTP/1.1 200 OK\r\nSet-Cookie: session=account-a; Path=/\r\n")
+            writer.write(b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+
+    url, seen = await serve(sets_cookie)
+    await transport(http).json("GET", url + "/a")
+    await transport(http).json("GET", url + "/b")
+    assert len(seen) == 2 and all(b"cookie" not in head.lower().replace(b"set-cookie", b"") for head in seen)
+    assert not http.cookies

@@ -85,7 +85,9 @@ async def publish_live_event(
     )
 
 
-NOTIFY_EACH = "SELECT pg_notify(%s, m) FROM unnest(%s::text[]) WITH ORDINALITY AS u(m, n) ORDER BY n"
+# %b: the messages travel as a binary array (the text form escapes every quote of every JSON
+# payload, in Python: ~8 % of a publishing worker's CPU in a spike).
+NOTIFY_EACH = "SELECT pg_notify(%s, m) FROM unnest(%b::text[]) WITH ORDINALITY AS u(m, n) ORDER BY n"
 
 
 class LiveEventBatch:

@@ -84,6 +84,26 @@ async def test_a_drained_post_that_is_rate_limited_keeps_its_place(
     assert len({t.text for t in emulator.tweets().values()}) == 3  # type: ignore[attr-defined]
 
 
+async def test_posts_taken_over_by_a_job_whose_own_post_must_wait_wait_behind_it(
+    register, http, worker, fresh_networks
+) -> None:
+    """The job takes the account's other due posts over before its own publish; when that one
+    is rate limited they get their jobs back, and run only after it, in order."""
+    alice = await register(on=http)
+    brand = await alice.create_brand()
+    await connect_account(http, alice, brand["id"], "x")
+    emulator = fresh_networks.emulator("x")
+    emulator.add_fault(Fault(match="POST /2/tweets", kind="rate_limit", count=1, reset_in=1.0))
+    ids = await _posts_due_together(alice, brand, 3, prefix="Behind")
+    for post_id in ids:
+        await wait_for_post_status(alice, post_id, {"PUBLISHED"}, timeout=30)
+    calls = fresh_networks.requests("x", "POST", r"/2/tweets")
+    texts = [c.json_body()["text"] for c in calls]
+    assert texts == ["Behind #0", "Behind #0", "Behind #1", "Behind #2"], texts
+    assert calls[1].at >= int(calls[0].at + 1.0) - 0.01  # nothing of the account before the reset
+    assert len({t.text for t in emulator.tweets().values()}) == 3  # type: ignore[attr-defined]
+
+
 async def test_the_authors_emails_are_coalesced_and_each_sent_once(
     register, http, worker, fresh_networks, db
 ) -> None:

@@ -143,49 +143,80 @@ class StoreProgress(PublishProgress):
 # and for how long, before it lets Procrastinate hand the account's next job out again.
 DRAIN_MAX_POSTS = 500
 DRAIN_MAX_SECONDS = 60.0
-# Jobs taken over per statement.
-DRAIN_BATCH = 50
 
 
-async def publish_social_post(res: JobResources, social_post_id: str, job_id: int | None) -> None:
-    """Publish the job's target; then, still holding the account's lock, the account's next due
-    posts (see fastpath.py: one account never has two publishes in flight)."""
-    claimed = await _publish_one(res, uuid.UUID(social_post_id), job_id)
-    if claimed is not None and job_id is not None:
-        await _drain(res, account_lock(claimed.account_id), job_id)
+async def publish_social_post(
+    res: JobResources, social_post_id: str, job_id: int | None, lock: str | None = None
+) -> None:
+    """Publish the job's target, then, still holding the account's lock, the account's other due
+    posts (see fastpath.py: one account never has two publishes in flight).
 
-
-async def _drain(res: JobResources, lock: str, job_id: int) -> None:
-    """This job holds the account's Procrastinate lock (procrastinate_jobs_lock_idx_v1: one
-    `doing` job per lock): it takes over the account's due jobs (fastpath.take_due) and publishes
-    their posts one after another, so the account still never has two publishes in flight and
-    its posts go out in Procrastinate's order. Whatever it cannot finish gets jobs again."""
+    Those are taken over before the job's own publish: their queued jobs then leave Procrastinate
+    at once instead of after a network round trip, and every fetch in a spike would otherwise
+    walk past them (its lock check visits each queued job of a busy account; measured: ~14 ms a
+    fetch, 14 % of the database's time in a 10,000-post spike). Should the own publish have to
+    wait (RetryLater), they get their jobs back behind it: Procrastinate runs none of a lock's
+    jobs while an earlier one waits, whatever its time."""
     deadline = time.monotonic() + DRAIN_MAX_SECONDS
-    published = 0
+    taken: list[uuid.UUID] = []
+    if job_id is not None and lock is not None:
+        taken = await fastpath.take_due(res, account_lock=lock, job_id=job_id, limit=DRAIN_MAX_POSTS)
+    try:
+        claimed = await _publish_one(res, uuid.UUID(social_post_id), job_id)
+    except BaseException:
+        if taken and job_id is not None:
+            with contextlib.suppress(Exception):
+                await _give_back(res, taken, job_id)
+        raise
+    if job_id is None:
+        return
+    published = await _publish_in_turn(res, taken, job_id, deadline)
+    if published is not None and claimed is not None:
+        await _drain(res, account_lock(claimed.account_id), job_id, deadline, published)
+
+
+async def _drain(res: JobResources, lock: str, job_id: int, deadline: float, published: int) -> None:
+    """This job holds the account's Procrastinate lock (procrastinate_jobs_lock_idx_v1: one
+    `doing` job per lock): it takes over the account's jobs that came due meanwhile
+    (fastpath.take_due) and publishes their posts one after another, so the account still never
+    has two publishes in flight and its posts go out in Procrastinate's order."""
     while published < DRAIN_MAX_POSTS and time.monotonic() < deadline:
-        taken = await fastpath.take_due(res, account_lock=lock, job_id=job_id, limit=DRAIN_BATCH)
+        taken = await fastpath.take_due(
+            res, account_lock=lock, job_id=job_id, limit=DRAIN_MAX_POSTS - published
+        )
         if not taken:
             return
-        for index, target_id in enumerate(taken):
-            try:
-                if time.monotonic() > deadline or res.extras.get("stopping"):
-                    # Out of time, or the worker is shutting down (it waits for running jobs
-                    # only so long): the rest get their jobs back rather than wait for the sweep.
-                    await _give_back(res, taken[index:], job_id)
-                    return
-                await _publish_one(res, target_id, job_id)
-                published += 1
-            except RetryLater as exc:
-                # The post keeps its place ahead of the account's others (a rate limit is the
-                # account's), and the rest wait behind it; the drain ends.
-                await _requeue(res, target_id, job_id, exc.delay)
+        done = await _publish_in_turn(res, taken, job_id, deadline)
+        if done is None:
+            return
+        published += done
+
+
+async def _publish_in_turn(
+    res: JobResources, taken: list[uuid.UUID], job_id: int, deadline: float
+) -> int | None:
+    """Publish taken posts in order. How many, or None when the drain must end (out of time,
+    shutting down, or a rate limit): whatever it did not publish has its own job again."""
+    for index, target_id in enumerate(taken):
+        try:
+            if time.monotonic() > deadline or res.extras.get("stopping"):
+                # Out of time, or the worker is shutting down (it waits for running jobs only so
+                # long): the rest get their jobs back rather than wait for the sweep.
+                await _give_back(res, taken[index:], job_id)
+                return None
+            await _publish_one(res, target_id, job_id)
+        except RetryLater as exc:
+            # The post keeps its place ahead of the account's others (a rate limit is the
+            # account's), and the rest wait behind it; the drain ends.
+            await _requeue(res, target_id, job_id, exc.delay)
+            await _give_back(res, taken[index + 1 :], job_id)
+            return None
+        except BaseException:
+            # Best effort: the sweep re-enqueues any due post left without a live job.
+            with contextlib.suppress(Exception):
                 await _give_back(res, taken[index + 1 :], job_id)
-                return
-            except BaseException:
-                # Best effort: the sweep re-enqueues any due post left without a live job.
-                with contextlib.suppress(Exception):
-                    await _give_back(res, taken[index + 1 :], job_id)
-                raise
+            raise
+    return len(taken)
 
 
 async def _publish_one(

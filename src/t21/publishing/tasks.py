@@ -36,5 +36,5 @@ class PublishRetryStrategy(BaseRetryStrategy):
 async def publish_social_post(context: procrastinate.JobContext, social_post_id: str) -> None:
     from t21.publishing.engine import publish_social_post as run
 
-    job_id = context.job.id if context.job is not None else None
-    await run(resources(), social_post_id, job_id)
+    job = context.job
+    await run(resources(), social_post_id, job.id if job else None, job.lock if job else None)

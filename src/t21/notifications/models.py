@@ -31,6 +31,16 @@ class EmailMessage(IdMixin, TimestampMixin, Base):
     locally in development where `t21 outbox` lists them)."""
 
     __tablename__ = "email_messages"
+    __table_args__ = (
+        # The coalesced send's claim (a recipient's pending emails, oldest first) and the sweep:
+        # only what still waits, so neither walks a recipient's whole history.
+        Index(
+            "ix_email_messages_pending",
+            "to_address",
+            "created_at",
+            postgresql_where=text("status = 'PENDING'"),
+        ),
+    )
 
     to_address: Mapped[str] = mapped_column(String(320), nullable=False, index=True)
     subject: Mapped[str] = mapped_column(String(300), nullable=False)

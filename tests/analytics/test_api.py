@@ -313,6 +313,10 @@ async def test_another_tenant_gets_404_everywhere(world: World, register: Any) -
         ("best-times", {"platform": "myspace"}, "validation_error"),
         ("best-times", {"from": "2026-03-05", "to": "2026-03-01"}, "invalid_period"),
         ("summary", {"format": "xlsx"}, "validation_error"),
+        # Found by the fuzzer: dates at the calendar's ends overflowed the period arithmetic.
+        ("timeseries", {"to": "0001-01-01"}, "invalid_period"),
+        ("summary", {"from": "9999-12-25", "to": "9999-12-31"}, "invalid_period"),
+        ("timeseries", {"from": "0001-01-01", "to": "0001-01-07", "interval": "week"}, "invalid_period"),
     ],
 )
 async def test_bad_input_is_422(world: World, path: str, params: dict[str, Any], code: str) -> None:

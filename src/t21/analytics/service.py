@@ -53,6 +53,7 @@ DEFAULT_DAYS = 30
 BEST_TIMES_DEFAULT_DAYS = 90
 # Bounds the work of one request (a day series of three years is ~1,100 points).
 MAX_PERIOD_DAYS = 1096
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(9000, 12, 31)
 # A weekday-hour cell backed by fewer posts than this is only suggested when nothing better is.
 MIN_SAMPLE_SIZE = 3
 SUGGESTIONS = 3
@@ -61,6 +62,14 @@ TOTAL_FIELDS = (*ADDITIVE, "engagement_rate", "posts_published")
 
 
 def period(start: date | None, end: date | None, today: date, default_days: int) -> tuple[date, date]:
+    for name, day in (("from", start), ("to", end)):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            # Also keeps the date arithmetic below (previous periods, week starts) in range.
+            raise ValidationFailed(
+                f"`{name}` must be between {EARLIEST_DAY} and {LATEST_DAY}",
+                code="invalid_period",
+                details={name: day.isoformat()},
+            )
     end = end or today
     start = start or end - timedelta(days=default_days - 1)
     if start > end:

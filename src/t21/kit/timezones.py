@@ -9,12 +9,14 @@ from t21.errors import ValidationFailed
 
 
 def validate_time_zone(name: str) -> str:
+    # The known names first: ZoneInfo(name) opens a file named after the input, and an odd name
+    # (a very long one, say) fails there with an OSError instead of "not found".
+    if name not in _known_zones():
+        raise ValueError(f"'{name[:100]}' is not an IANA time zone (for example Europe/Paris)")
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"'{name}' is not an IANA time zone (for example Europe/Paris)") from None
-    if name not in _known_zones():
-        raise ValueError(f"'{name}' is not an IANA time zone (for example Europe/Paris)")
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"'{name[:100]}' is not an IANA time zone (for example Europe/Paris)") from None
     return name
 
 

@@ -58,8 +58,17 @@ async def test_one_accounts_due_posts_go_out_one_at_a_time_in_order(
         live = (
             await conn.execute(text("SELECT count(*) FROM social_posts WHERE job_id IS NOT NULL"))
         ).scalar_one()
+        spans = (
+            await conn.execute(
+                text("SELECT started_at, finished_at FROM publish_attempts ORDER BY started_at")
+            )
+        ).all()
     assert sorted(o for o, _ in attempts) == ["published"] * 5 and all(w for _, w in attempts)
     assert (jobs, live) == (0, 0)  # the drained posts' jobs are gone, none left dangling
+    # Each claim is recorded after the previous outcome, and the drain sends a post's claim in
+    # the same transaction as the previous post's outcome (fastpath.NextClaim): same instant.
+    assert all(after[0] >= before[1] for before, after in itertools.pairwise(spans))
+    assert any(after[0] == before[1] for before, after in itertools.pairwise(spans)), spans
 
 
 async def test_a_drained_post_that_is_rate_limited_keeps_its_place(

@@ -197,14 +197,19 @@ async def _publish_in_turn(
 ) -> int | None:
     """Publish taken posts in order. How many, or None when the drain must end (out of time,
     shutting down, or a rate limit): whatever it did not publish has its own job again."""
+    ahead: fastpath.NextClaim | None = None  # this post's claim, if sent with the last outcome
     for index, target_id in enumerate(taken):
         try:
-            if time.monotonic() > deadline or res.extras.get("stopping"):
+            claimed_ahead = ahead if ahead is not None and ahead.done else None
+            if claimed_ahead is None and out_of_turn(res, deadline):
                 # Out of time, or the worker is shutting down (it waits for running jobs only so
                 # long): the rest get their jobs back rather than wait for the sweep.
                 await _give_back(res, taken[index:], job_id)
                 return None
-            await _publish_one(res, target_id, job_id)
+            ahead = None
+            if index + 1 < len(taken) and not out_of_turn(res, deadline):
+                ahead = fastpath.NextClaim(taken[index + 1], job_id, _worker())
+            await _publish_one(res, target_id, job_id, claimed_ahead=claimed_ahead, then=ahead)
         except RetryLater as exc:
             # The post keeps its place ahead of the account's others (a rate limit is the
             # account's), and the rest wait behind it; the drain ends.
@@ -219,20 +224,37 @@ async def _publish_in_turn(
     return len(taken)
 
 
+def out_of_turn(res: JobResources, deadline: float) -> bool:
+    return time.monotonic() > deadline or bool(res.extras.get("stopping"))
+
+
 async def _publish_one(
-    res: JobResources, target_id: uuid.UUID, job_id: int | None
+    res: JobResources,
+    target_id: uuid.UUID,
+    job_id: int | None,
+    *,
+    claimed_ahead: fastpath.NextClaim | None = None,
+    then: fastpath.NextClaim | None = None,
 ) -> fastpath.Claimed | None:
-    """Publish one target: through the one-statement claim when it applies, else the ORM path
-    (reconciliation, a disconnected account, not due). The fast claim, when it was made."""
-    try:
-        claimed = await fastpath.claim(
-            res, job_id=job_id, now=utcnow(), worker=_worker(), target_id=target_id
-        )
-    except fastpath.Fallback:
-        await _publish_slow(res, target_id, job_id)
-        return None
+    """Publish one target: through the one-statement claim when it applies (or the claim that
+    was sent with the previous post's outcome, `claimed_ahead`), else the ORM path
+    (reconciliation, a disconnected account, not due). `then`: the next post's claim, to send
+    with this one's outcome. The fast claim, when it was made."""
+    if claimed_ahead is not None:
+        if claimed_ahead.fallback:
+            await _publish_slow(res, target_id, job_id)
+            return None
+        claimed = claimed_ahead.claimed
+    else:
+        try:
+            claimed = await fastpath.claim(
+                res, job_id=job_id, now=utcnow(), worker=_worker(), target_id=target_id
+            )
+        except fastpath.Fallback:
+            await _publish_slow(res, target_id, job_id)
+            return None
     if claimed is not None:
-        await _publish_claimed(res, claimed)
+        await _publish_claimed(res, claimed, then=then)
     return claimed
 
 
@@ -321,7 +343,9 @@ def _connector(res: JobResources, http: httpx.AsyncClient, platform: str, sandbo
     return connector
 
 
-async def _publish_claimed(res: JobResources, claimed: fastpath.Claimed) -> None:
+async def _publish_claimed(
+    res: JobResources, claimed: fastpath.Claimed, *, then: fastpath.NextClaim | None = None
+) -> None:
     """The call for a target the fast claim took (recorded and committed), then its outcome."""
     snapshot = _snapshot(res, claimed)
     connector = _connector(res, res.http, snapshot.platform.value, snapshot.sandbox)
@@ -335,7 +359,7 @@ async def _publish_claimed(res: JobResources, claimed: fastpath.Claimed) -> None
         return
     now = utcnow()
     if claimed.alone and await fastpath.succeed_alone(
-        res, claimed, content=claimed.content, platform=claimed.platform, result=result, now=now
+        res, claimed, content=claimed.content, platform=claimed.platform, result=result, now=now, then=then
     ):
         return
     await fastpath.succeed(

@@ -177,7 +177,29 @@ async def claim(
 
     None: nothing to do (no such target, a finished one, one that is no longer this job's).
     Raises Fallback when the ORM claim must look (reconciliation, a disconnected account, ...)."""
-    params = {
+    async with connection(res) as conn:
+        cur = await conn.execute(CLAIM, _claim_params(job_id, now, worker, target_id))
+        row = await cur.fetchone()
+    return _claimed(row, job_id, now)
+
+
+@dataclass
+class NextClaim:
+    """The claim of the next post a drain publishes, sent in one round trip and one transaction
+    with the outcome of the post before it (succeed_alone): the account's previous call has
+    returned, so the next claim is due, and a drained post then costs one commit less. `done`
+    once sent; then `claimed` (None: nothing to publish) or `fallback` (the ORM claim decides)."""
+
+    target_id: uuid.UUID
+    job_id: int
+    worker: str
+    done: bool = False
+    claimed: Claimed | None = None
+    fallback: bool = False
+
+
+def _claim_params(job_id: int | None, now: datetime, worker: str, target_id: uuid.UUID) -> dict[str, Any]:
+    return {
         "target": target_id,
         "job": job_id,
         "due": now + timedelta(seconds=1),
@@ -185,9 +207,10 @@ async def claim(
         "attempt": uuid.uuid4(),
         "worker": worker,
     }
-    async with connection(res) as conn:
-        cur = await conn.execute(CLAIM, params)
-        row = await cur.fetchone()
+
+
+def _claimed(row: Any, job_id: int | None, now: datetime) -> Claimed | None:
+    """What a CLAIM statement's row means (see `claim`)."""
     if row is None:
         return None
     status, current_job, attempt_id = row[1], row[2], row[3]
@@ -569,11 +592,13 @@ async def succeed_alone(
     platform: str,
     result: PublishResult,
     now: datetime,
+    then: NextClaim | None = None,
 ) -> bool:
     """`succeed` for a post whose only live target this is (the common case), in one statement:
     the post becomes PUBLISHED, the author gets the notification and the email `_author_notices`
     would write; once committed, one live message carries post.updated (+ post.published).
-    False: the post has another live target now, nothing was written, `succeed` must do it."""
+    False: the post has another live target now, nothing was written, `succeed` must do it.
+    `then`: the next post's claim, sent with it (NextClaim), whichever the answer."""
     post_id, target_id = claimed.post_id, claimed.target_id
     url = result.url or claimed.platform_post_url
     payload = post_event(
@@ -626,8 +651,20 @@ async def succeed_alone(
             e_text=rendered.text,
         )
     async with connection(res) as conn:
-        cur = await conn.execute(SUCCEED_ALONE.replace("{notices}", notices), params)
-        row = await cur.fetchone()
+        if then is None:
+            cur = await conn.execute(SUCCEED_ALONE.replace("{notices}", notices), params)
+            row = await cur.fetchone()
+        else:
+            # One Sync for both: one transaction, one commit, one round trip.
+            async with conn.pipeline():
+                cur = await conn.execute(SUCCEED_ALONE.replace("{notices}", notices), params)
+                nxt = await conn.execute(CLAIM, _claim_params(then.job_id, now, then.worker, then.target_id))
+            row = await cur.fetchone()
+            then.done = True
+            try:
+                then.claimed = _claimed(await nxt.fetchone(), then.job_id, now)
+            except Fallback:
+                then.fallback = True
         if row is None:
             return False
         events = [updated]

@@ -24,7 +24,9 @@ edge case). This module handles only the common case and hands anything else bac
            (everything runs under the one lock), its posts keep their order, and a spike costs
            one Procrastinate fetch per account instead of one per post. A post it cannot finish
            gets its own job back (engine._give_back / _requeue); if the worker dies, the sweep
-           re-enqueues the due posts whose job (this one) is gone.
+           re-enqueues the due posts whose job (this one) is gone. The job takes them over before
+           its own publish (engine.publish_social_post says why), and while it drains, each
+           post's claim is sent with the previous post's outcome in one transaction (NextClaim).
 """
 
 from __future__ import annotations

@@ -148,6 +148,35 @@ async def test_api_keys_need_the_notifications_scope(serve) -> None:
     assert "notifications:read" in reason
 
 
+async def test_revoking_an_api_key_closes_the_sockets_opened_with_it_on_every_instance(serve) -> None:
+    import httpx
+
+    first, second = await serve(), await serve()
+    alice = await register_over_http(first.url, "alice@example.com")
+    auth = {"Authorization": f"Bearer {alice['tokens']['accessToken']}"}
+    async with httpx.AsyncClient(base_url=first.url, headers=auth) as http:
+        made = (
+            await http.post("/api/v1/api-keys", json={"name": "live", "scopes": ["notifications:read"]})
+        ).json()
+        keep = (
+            await http.post("/api/v1/api-keys", json={"name": "keep", "scopes": ["notifications:read"]})
+        ).json()
+        by_key = await open_socket(second, made["key"])  # the other instance
+        by_other_key = await open_socket(second, keep["key"])
+        by_token = await open_socket(first, alice["tokens"]["accessToken"])
+        revoked = await http.delete(f"/api/v1/api-keys/{made['id']}")
+        assert revoked.status_code in (200, 204), revoked.text
+    code, reason = await closed_with(by_key)
+    assert (code, reason) == (4401, "API key revoked")
+    # Sockets opened otherwise stay open and just hear about it.
+    for ws in (by_other_key, by_token):
+        event = await recv(ws)
+        assert event == {"type": "api_key.revoked", "apiKeyId": made["id"]}
+        await ws.send(json.dumps({"type": "ping"}))
+        assert (await recv(ws))["type"] == "pong"
+        await ws.close()
+
+
 async def test_events_reach_only_their_users_and_only_when_committed(serve, db) -> None:
     server = await serve()
     alice = await register_over_http(server.url, "alice@example.com")

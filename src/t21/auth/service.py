@@ -19,6 +19,7 @@ from t21.config import Settings
 from t21.errors import Conflict, InvalidCredentials, NotFound, PaymentRequired, Unauthorized
 from t21.kit.clock import utcnow
 from t21.kit.crypto import random_token, sha256_hex
+from t21.notifications.live import API_KEY_REVOKED, publish_live_event
 from t21.quotas.service import user_has_feature
 from t21.users.models import User
 from t21.users.repository import UserRepository, normalise_email
@@ -148,3 +149,6 @@ class ApiKeyService:
             raise NotFound("API key not found")
         if key.revoked_at is None:
             key.revoked_at = utcnow()
+            # Open live sockets opened with this key close at once, on every instance (the
+            # event leaves only if the revocation commits).
+            await publish_live_event(self.session, [user.id], API_KEY_REVOKED, {"apiKeyId": str(key.id)})

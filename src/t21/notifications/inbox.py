@@ -77,6 +77,8 @@ class SocketIdentity:
     user_id: uuid.UUID
     # When the access token dies, so does the socket (unless re-authenticated); API keys: None.
     expires_at: datetime | None
+    # The API key it was opened with: revoking the key closes the socket (api_key.revoked).
+    api_key_id: uuid.UUID | None = None
 
 
 async def authenticate_socket(session: AsyncSession, settings: Settings, token: str) -> SocketIdentity:
@@ -91,7 +93,7 @@ async def authenticate_socket(session: AsyncSession, settings: Settings, token: 
             raise Unauthorized("Invalid or revoked API key", code="invalid_api_key")
         if Scope.notifications_read.value not in key.scopes:
             raise Forbidden("This API key lacks the 'notifications:read' scope", code="insufficient_scope")
-        return SocketIdentity(key.user_id, None)
+        return SocketIdentity(key.user_id, None, key.id)
     user_id = decode_access_token(token, settings)
     if await UserRepository(session).get(user_id) is None:
         raise Unauthorized("Invalid access token", code="invalid_token")

@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 log = structlog.get_logger(__name__)
 
 LIVE_CHANNEL = "t21_live"
+# Closes the sockets opened with that key (notifications/socket.py); others just see it.
+API_KEY_REVOKED = "api_key.revoked"
 # How long a batch waits for company once its first event arrived: a spike's outcomes share a
 # NOTIFY transaction, and an event still reaches the browser well within a frame or two.
 BATCH_SECONDS = 0.01

@@ -8,7 +8,7 @@
     client → {"type": "auth", "token": ...} again at any time, to extend the socket's life with
              a fresh access token (same user only)
 
-Close codes: 4401 not authenticated / token invalid or expired (the reason says which),
+Close codes: 4401 not authenticated / token invalid or expired / API key revoked (the reason says which),
 4403 not allowed (API key without notifications:read, another user's token), 1013 too slow to
 keep up (reconnect and refetch), 1012 server restarting.
 """
@@ -31,6 +31,7 @@ from t21.errors import Forbidden, T21Error
 from t21.kit.clock import utcnow
 from t21.notifications.hub import LiveClient, LiveHub
 from t21.notifications.inbox import SocketIdentity, authenticate_socket
+from t21.notifications.live import API_KEY_REVOKED
 
 log = structlog.get_logger(__name__)
 
@@ -97,9 +98,23 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
         await websocket.close(code=code, reason=reason[:120])
 
 
-async def _send_loop(websocket: WebSocket, client: LiveClient) -> None:
+async def _send_loop(websocket: WebSocket, client: LiveClient, state: _State) -> None:
     while True:
-        await websocket.send_text(await client.queue.get())
+        message = await client.queue.get()
+        if API_KEY_REVOKED in message and _revokes_this_key(message, state):
+            client.close(CLOSE_UNAUTHORIZED, "API key revoked")
+            return
+        await websocket.send_text(message)
+
+
+def _revokes_this_key(message: str, state: _State) -> bool:
+    key_id = state.identity.api_key_id
+    if key_id is None:
+        return False
+    with contextlib.suppress(ValueError):
+        event = json.loads(message)
+        return bool(event.get("type") == API_KEY_REVOKED and event.get("apiKeyId") == str(key_id))
+    return False
 
 
 async def _receive_loop(websocket: WebSocket, client: LiveClient, state: _State) -> None:
@@ -159,7 +174,7 @@ async def serve_socket(websocket: WebSocket, query_token: str | None) -> None:
         await hub.wait_listening(READY_WAIT_SECONDS)
         await websocket.send_text(json.dumps({"type": "ready", "userId": str(identity.user_id)}))
         tasks = [
-            asyncio.create_task(_send_loop(websocket, client)),
+            asyncio.create_task(_send_loop(websocket, client, state)),
             asyncio.create_task(_receive_loop(websocket, client, state)),
             asyncio.create_task(_keepalive_loop(client, state)),
         ]

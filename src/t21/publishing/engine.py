@@ -44,7 +44,6 @@ from t21.platforms.base import (
 from t21.posts.models import Post, PublishAttempt, SocialPost
 from t21.posts.per_network import content_for, media_for, thread_for
 from t21.publishing import fastpath
-from t21.publishing.scheduling import account_lock
 from t21.social_accounts.models import SocialAccount
 from t21.social_accounts.tokens import (
     connector_for,
@@ -171,8 +170,8 @@ async def publish_social_post(
     if job_id is None:
         return
     published = await _publish_in_turn(res, taken, job_id, deadline)
-    if published is not None and claimed is not None:
-        await _drain(res, account_lock(claimed.account_id), job_id, deadline, published)
+    if published is not None and claimed is not None and lock is not None:
+        await _drain(res, lock, job_id, deadline, published)
 
 
 async def _drain(res: JobResources, lock: str, job_id: int, deadline: float, published: int) -> None:
@@ -201,13 +200,13 @@ async def _publish_in_turn(
     for index, target_id in enumerate(taken):
         try:
             claimed_ahead = ahead if ahead is not None and ahead.done else None
-            if claimed_ahead is None and out_of_turn(res, deadline):
+            if claimed_ahead is None and _out_of_turn(res, deadline):
                 # Out of time, or the worker is shutting down (it waits for running jobs only so
                 # long): the rest get their jobs back rather than wait for the sweep.
                 await _give_back(res, taken[index:], job_id)
                 return None
             ahead = None
-            if index + 1 < len(taken) and not out_of_turn(res, deadline):
+            if index + 1 < len(taken) and not _out_of_turn(res, deadline):
                 ahead = fastpath.NextClaim(taken[index + 1], job_id, _worker())
             await _publish_one(res, target_id, job_id, claimed_ahead=claimed_ahead, then=ahead)
         except RetryLater as exc:
@@ -224,7 +223,8 @@ async def _publish_in_turn(
     return len(taken)
 
 
-def out_of_turn(res: JobResources, deadline: float) -> bool:
+def _out_of_turn(res: JobResources, deadline: float) -> bool:
+    """The drain must stop: out of time, or the worker is shutting down."""
     return time.monotonic() > deadline or bool(res.extras.get("stopping"))
 
 

@@ -431,106 +431,93 @@ async def succeed(
     reconciled: bool,
     now: datetime,
 ) -> None:
-    """Target PUBLISHED, attempt finished, post rolled up, author told: one transaction."""
-    async with connection(res) as conn:
-        async with conn.transaction():
-            message = await _write_success(res, conn, target_id, post_id, attempt_id, result, reconciled, now)
-        await announce(res, conn, message)
+    """Target PUBLISHED, attempt finished, post rolled up, author told: one transaction; once
+    it committed, the live message."""
+    async with connection(res) as conn, conn.transaction():
+        async with conn.pipeline():
+            locked = await conn.execute(LOCK_POST, {"post": post_id})
+            written = await conn.execute(
+                WRITE_TARGET,
+                {
+                    "ppid": result.platform_post_id,
+                    "url": result.url,
+                    "has_thread": bool(result.thread_post_ids),
+                    "thread": list(result.thread_post_ids),
+                    "now": now,
+                    "metrics_at": now + timedelta(hours=1),
+                    "target": target_id,
+                    "attempt": attempt_id,
+                    "outcome": "reconciled" if reconciled else "published",
+                    "post": post_id,
+                },
+            )
+            post = await locked.fetchone()
+            rows = [TargetRow(*r) for r in await written.fetchall()]
+        assert post is not None and rows and rows[0].id == target_id
+        old_status, had_published_at, author_id, content, brand_id, brand_name, audience, author_email = post
+        target = rows[0]
+        rolled = rollup(rows)
+        changed_to_terminal = rolled != old_status and rolled in (
+            PostStatus.PUBLISHED.value,
+            PostStatus.PARTIALLY_PUBLISHED.value,
+            PostStatus.FAILED.value,
+        )
+        set_published_at = not had_published_at and rolled in (
+            PostStatus.PUBLISHED.value,
+            PostStatus.PARTIALLY_PUBLISHED.value,
+        )
+        payload = post_event(
+            post_id=post_id,
+            brand_id=brand_id,
+            post_status=rolled,
+            target_id=target.id,
+            platform=target.platform,
+            target_status=target.status,
+            platform_post_id=target.platform_post_id,
+            platform_post_url=target.platform_post_url,
+            error=target.error,
+        )
+        events = [{"type": "post.updated", **payload}]
+        if changed_to_terminal:
+            events.append(
+                {"type": "post.published" if rolled != PostStatus.FAILED.value else "post.failed", **payload}
+            )
+        sql = [
+            "WITH p AS (UPDATE posts SET status = %(rolled)s, updated_at = now(), published_at = "
+            "CASE WHEN %(set_pub)s THEN %(now)s ELSE published_at END WHERE id = %(post)s)"
+        ]
+        params: dict[str, Any] = {"rolled": rolled, "set_pub": set_published_at, "now": now, "post": post_id}
+        if changed_to_terminal and author_id is not None:
+            _author_notices(
+                res,
+                sql,
+                params,
+                rows,
+                rolled,
+                post_id,
+                brand_id,
+                brand_name,
+                content,
+                author_id,
+                author_email,
+                now,
+            )
+        sql.append("SELECT 1")
+        await conn.execute("\n".join(sql), params)
+        message = live_message(audience or [], events)
+    await announce(res, message)
 
 
-async def announce(res: JobResources, conn: psycopg.AsyncConnection[Any], message: str | None) -> None:
+async def announce(res: JobResources, message: str | None) -> None:
     """Send a committed outcome's live message: in the worker's next batch (notifications.live
-    says why not inside the transaction), else at once on `conn`."""
+    says why not inside the transaction), else (a bare JobResources) at once."""
     if message is None:
         return
     if res.live is not None:
         res.live.send(message)
-    else:
+        return
+    async with connection(res) as conn:
         await conn.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, message))
-
-
-async def _write_success(
-    res: JobResources,
-    conn: psycopg.AsyncConnection[Any],
-    target_id: uuid.UUID,
-    post_id: uuid.UUID,
-    attempt_id: uuid.UUID,
-    result: PublishResult,
-    reconciled: bool,
-    now: datetime,
-) -> str | None:
-    """`succeed`'s transaction; the live message to send once it committed."""
-    async with conn.pipeline():
-        locked = await conn.execute(LOCK_POST, {"post": post_id})
-        written = await conn.execute(
-            WRITE_TARGET,
-            {
-                "ppid": result.platform_post_id,
-                "url": result.url,
-                "has_thread": bool(result.thread_post_ids),
-                "thread": list(result.thread_post_ids),
-                "now": now,
-                "metrics_at": now + timedelta(hours=1),
-                "target": target_id,
-                "attempt": attempt_id,
-                "outcome": "reconciled" if reconciled else "published",
-                "post": post_id,
-            },
-        )
-        post = await locked.fetchone()
-        rows = [TargetRow(*r) for r in await written.fetchall()]
-    assert post is not None and rows and rows[0].id == target_id
-    old_status, had_published_at, author_id, content, brand_id, brand_name, audience, author_email = post
-    target = rows[0]
-    rolled = rollup(rows)
-    changed_to_terminal = rolled != old_status and rolled in (
-        PostStatus.PUBLISHED.value,
-        PostStatus.PARTIALLY_PUBLISHED.value,
-        PostStatus.FAILED.value,
-    )
-    set_published_at = not had_published_at and rolled in (
-        PostStatus.PUBLISHED.value,
-        PostStatus.PARTIALLY_PUBLISHED.value,
-    )
-    payload = post_event(
-        post_id=post_id,
-        brand_id=brand_id,
-        post_status=rolled,
-        target_id=target.id,
-        platform=target.platform,
-        target_status=target.status,
-        platform_post_id=target.platform_post_id,
-        platform_post_url=target.platform_post_url,
-        error=target.error,
-    )
-    events = [{"type": "post.updated", **payload}]
-    if changed_to_terminal:
-        events.append(
-            {"type": "post.published" if rolled != PostStatus.FAILED.value else "post.failed", **payload}
-        )
-    sql = [
-        "WITH p AS (UPDATE posts SET status = %(rolled)s, updated_at = now(), published_at = "
-        "CASE WHEN %(set_pub)s THEN %(now)s ELSE published_at END WHERE id = %(post)s)"
-    ]
-    params: dict[str, Any] = {"rolled": rolled, "set_pub": set_published_at, "now": now, "post": post_id}
-    if changed_to_terminal and author_id is not None:
-        _author_notices(
-            res,
-            sql,
-            params,
-            rows,
-            rolled,
-            post_id,
-            brand_id,
-            brand_name,
-            content,
-            author_id,
-            author_email,
-            now,
-        )
-    sql.append("SELECT 1")
-    await conn.execute("\n".join(sql), params)
-    return live_message(audience or [], events)
 
 
 NOTICE_CTES = """
@@ -653,13 +640,14 @@ async def succeed_alone(
             e_text=rendered.text,
         )
     async with connection(res) as conn:
+        sql = SUCCEED_ALONE.replace("{notices}", notices)
         if then is None:
-            cur = await conn.execute(SUCCEED_ALONE.replace("{notices}", notices), params)
+            cur = await conn.execute(sql, params)
             row = await cur.fetchone()
         else:
             # One Sync for both: one transaction, one commit, one round trip.
             async with conn.pipeline():
-                cur = await conn.execute(SUCCEED_ALONE.replace("{notices}", notices), params)
+                cur = await conn.execute(sql, params)
                 nxt = await conn.execute(CLAIM, _claim_params(then.job_id, now, then.worker, then.target_id))
             row = await cur.fetchone()
             then.done = True
@@ -667,12 +655,12 @@ async def succeed_alone(
                 then.claimed = _claimed(await nxt.fetchone(), then.job_id, now)
             except Fallback:
                 then.fallback = True
-        if row is None:
-            return False
-        events = [updated]
-        if row[0] != PostStatus.PUBLISHED.value:
-            events.append({"type": "post.published", **payload})
-        await announce(res, conn, live_message(claimed.audience, events))
+    if row is None:
+        return False
+    events = [updated]
+    if row[0] != PostStatus.PUBLISHED.value:
+        events.append({"type": "post.published", **payload})
+    await announce(res, live_message(claimed.audience, events))
     return True
 
 

@@ -42,7 +42,7 @@ def build_http_client() -> httpx.AsyncClient:
     """The client every job calls the networks with (t21.kit.http: aiohttp's pool, errors mapped
     so that only a request that never left is a connect error). One publish per social account
     is in flight, so a few hundred connections cover any concurrency a worker runs."""
-    return http_client(max_connections=256, timeout=httpx.Timeout(30.0, connect=5.0))
+    return http_client(max_connections=256)
 
 
 class Worker:

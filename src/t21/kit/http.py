@@ -48,8 +48,8 @@ def honest_error(exc: aiohttp.ClientError, request: httpx.Request) -> httpx.Tran
 
 
 class HonestAiohttpTransport(AiohttpTransport):
-    """httpx-aiohttp's transport (its TLS context, limits and pool set-up) with the request sent
-    with the URL as built and every failure mapped by `honest_error`."""
+    """httpx-aiohttp's transport (its TLS context and limits) with our own session (no cookie
+    jar), the request sent with the URL as built and every failure mapped by `honest_error`."""
 
     def get_client(self) -> aiohttp.ClientSession:
         # No cookie jar: one client serves every account, and nothing we call relies on cookies
@@ -132,19 +132,15 @@ class _NoCookies(http.cookiejar.CookieJar):
         return None
 
 
-def http_client(
-    *,
-    max_connections: int = 256,
-    timeout: httpx.Timeout | float | None = None,
-    verify: Any = True,
-) -> httpx.AsyncClient:
-    """An httpx client on `HonestAiohttpTransport` (redirects not followed, cookies ignored).
+def http_client(*, max_connections: int = 256) -> httpx.AsyncClient:
+    """An httpx client on `HonestAiohttpTransport` (redirects not followed, cookies ignored,
+    timeouts 30 s and 5 s to connect unless a request sets its own).
     aiohttp keeps every connection alive for reuse up to `max_connections` (set it to about as
     many calls as run at once, or each call beyond it waits for a free one)."""
     limits = httpx.Limits(max_connections=max_connections)
     return httpx.AsyncClient(
-        transport=HonestAiohttpTransport(limits=limits, verify=verify),
-        timeout=timeout if timeout is not None else httpx.Timeout(30.0, connect=5.0),
+        transport=HonestAiohttpTransport(limits=limits),
+        timeout=httpx.Timeout(30.0, connect=5.0),
         follow_redirects=False,
         cookies=_NoCookies(),
     )

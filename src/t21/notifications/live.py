@@ -63,28 +63,11 @@ def live_message(user_ids: Sequence[object], events: list[dict[str, Any]]) -> st
 async def publish_live_event(
     session: AsyncSession, user_ids: list[uuid.UUID], event_type: str, payload: dict[str, Any]
 ) -> None:
-    if not user_ids:
-        return
-    message = json.dumps(
-        {"users": [str(u) for u in user_ids], "event": {"type": event_type, **payload}},
-        default=str,
-        separators=(",", ":"),
-    )
-    if len(message.encode()) > MAX_PAYLOAD:
-        message = json.dumps(
-            {
-                "users": [str(u) for u in user_ids],
-                "event": {
-                    "type": event_type,
-                    "truncated": True,
-                    **{k: v for k, v in payload.items() if k in ("postId", "status")},
-                },
-            },
-            default=str,
+    message = live_message(user_ids, [{"type": event_type, **payload}])
+    if message is not None:
+        await session.execute(
+            text("SELECT pg_notify(:channel, :message)"), {"channel": LIVE_CHANNEL, "message": message}
         )
-    await session.execute(
-        text("SELECT pg_notify(:channel, :message)"), {"channel": LIVE_CHANNEL, "message": message}
-    )
 
 
 # %b: the messages travel as a binary array (the text form escapes every quote of every JSON

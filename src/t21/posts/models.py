@@ -51,6 +51,14 @@ class SocialPost(IdMixin, TimestampMixin, Base):
         CheckConstraint(enum_check("platform", Platform), name="platform"),
         # The sweep's query: due targets that are still waiting.
         Index("ix_social_posts_due", "scheduled_for", postgresql_where=text("status = 'SCHEDULED'")),
+        # The worker's due-target queuer (publishing/queueing.py): targets that came due and have
+        # no job yet. Kept apart from ix_social_posts_due so that, in a spike, the thousands of
+        # due targets that already have their job are not read again at every poll.
+        Index(
+            "ix_social_posts_due_unqueued",
+            "scheduled_for",
+            postgresql_where=text("status = 'SCHEDULED' AND job_id IS NULL"),
+        ),
         Index("ix_social_posts_social_account_id_status", "social_account_id", "status"),
     )
 

@@ -21,6 +21,7 @@ from t21.jobs.app import app as task_app
 from t21.jobs.context import JobResources, set_resources
 from t21.kit.http import http_client
 from t21.notifications.live import LiveEventBatch
+from t21.publishing.queueing import queue_due_targets_forever
 
 log = structlog.get_logger(__name__)
 
@@ -106,6 +107,8 @@ class Worker:
             live=live,
         )
         set_resources(self._resources)
+        # Scheduled targets get their publish job only when due (publishing/scheduling.py).
+        queuer = asyncio.create_task(queue_due_targets_forever(self._resources), name="t21-due-queuer")
         delay = RESTART_DELAY_FIRST
         try:
             while not self._stopping:
@@ -124,6 +127,9 @@ class Worker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RESTART_DELAY_MAX)
         finally:
+            queuer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await queuer
             await self._resources.http.aclose()
             await live.close()
             await pool.close()

@@ -273,7 +273,7 @@ async def _give_back(res: JobResources, target_ids: list[uuid.UUID], job_id: int
 
 
 async def _requeue(res: JobResources, target_id: uuid.UUID, job_id: int, delay: float) -> None:
-    from t21.publishing.scheduling import schedule_target
+    from t21.publishing.scheduling import defer_publish_job
 
     async with transaction(res.db.sessionmaker) as session:
         target = await session.get(SocialPost, target_id, with_for_update=True)
@@ -281,7 +281,7 @@ async def _requeue(res: JobResources, target_id: uuid.UUID, job_id: int, delay: 
             return
         # Ahead of the account's other jobs, as the Procrastinate retry of its own job would
         # have been: the account's later posts wait behind it (a rate limit is the account's).
-        await schedule_target(session, target, utcnow() + timedelta(seconds=delay), priority=1)
+        await defer_publish_job(session, target, at=utcnow() + timedelta(seconds=delay), priority=1)
 
 
 def _snapshot(res: JobResources, claimed: fastpath.Claimed) -> Snapshot:

@@ -14,6 +14,7 @@ from sqlalchemy import and_, or_, select, text
 
 from t21.db.session import transaction
 from t21.enums import SocialPostStatus
+from t21.jobs.app import app
 from t21.jobs.context import JobResources
 from t21.kit.clock import utcnow
 from t21.posts.models import SocialPost
@@ -67,22 +68,7 @@ async def requeue_orphans(res: JobResources) -> int:
 async def _retry_stalled_jobs(res: JobResources) -> None:
     """Jobs left 'doing' by a worker that stopped heart-beating (SIGKILL, lost machine) go back to
     'todo'; the engine reconciles whatever that worker may have sent."""
-    async with transaction(res.db.sessionmaker) as session:
-        stalled = await session.execute(
-            text(
-                "SELECT j.id FROM procrastinate_jobs j "
-                "LEFT JOIN procrastinate_workers w ON w.id = j.worker_id "
-                "WHERE j.status = 'doing' "
-                "AND (w.id IS NULL OR w.last_heartbeat < now() - make_interval(secs => :s))"
-            ),
-            {"s": res.settings.worker_stalled_seconds},
-        )
-        for (job_id,) in stalled.all():
-            await session.execute(
-                text(
-                    "SELECT procrastinate_retry_job_v1("
-                    ":id, now(), NULL::integer, NULL::varchar, NULL::varchar)"
-                ),
-                {"id": job_id},
-            )
-            log.warning("stalled_job_retried", job_id=job_id)
+    manager = app.job_manager
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=res.settings.worker_stalled_seconds):
+        await manager.retry_job(job)
+        log.warning("stalled_job_retried", job_id=job.id, task=job.task_name)

@@ -6,6 +6,8 @@ on 127.0.0.1 so T21's real clients run unchanged. Control routes live under `/_e
 
     GET  /_emulator/requests        every recorded request (method, path, query, headers, body)
     POST /_emulator/faults          add a fault: {"match": "POST /2/tweets", "kind": ..., "count": N, ...}
+                                    ("skip": K lets the first K matching requests through untouched,
+                                    so "only the 2nd part of a thread" is {"skip": 1, "count": 1})
     POST /_emulator/reset           forget state, requests and faults
 """
 
@@ -31,6 +33,7 @@ FAULT_KINDS = (
     "rate_limit",
     "timeout",
     "timeout_after_store",
+    "status_after_store",
     "expired_token",
     "revoked_token",
 )
@@ -72,9 +75,14 @@ class Fault:
       timeout              sleep `seconds` (longer than the client's timeout) and store nothing
       timeout_after_store  do the real work (the post exists!), then sleep `seconds`: the
                            client sees a timeout although the network stored the post
+      status_after_store   do the real work (the post exists!), then throw its answer away and
+                           answer `status` (default 500) with `body` or the network's own 5xx
+                           body: the client sees a server error although the post is live
       expired_token        answer as the network does for an expired access token
       revoked_token        answer as the network does for a revoked access token
-    `count` is how many matching requests the fault applies to (None = until reset).
+    `count` is how many matching requests the fault applies to (None = until reset), after the
+    first `skip` matching requests have gone through untouched (each part of a thread is its own
+    `POST /2/tweets`: skip=1, count=1 loses only the answer to part 2).
     """
 
     match: str  # "METHOD /path/regex" (regex anchored at both ends) or "*"
@@ -84,6 +92,7 @@ class Fault:
     status: int = 500
     body: Any = None
     reset_in: float = 60.0
+    skip: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         if self.match == "*":
@@ -118,6 +127,9 @@ class Emulator:
         with self.lock:
             for fault in self.faults:
                 if fault.matches(method, path):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     if fault.count is not None:
                         fault.count -= 1
                         if fault.count <= 0:
@@ -209,6 +221,15 @@ class RecordAndInject:
             await asyncio.sleep(fault.seconds or 30)
             for message in held:
                 await send(message)
+            return
+        if fault.kind == "status_after_store":
+            # The network acts on the request, then its answer is replaced by a server error.
+            async def discard(message: Message) -> None:
+                return None
+
+            await self.app(scope, replay, discard)
+            replayed = False
+            await self.fault_response(fault, Request(scope, replay))(scope, replay, send)
             return
         await self.fault_response(fault, Request(scope, replay))(scope, replay, send)
 

@@ -4,6 +4,24 @@ publishing quota, media listing and insights that grow with time.
 
 Inspect it from tests through `app.state.emulator` (an `InstagramEmulator`):
 `store["containers"]`, `store["media"]`, `store["users"]`, `store["tokens"]`.
+
+Publishing, as Meta documents it (Instagram Platform: "Content Publishing", reference "IG Container",
+"IG User Media", "IG User Media Publish", "Error Codes"):
+- `POST /{ig-user-id}/media_publish?creation_id={container}` answers `{"id": <IG media id>}`; from then
+  on the container's `status_code` reads `PUBLISHED`. A container publishes at most once: publishing
+  it again is refused (400, code 9004, subcode 2207008) and creates nothing.
+- `GET /{container-id}?fields=...` knows only the documented fields `id`, `status_code`, `status`
+  and `copyright_check_status`: it never tells which media a container became. Asking for any
+  other field is refused as Graph does: 400 `(#100) Tried accessing nonexisting field (...)`.
+  So after a lost `media_publish` answer, `PUBLISHED` proves the post is live, but the media id
+  can only be found in the account's media list.
+- `GET /{ig-user-id}/media?fields=id,caption,timestamp` lists the account's media newest first
+  (`caption` is left out for media without one; `timestamp` is `YYYY-MM-DDTHH:MM:SS+0000`), paged
+  with `limit` and `paging.cursors.after`. A media appears there only after it was published, and
+  only once the network's settle time has passed: `create_app(publish_settle_seconds=N)` or the
+  control `POST /_emulator/settle {"seconds": N}` (default 0; the emulator clock, moved with
+  `POST /_emulator/clock`, decides). Until then the list does not show it although the container
+  already reads `PUBLISHED`, so a reader can see "not found yet".
 """
 
 from __future__ import annotations
@@ -38,6 +56,7 @@ QUOTA_DURATION = 86400
 INSIGHT_METRICS = ("views", "reach", "likes", "comments", "shares", "saved", "total_interactions")
 PUBLISH_SCOPE = "instagram_business_content_publish"
 INSIGHTS_SCOPE = "instagram_business_manage_insights"
+CONTAINER_FIELDS = ("id", "status_code", "status", "copyright_check_status")
 DEFAULT_USER = {
     "user_id": "17841400000000001",
     "id": "26000000000000001",
@@ -76,6 +95,8 @@ class InstagramEmulator(SocialEmulator):
     # Status reads a container answers IN_PROGRESS before FINISHED (Meta is still fetching the media).
     container_polls: int = 1
     quota_total: int = QUOTA_TOTAL
+    # Seconds after a publish before the media shows in `GET /{ig-user-id}/media`.
+    publish_settle_seconds: float = 0.0
 
     def containers(self) -> dict[str, Container]:
         return self.store["containers"]
@@ -124,9 +145,14 @@ def _timestamp(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
-def create_app(*, container_polls: int = 1) -> FastAPI:
+def create_app(*, container_polls: int = 1, publish_settle_seconds: float = 0.0) -> FastAPI:
     app = FastAPI(title="Instagram Graph API (T21 emulator)")
-    emulator = InstagramEmulator(name="instagram", seed=_seed, container_polls=container_polls)
+    emulator = InstagramEmulator(
+        name="instagram",
+        seed=_seed,
+        container_polls=container_polls,
+        publish_settle_seconds=publish_settle_seconds,
+    )
 
     def error(body: dict[str, Any], status: int = 400) -> JSONResponse:
         return JSONResponse(body, status_code=status)
@@ -184,6 +210,15 @@ def create_app(*, container_polls: int = 1) -> FastAPI:
             return True
 
     install_social_controls(app, emulator, delete_post=delete_media)
+
+    @app.post("/_emulator/settle", include_in_schema=False)
+    async def _settle(spec: dict[str, Any]) -> Response:
+        seconds = float(spec.get("seconds", 0))
+        if seconds < 0:
+            return JSONResponse({"error": "seconds must be >= 0"}, status_code=400)
+        with emulator.lock:
+            emulator.publish_settle_seconds = seconds
+        return JSONResponse({"ok": True, "seconds": seconds})
 
     async def params_of(request: Request) -> dict[str, str]:
         """Graph takes parameters from the query string and the form body alike."""
@@ -505,10 +540,15 @@ def create_app(*, container_polls: int = 1) -> FastAPI:
         limit = min(int(params.get("limit", "25")), 100)
         offset = int(params.get("after", "0") or 0)
         fields = params.get("fields", "id").split(",")
+        settled_before = emulator.now() - emulator.publish_settle_seconds
         with emulator.lock:
             mine = sorted(
-                (m for m in emulator.media().values() if m.user_id == user_id and not m.deleted),
-                key=lambda m: m.created_at,
+                (
+                    m
+                    for m in emulator.media().values()
+                    if m.user_id == user_id and not m.deleted and m.created_at <= settled_before
+                ),
+                key=lambda m: (m.created_at, int(m.id)),
                 reverse=True,
             )
         page = mine[offset : offset + limit]
@@ -525,7 +565,7 @@ def create_app(*, container_polls: int = 1) -> FastAPI:
         age = emulator.now() - media.created_at
         values = {
             "id": media.id,
-            "caption": media.caption,
+            **({"caption": media.caption} if media.caption else {}),
             "timestamp": _timestamp(media.created_at),
             "media_type": media.media_type,
             "permalink": f"https://www.instagram.com/p/{media.id}/",
@@ -584,10 +624,22 @@ def create_app(*, container_polls: int = 1) -> FastAPI:
             container = emulator.containers().get(node_id)
             media = emulator.media().get(node_id)
             if container is not None and container.user_id == token.user_id:
+                unknown = [f for f in fields if f and f not in CONTAINER_FIELDS]
+                if unknown:
+                    message = (
+                        f"(#100) Tried accessing nonexisting field ({unknown[0]}) on node type "
+                        "(ShadowIGMediaBuilder)"
+                    )
+                    return error(graph_error(message, 100))
                 if "status_code" in fields or "status" in fields:
                     container.status_reads += 1
                 status = emulator.status_of(container)
-                values = {"id": container.id, "status_code": status, "status": _status_text(status)}
+                values = {
+                    "id": container.id,
+                    "status_code": status,
+                    "status": _status_text(status),
+                    "copyright_check_status": {"matches_found": False, "status": "completed"},
+                }
                 return JSONResponse({name: values[name] for name in {"id", *fields} if name in values})
         if media is not None and not media.deleted and media.user_id == token.user_id:
             return JSONResponse(media_view(media, fields))

@@ -8,6 +8,24 @@ unescaped reserved character silently cuts the commentary there, as LinkedIn doe
 
 Inspect it from tests through `app.state.emulator` (a `LinkedInEmulator`):
 `store["posts"]` (urn -> Post, with `rendered` = what readers see), `store["images"]`, `store["videos"]`.
+
+Permissions, as LinkedIn documents them (Microsoft Learn: "Posts API" under Community Management,
+"Getting Access to LinkedIn APIs", "Sign In with LinkedIn using OpenID Connect", "Share on LinkedIn"):
+- An app holds the scopes of the products added to it. Every app here has the self-serve ones:
+  `openid profile email` (Sign In with LinkedIn using OpenID Connect) and `w_member_social` (Share on
+  LinkedIn). `r_member_social` (read the member's posts) is a restricted permission LinkedIn grants
+  only to approved partners: an app has it only when `create_app(approved_scopes=["r_member_social"])`
+  or the control `POST /_emulator/apps/approve {"client_id": ..., "scopes": ["r_member_social"]}`
+  (no client_id = every app) says so. A reset withdraws approvals made by the control.
+- The authorization page refuses a request for a scope the app does not hold, as LinkedIn does:
+  it redirects with `error=unauthorized_scope_error&error_description=Scope "r_member_social" is not
+  authorized for your application` (and the state) and grants nothing. A granted token carries
+  exactly the scopes requested (all of them held by the app).
+- `GET /rest/posts?q=author&author=urn:li:person:..` and `GET /rest/posts/{urn}` read member posts:
+  both need `r_member_social`. Without it: 403 `{"status": 403, "serviceErrorCode": 100,
+  "code": "ACCESS_DENIED", "message": "Not enough permissions to access: partnerApiPostsExternal...."}`.
+  So an ordinary app cannot find a post whose create answer was lost: the `x-restli-id` header of the
+  201 answer to `POST /rest/posts` is the only id it ever learns.
 """
 
 from __future__ import annotations
@@ -16,6 +34,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +63,10 @@ _MENTION_TEMPLATE = re.compile(r"@\[((?:\\.|[^\]\\])*)\]\((urn:li:[a-zA-Z]+:[^)]
 _ANALYTICS_ENTITY = re.compile(r"^\((share|ugc):(urn:li:[a-zA-Z]+:.+)\)$")
 ANALYTICS_TYPES = ("IMPRESSION", "MEMBERS_REACHED", "REACTION", "COMMENT", "RESHARE")
 METRIC_TYPE_KEY = "com.linkedin.adsexternalapi.memberanalytics.v1.CreatorPostAnalyticsMetricTypeV1"
+# Scopes of the self-serve products every app has; restricted ones need LinkedIn's approval.
+SELF_SERVE_SCOPES = frozenset({"openid", "profile", "email", "w_member_social"})
+RESTRICTED_SCOPES = frozenset({"r_member_social", "r_member_postAnalytics", "r_organization_social"})
+READ_POSTS_SCOPE = "r_member_social"
 DEFAULT_MEMBER = {
     "sub": "t21SbxQ9",
     "given_name": "T21",
@@ -84,6 +107,13 @@ class LinkedInEmulator(SocialEmulator):
     issue_refresh_tokens: bool = False
     # Status reads a finalized video answers PROCESSING before AVAILABLE.
     video_processing_polls: int = 1
+    # Restricted scopes LinkedIn approved, by client_id ("*" = every app). Empty: no partner.
+    approved_scopes: dict[str, list[str]] = field(default_factory=dict)
+
+    def app_scopes(self, client_id: str) -> set[str]:
+        with self.lock:
+            extra = [*self.approved_scopes.get("*", []), *self.approved_scopes.get(client_id, [])]
+        return set(SELF_SERVE_SCOPES) | set(extra)
 
     def posts(self) -> dict[str, Post]:
         return self.store["posts"]
@@ -129,10 +159,21 @@ def li_error(status: int, code: str, message: str, service_code: int = 100) -> J
     )
 
 
-def create_app(*, issue_refresh_tokens: bool = False, oldest_version: str = "202401") -> FastAPI:
+def create_app(
+    *,
+    issue_refresh_tokens: bool = False,
+    oldest_version: str = "202401",
+    approved_scopes: Iterable[str] = (),
+) -> FastAPI:
+    """`approved_scopes`: restricted scopes (e.g. `r_member_social`) LinkedIn approved for every app,
+    as for a partner; by default none."""
     app = FastAPI(title="LinkedIn API (T21 emulator)")
     emulator = LinkedInEmulator(
-        name="linkedin", seed=_seed, issue_refresh_tokens=issue_refresh_tokens, oldest_version=oldest_version
+        name="linkedin",
+        seed=_seed,
+        issue_refresh_tokens=issue_refresh_tokens,
+        oldest_version=oldest_version,
+        approved_scopes={"*": sorted(approved_scopes)} if approved_scopes else {},
     )
 
     def expired() -> JSONResponse:
@@ -168,6 +209,18 @@ def create_app(*, issue_refresh_tokens: bool = False, oldest_version: str = "202
 
     install_social_controls(app, emulator, delete_post=delete_post)
 
+    @app.post("/_emulator/apps/approve", include_in_schema=False)
+    async def _approve(spec: dict[str, Any]) -> Response:
+        scopes = [str(s) for s in spec.get("scopes", [READ_POSTS_SCOPE])]
+        unknown = [s for s in scopes if s not in RESTRICTED_SCOPES]
+        if unknown:
+            return JSONResponse({"error": f"not a restricted scope: {unknown}"}, status_code=400)
+        client_id = str(spec.get("client_id") or "*")
+        with emulator.lock:
+            held = emulator.approved_scopes.setdefault(client_id, [])
+            held.extend(s for s in scopes if s not in held)
+        return JSONResponse({"ok": True, "client_id": client_id, "approved": held})
+
     def member_urn(user_id: str) -> str:
         return f"urn:li:person:{user_id}"
 
@@ -183,6 +236,17 @@ def create_app(*, issue_refresh_tokens: bool = False, oldest_version: str = "202
         if scope is not None and scope not in token.scopes:
             return li_error(403, "ACCESS_DENIED", f"Not enough permissions to access this resource ({scope})")
         return token
+
+    def posts_read_denied(token: IssuedToken, request: Request, method: str) -> JSONResponse | None:
+        """Reading member posts needs r_member_social, which ordinary apps are not granted."""
+        if READ_POSTS_SCOPE in token.scopes:
+            return None
+        version = request.headers.get("linkedin-version", "")
+        return li_error(
+            403,
+            "ACCESS_DENIED",
+            f"Not enough permissions to access: partnerApiPostsExternal.{method}.{version}01",
+        )
 
     def versioned(request: Request, scope: str | None = None) -> IssuedToken | JSONResponse:
         """Authentication plus LinkedIn's version gate for `/rest` resources."""
@@ -222,11 +286,24 @@ def create_app(*, issue_refresh_tokens: bool = False, oldest_version: str = "202
                     **state,
                 },
             )
+        scopes = q["scope"].replace(",", " ").split()
+        held = emulator.app_scopes(q["client_id"])
+        refused = [scope for scope in scopes if scope not in held]
+        if refused:
+            # LinkedIn refuses the whole authorization; it does not grant the rest.
+            return redirect_with(
+                q["redirect_uri"],
+                {
+                    "error": "unauthorized_scope_error",
+                    "error_description": f'Scope "{refused[0]}" is not authorized for your application',
+                    **state,
+                },
+            )
         code = emulator.issue_code(
             client_id=q["client_id"],
             redirect_uri=q["redirect_uri"],
             user_id=DEFAULT_MEMBER["sub"],
-            scopes=q["scope"].replace(",", " ").split(),
+            scopes=scopes,
             code_challenge=None,
         )
         return redirect_with(q["redirect_uri"], {"code": code.value, **state})
@@ -420,6 +497,8 @@ def create_app(*, issue_refresh_tokens: bool = False, oldest_version: str = "202
         token = versioned(request)
         if isinstance(token, JSONResponse):
             return token
+        if denied := posts_read_denied(token, request, "FINDER-author"):
+            return denied
         q = request.query_params
         if q.get("q") != "author" or not q.get("author"):
             return li_error(400, "BAD_REQUEST", "q=author and author are required")
@@ -453,6 +532,8 @@ def create_app(*, issue_refresh_tokens: bool = False, oldest_version: str = "202
         token = versioned(request)
         if isinstance(token, JSONResponse):
             return token
+        if denied := posts_read_denied(token, request, "GET"):
+            return denied
         post = live_post(urn)
         return JSONResponse(post_view(post)) if post else not_found(urn)
 

@@ -2,13 +2,40 @@
 per-user rate limits with `x-rate-limit-*` headers, metrics and recent tweets.
 
 Inspect it from tests through `app.state.emulator` (an `XEmulator`):
-`store["tweets"]` (id -> Tweet), `store["media"]`, `store["users"]`, `store["tokens"]`.
+`store["tweets"]` (id -> Tweet; `text` as sent, `stored_text` as X returns it), `store["media"]`,
+`store["users"]`, `store["tokens"]`.
+
+Wire facts it keeps (X API v2 docs: data dictionary "Tweet object", POST /2/tweets, GET /2/tweets,
+GET /2/users/:id/tweets, "Response codes and errors"; twitter-text for links):
+- X stores and returns tweet text HTML-escaped: `&` -> `&amp;`, `<` -> `&lt;`, `>` -> `&gt;` (only
+  those three; quotes are left alone), and every link as a `https://t.co/...` link (the original URL
+  is only in `entities.urls[].expanded_url`, with `tweet.fields=entities`). Every answer that
+  carries tweet text says it that way: `GET /2/tweets?ids=`, `GET /2/users/:id/tweets`, and the
+  `data.text` of the 201 answer to `POST /2/tweets` (the create answer's `text` is the same
+  TweetText as the reads; the documented example answers with a t.co link). A reader must compare
+  against the text as X stores it, never as sent. The t.co link of a URL differs from tweet to
+  tweet, so it cannot be predicted: compare with links masked.
+- Duplicate content: a text (as X stores it, links as sent) equal to a live tweet of the same user
+  is refused with 403 problem+json `{"detail": "You are not allowed to create a Tweet with
+  duplicate content.", "type": "about:blank", "title": "Forbidden", "status": 403}`.
+- Access tiers: the lowest tiers cannot read tweets at all, and the paid ones read little. The
+  control `POST /_emulator/read_refusal` makes the tweet reads refuse while posting still works:
+    {"status": 403}  -> 403 `https://api.twitter.com/2/problems/client-forbidden`, reason
+                        `client-not-enrolled` (the body X sends to an app whose tier lacks the read)
+    {"status": 429, "reset_in": 900, "limit": 1}
+                     -> 429 `Too Many Requests` with `x-rate-limit-limit`, `x-rate-limit-remaining: 0`
+                        and `x-rate-limit-reset` (unix seconds; there is no Retry-After)
+    {"status": null} -> reads answer again.
+  `"endpoints"` narrows it (default both: ["GET /2/users/:id/tweets", "GET /2/tweets"]).
+  A reset clears it.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,6 +79,83 @@ TWEET_FIELDS = {
     "for_super_followers_only",
 }
 DEFAULT_USER = {"id": "1460000000000000001", "name": "T21 Sandbox", "username": "t21sandbox"}
+READS = ("GET /2/users/:id/tweets", "GET /2/tweets")
+# Links as twitter-text finds them: with a scheme, or a bare domain under a common TLD
+# ("example.com/x"); an e-mail address or an @mention is not a link.
+_TLDS = "com|org|net|io|co|dev|app|ai|me|ly|gg|tv|info|biz|xyz|uk|de|fr|jp|ca|au|in|us|eu"
+_LINK = re.compile(
+    r"https?://[^\s<>\"]+"
+    rf"|(?<![\w@.#$/-])(?:www\.)?(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:{_TLDS})(?::\d+)?"
+    r"(?:/[^\s<>\"]*)?(?![\w@])",
+    re.IGNORECASE,
+)
+_TRAILING = ".,;:!?'\")]"
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def html_escape(text: str) -> str:
+    """X's escaping of tweet text: exactly `&`, `<` and `>` (quotes stay as they are)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def find_links(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each link in `text`, trailing punctuation left out as twitter-text does."""
+    spans = []
+    for match in _LINK.finditer(text):
+        start, end = match.span()
+        while end > start and text[end - 1] in _TRAILING:
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+    return spans
+
+
+def tco_link(tweet_id: str, url: str, index: int) -> str:
+    digest = int.from_bytes(hashlib.sha256(f"{tweet_id}|{index}|{url}".encode()).digest()[:8], "big")
+    chars = []
+    for _ in range(10):
+        digest, rest = divmod(digest, 62)
+        chars.append(_BASE62[rest])
+    return "https://t.co/" + "".join(chars)
+
+
+def stored_form(text: str, tweet_id: str) -> tuple[str, list[dict[str, Any]]]:
+    """(text as X stores and returns it, its `entities.urls`): escaped, links wrapped in t.co.
+
+    Entity `start`/`end` count code points of the returned text."""
+    out: list[str] = []
+    urls: list[dict[str, Any]] = []
+    length = 0
+    last = 0
+    for index, (start, end) in enumerate(find_links(text)):
+        before = html_escape(text[last:start])
+        out.append(before)
+        length += len(before)
+        url = text[start:end]
+        expanded = url if re.match(r"https?://", url, re.IGNORECASE) else f"http://{url}"
+        short = tco_link(tweet_id, url, index)
+        display = re.sub(r"^https?://", "", url, flags=re.IGNORECASE)
+        if len(display) > 26:
+            display = display[:26] + "\u2026"
+        urls.append(
+            {
+                "start": length,
+                "end": length + len(short),
+                "url": short,
+                "expanded_url": expanded,
+                "display_url": display,
+            }
+        )
+        out.append(short)
+        length += len(short)
+        last = end
+    out.append(html_escape(text[last:]))
+    return "".join(out), urls
+
+
+def duplicate_key(text: str) -> str:
+    """What X's duplicate-content rule compares: the text as stored (escaped), links as sent."""
+    return html_escape(text)
 
 
 @dataclass
@@ -64,6 +168,8 @@ class Tweet:
     conversation_id: str | None = None
     media_ids: list[str] = field(default_factory=list)
     deleted: bool = False
+    stored_text: str = ""  # as X returns it: HTML-escaped, links as t.co
+    urls: list[dict[str, Any]] = field(default_factory=list)  # entities.urls
 
 
 @dataclass
@@ -90,6 +196,8 @@ class XEmulator(SocialEmulator):
     endpoint_limits: dict[str, int] = field(default_factory=lambda: dict(ENDPOINT_LIMITS))
     # STATUS polls a video or GIF needs before it reads "succeeded".
     media_processing_polls: int = 1
+    # The access tier refusing tweet reads (see the module docstring); None = reads answer.
+    read_refusal: dict[str, Any] | None = None
 
     def tweets(self) -> dict[str, Tweet]:
         return self.store["tweets"]
@@ -215,6 +323,48 @@ def create_app(*, tweets_per_24h: int = 2400, media_processing_polls: int = 1) -
             return headers, rate_limited(int(headers["x-rate-limit-reset"]), emulator.endpoint_limits[key])
         return headers, None
 
+    def read_refused(key: str) -> JSONResponse | None:
+        """The access tier's answer to a tweet read it does not allow, if one is set."""
+        with emulator.lock:
+            refusal = dict(emulator.read_refusal) if emulator.read_refusal else None
+        if not refusal or key not in refusal.get("endpoints", READS):
+            return None
+        if int(refusal.get("status") or 0) == 429:
+            reset_at = time.time() + float(refusal.get("reset_in", RATE_WINDOW))
+            return rate_limited(reset_at, int(refusal.get("limit", 1)))
+        client_id = str(refusal.get("client_id", "t21-emulated-client"))
+        body = {
+            "client_id": client_id,
+            "detail": (
+                "When authenticating requests to the Twitter API v2 endpoints, you must use keys and "
+                "tokens from a Twitter developer App that is attached to a Project. You can create a "
+                "project via the developer portal."
+            ),
+            "registration_url": "https://developer.twitter.com/en/docs/projects/overview",
+            "title": "Client Forbidden",
+            "required_enrollment": "Appropriate Level of API Access",
+            "reason": "client-not-enrolled",
+            "type": f"{PROBLEMS}/client-forbidden",
+        }
+        return JSONResponse(body, status_code=403, media_type="application/problem+json")
+
+    @app.post("/_emulator/read_refusal", include_in_schema=False)
+    async def _read_refusal(spec: dict[str, Any]) -> Response:
+        status = spec.get("status")
+        if status in (None, 0):
+            with emulator.lock:
+                emulator.read_refusal = None
+            return JSONResponse({"ok": True, "read_refusal": None})
+        endpoints = list(spec.get("endpoints") or READS)
+        if int(status) not in (403, 429) or any(e not in READS for e in endpoints):
+            return JSONResponse(
+                {"error": f"status must be 403 or 429 and endpoints among {list(READS)}"}, status_code=400
+            )
+        refusal = {**spec, "status": int(status), "endpoints": endpoints}
+        with emulator.lock:
+            emulator.read_refusal = refusal
+        return JSONResponse({"ok": True, "read_refusal": refusal})
+
     # --- OAuth 2.0 ---------------------------------------------------------------------------
 
     @app.get("/authorize")
@@ -338,7 +488,13 @@ def create_app(*, tweets_per_24h: int = 2400, media_processing_polls: int = 1) -
     # --- tweets --------------------------------------------------------------------------------
 
     def render(tweet: Tweet, fields: set[str], viewer: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": tweet.id, "text": tweet.text, "edit_history_tweet_ids": [tweet.id]}
+        out: dict[str, Any] = {
+            "id": tweet.id,
+            "text": tweet.stored_text,
+            "edit_history_tweet_ids": [tweet.id],
+        }
+        if "entities" in fields and tweet.urls:
+            out["entities"] = {"urls": [dict(u) for u in tweet.urls]}
         if "created_at" in fields:
             out["created_at"] = _iso(tweet.created_at)
         if "author_id" in fields:
@@ -439,14 +595,18 @@ def create_app(*, tweets_per_24h: int = 2400, media_processing_polls: int = 1) -
                 upload = uploads.get(media_id)
                 if upload is None or upload.user_id != user_id or not _media_ready(upload):
                     return invalid_request(f"Your media IDs are invalid: {media_id}", "media.media_ids")
-            same_text = emulator.store.setdefault("by_text", {}).setdefault((user_id, text), [])
+            key = (user_id, duplicate_key(text))
+            same_text = emulator.store.setdefault("by_text", {}).setdefault(key, [])
             if text.strip() and any(i in tweets and not tweets[i].deleted for i in same_text):
                 detail = "You are not allowed to create a Tweet with duplicate content."
                 return JSONResponse(problem(403, "Forbidden", detail), status_code=403, headers=headers)
             tweet_id = str(emulator.next_id("tweet", 1860000000000000000))
+            stored_text, urls = stored_form(text, tweet_id)
             tweets[tweet_id] = Tweet(
                 id=tweet_id,
                 text=text,
+                stored_text=stored_text,
+                urls=urls,
                 author_id=user_id,
                 created_at=emulator.now(),
                 in_reply_to_tweet_id=str(reply_to) if reply_to else None,
@@ -454,7 +614,8 @@ def create_app(*, tweets_per_24h: int = 2400, media_processing_polls: int = 1) -
                 media_ids=media_ids,
             )
             same_text.append(tweet_id)
-        body = {"data": {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}}
+        # The create answer's text is the stored one (escaped, links as t.co), like every read.
+        body = {"data": {"id": tweet_id, "text": stored_text, "edit_history_tweet_ids": [tweet_id]}}
         return JSONResponse(body, status_code=201, headers=headers)
 
     def _media_ready(upload: Upload) -> bool:
@@ -467,6 +628,8 @@ def create_app(*, tweets_per_24h: int = 2400, media_processing_polls: int = 1) -
         token = authenticate(request, "tweet.read")
         if isinstance(token, JSONResponse):
             return token
+        if refusal := read_refused("GET /2/tweets"):
+            return refusal
         headers, refused = limited(token.user_id, "GET /2/tweets")
         if refused:
             return refused
@@ -506,6 +669,8 @@ def create_app(*, tweets_per_24h: int = 2400, media_processing_polls: int = 1) -
         token = authenticate(request, "tweet.read")
         if isinstance(token, JSONResponse):
             return token
+        if refusal := read_refused("GET /2/users/:id/tweets"):
+            return refusal
         headers, refused = limited(token.user_id, "GET /2/users/:id/tweets")
         if refused:
             return refused

@@ -24,13 +24,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import random
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 
-import psycopg
 import structlog
 from fastapi import FastAPI, Request
 from sqlalchemy import text
@@ -38,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.db.urls import libpq_url
 from t21.health import register_readiness_check
+from t21.kit.listen import listen_forever
 
 log = structlog.get_logger(__name__)
 
@@ -135,26 +134,15 @@ class HotCache:
             self._listening.clear()
 
     async def _listen_forever(self, database_url: str) -> None:
-        url = libpq_url(database_url)
-        delay = 0.2
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    url, autocommit=True, application_name="t21-cache", connect_timeout=5
-                ) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
-                    self._set_listening(True)
-                    delay = 0.2
-                    while True:
-                        async for note in conn.notifies(timeout=LISTENER_HEALTH_SECONDS):
-                            self._on_notify(note.payload)
-                        await conn.execute("SELECT 1")
-            except (psycopg.Error, OSError) as exc:
-                log.warning("hot_cache_listener_lost", error=type(exc).__name__)
-            finally:
-                self._set_listening(False)
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-            delay = min(15.0, delay * 2)
+        await listen_forever(
+            libpq_url(database_url),
+            CHANNEL,
+            self._on_notify,
+            application_name="t21-cache",
+            on_state=self._set_listening,
+            lost_event="hot_cache_listener_lost",
+            health_check_seconds=LISTENER_HEALTH_SECONDS,
+        )
 
     async def start(self, database_url: str) -> None:
         if self.configured and self._task is None:

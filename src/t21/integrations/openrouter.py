@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 import httpx
 import structlog
 
+from t21.kit.backoff import jittered
+
 __all__ = [
     "AIAuthenticationFailed",
     "AIBadRequest",
@@ -212,6 +214,14 @@ class Completion:
     # Every choice's text when several were asked for (`n`); variants[0] == content.
     variants: tuple[str, ...] = ()
     id: str | None = None
+    # Each variant's finish_reason, in the same order: "length" means the model was stopped by
+    # `max_tokens`, so that variant's text ends wherever the bound fell.
+    finish_reasons: tuple[str | None, ...] = ()
+
+    def cut_off(self, index: int = 0) -> bool:
+        """True when variant `index` was stopped by `max_tokens` (finish_reason "length")."""
+        reasons = self.finish_reasons or (self.finish_reason,)
+        return index < len(reasons) and reasons[index] == "length"
 
 
 @dataclass(frozen=True)
@@ -330,6 +340,7 @@ class OpenRouterClient:
         body = self._body(messages, model, fallback_models, max_tokens, temperature, n=n, stream=False)
         first = await self._complete_once(body)
         variants = list(first.variants)
+        reasons = list(first.finish_reasons)
         usage = first.usage
         calls = 1
         while len(variants) < n and calls < n:
@@ -338,6 +349,7 @@ class OpenRouterClient:
                 body.pop("n")
             more = await self._complete_once(body)
             variants += more.variants
+            reasons += more.finish_reasons
             usage = usage + more.usage
             calls += 1
         variants = variants[:n]
@@ -348,6 +360,7 @@ class OpenRouterClient:
             usage=usage,
             variants=tuple(variants),
             id=first.id,
+            finish_reasons=tuple(reasons[:n]),
         )
 
     async def stream(
@@ -423,8 +436,7 @@ class OpenRouterClient:
                 return None
             # A little jitter so that many workers released at the same reset do not collide.
             return retry_after + random.uniform(0, self.backoff_base)
-        ceiling = min(self.max_backoff, self.backoff_base * (2**attempt))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
+        return jittered(attempt + 1, base=self.backoff_base, cap=self.max_backoff)
 
     async def _send(self, body: dict[str, Any], *, stream: bool) -> httpx.Response:
         """POST with retries; returns an open 2xx response (the caller reads and closes it)."""
@@ -501,6 +513,7 @@ class OpenRouterClient:
             usage=Usage.from_payload(payload.get("usage")),
             variants=variants,
             id=payload.get("id"),
+            finish_reasons=tuple(_reason(c.get("finish_reason")) for c in ordered),
         )
 
     # -- streaming -----------------------------------------------------------------------------
@@ -602,6 +615,10 @@ def _status_of(error: Any) -> int:
     if isinstance(code, str) and code.isdigit() and 400 <= int(code) <= 599:
         return int(code)
     return 502
+
+
+def _reason(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _message_text(choice: Mapping[str, Any]) -> str:

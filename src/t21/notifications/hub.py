@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import random
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -34,6 +33,8 @@ import psycopg
 import structlog
 
 from t21.db.urls import libpq_url
+from t21.kit.backoff import Backoff
+from t21.kit.listen import HEALTH_CHECK_SECONDS, listen_forever
 from t21.notifications.live import LIVE_CHANNEL
 
 log = structlog.get_logger(__name__)
@@ -42,28 +43,11 @@ REDIS_CHANNEL = "t21:live"
 # Any bigint; the same in every instance so exactly one of them relays.
 RELAY_LOCK_KEY = 0x7432_316C_6976  # "t21liv"
 RELAY_RETRY_SECONDS = 1.0
-# A silent half-open connection would wait forever on notifies(); check it this often.
-HEALTH_CHECK_SECONDS = 30.0
 CLIENT_QUEUE_SIZE = 1000
 
 Deliver = Callable[[str], None]
 # Told True when events produced from now on will be delivered, False when that stops.
 ReadyCallback = Callable[[bool], None]
-
-
-class Backoff:
-    def __init__(self, first: float = 0.2, cap: float = 15.0) -> None:
-        self.first = first
-        self.cap = cap
-        self.current = first
-
-    def next(self) -> float:
-        delay = self.current
-        self.current = min(self.cap, self.current * 2)
-        return delay * random.uniform(0.5, 1.0)
-
-    def reset(self) -> None:
-        self.current = self.first
 
 
 class LiveSource(Protocol):
@@ -74,19 +58,6 @@ class LiveSource(Protocol):
         ...
 
 
-async def _listen(url: str, on_ready: Callable[[], Any], deliver: Deliver) -> None:
-    """One listener connection's life: LISTEN, then hand over payloads until it breaks."""
-    async with await psycopg.AsyncConnection.connect(
-        url, autocommit=True, application_name="t21-live", connect_timeout=5
-    ) as conn:
-        await conn.execute(f"LISTEN {LIVE_CHANNEL}")
-        on_ready()
-        while True:
-            async for note in conn.notifies(timeout=HEALTH_CHECK_SECONDS):
-                deliver(note.payload)
-            await conn.execute("SELECT 1")
-
-
 class PostgresListenSource:
     name = "postgres"
 
@@ -94,21 +65,19 @@ class PostgresListenSource:
         self.url = libpq_url(database_url)
 
     async def run(self, deliver: Deliver, ready: ReadyCallback) -> None:
-        backoff = Backoff()
+        def state(listening: bool) -> None:
+            ready(listening)
+            if listening:
+                log.info("live_listening", source=self.name)
 
-        def listening() -> None:
-            ready(True)
-            backoff.reset()
-            log.info("live_listening", source=self.name)
-
-        while True:
-            try:
-                await _listen(self.url, listening, deliver)
-            except (psycopg.Error, OSError) as exc:
-                log.warning("live_listener_lost", source=self.name, error=type(exc).__name__)
-            finally:
-                ready(False)
-            await asyncio.sleep(backoff.next())
+        await listen_forever(
+            self.url,
+            LIVE_CHANNEL,
+            deliver,
+            application_name="t21-live",
+            on_state=state,
+            lost_event="live_listener_lost",
+        )
 
 
 class RedisRelaySource:
@@ -150,35 +119,40 @@ class RedisRelaySource:
     async def _relay(self) -> None:
         import redis.asyncio as redis
 
-        backoff = Backoff()
-        while True:
-            publisher = redis.from_url(self.redis_url, socket_connect_timeout=5)
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.url, autocommit=True, application_name="t21-live-relay", connect_timeout=5
-                ) as conn:
-                    backoff.reset()
-                    # Wait for leadership on this connection; losing the connection frees it.
-                    while True:
-                        cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (RELAY_LOCK_KEY,))
-                        row = await cur.fetchone()
-                        if row and row[0]:
-                            break
-                        await asyncio.sleep(RELAY_RETRY_SECONDS)
-                    self.is_relay = True
-                    log.info("live_relay_elected")
-                    await conn.execute(f"LISTEN {LIVE_CHANNEL}")
-                    while True:
-                        async for note in conn.notifies(timeout=HEALTH_CHECK_SECONDS):
-                            await publisher.publish(REDIS_CHANNEL, note.payload)
-                        await conn.execute("SELECT 1")
-            except (psycopg.Error, redis.RedisError, OSError) as exc:
-                # Any failure gives leadership up (the connection closes) and starts over.
-                log.warning("live_relay_lost", error=type(exc).__name__)
-            finally:
+        publisher = redis.from_url(self.redis_url, socket_connect_timeout=5)
+
+        async def lead(conn: psycopg.AsyncConnection[Any]) -> None:
+            # Wait for leadership on this connection; losing the connection frees it.
+            while True:
+                cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (RELAY_LOCK_KEY,))
+                row = await cur.fetchone()
+                if row and row[0]:
+                    break
+                await asyncio.sleep(RELAY_RETRY_SECONDS)
+            self.is_relay = True
+            log.info("live_relay_elected")
+
+        async def relay(payload: str) -> None:
+            await publisher.publish(REDIS_CHANNEL, payload)
+
+        def state(listening: bool) -> None:
+            # Any failure gives leadership up (the connection closes) and starts over.
+            if not listening:
                 self.is_relay = False
-                await publisher.aclose()  # type: ignore[attr-defined]
-            await asyncio.sleep(backoff.next())
+
+        try:
+            await listen_forever(
+                self.url,
+                LIVE_CHANNEL,
+                relay,
+                application_name="t21-live-relay",
+                on_state=state,
+                before_listen=lead,
+                errors=(psycopg.Error, redis.RedisError, OSError),
+                lost_event="live_relay_lost",
+            )
+        finally:
+            await publisher.aclose()  # type: ignore[attr-defined]
 
 
 class LiveClient:

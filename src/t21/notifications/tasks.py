@@ -16,7 +16,6 @@ the same budget instead of starting a fresh one.
 
 from __future__ import annotations
 
-import random
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from t21.db.session import transaction
 from t21.jobs.app import app, defer_in_transaction
 from t21.jobs.context import JobResources, resources
+from t21.kit.backoff import jittered
 from t21.kit.clock import utcnow
 from t21.notifications.dispatch import on_email_queued
 from t21.notifications.models import EmailMessage
@@ -64,9 +64,8 @@ class EmailDeferred(Exception):
 
 
 def backoff_seconds(attempt: int) -> float:
-    """Exponential with full jitter: 5 s, 10 s, 20 s, ... capped at 15 min (attempt starts at 1)."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
+    """5 s, 10 s, 20 s, ... capped at 15 min, with jitter (attempt starts at 1)."""
+    return jittered(attempt, base=BACKOFF_BASE_SECONDS, cap=BACKOFF_CAP_SECONDS)
 
 
 class EmailRetryStrategy(BaseRetryStrategy):

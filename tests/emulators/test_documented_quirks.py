@@ -198,6 +198,21 @@ def test_x_refuses_duplicate_content(http: httpx.Client, x_server: RunningServer
     assert len(timeline(http, x_server, auth, user_id).json()["data"]) == 2
 
 
+def test_x_counts_weighted_length_as_twitter_text_v3(http: httpx.Client, x_server: RunningServer) -> None:
+    """Docs: X "Counting characters" (twitter-text v3): 280 weighted; CJK weighs 2, an emoji
+    sequence 2 in all, every link 23; over the limit is 403 "Your Tweet text is too long"."""
+    auth, _ = x_token(http, x_server)
+    assert tweet(http, x_server, auth, "界" * 140).status_code == 201
+    too_long = tweet(http, x_server, auth, "界" * 141)
+    assert too_long.status_code == 403
+    assert too_long.json()["detail"].startswith("Your Tweet text is too long.")
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
+    assert tweet(http, x_server, auth, family * 140).status_code == 201
+    link = "https://t21.example/" + "a" * 300
+    assert tweet(http, x_server, auth, "x" * 256 + " " + link).status_code == 201  # 256 + 1 + 23
+    assert tweet(http, x_server, auth, "y" * 257 + " " + link).status_code == 403
+
+
 def test_x_low_tier_refuses_tweet_reads_with_client_not_enrolled(
     http: httpx.Client, x_server: RunningServer
 ) -> None:

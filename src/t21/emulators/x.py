@@ -37,6 +37,7 @@ import hashlib
 import json
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -54,7 +55,6 @@ from t21.emulators.social import (
     install_social_controls,
     redirect_with,
 )
-from t21.platforms.text import X_MAX_WEIGHT, pkce_challenge, x_weighted_length
 
 ACCESS_TTL = 7200.0
 RATE_WINDOW = 15 * 60.0
@@ -151,6 +151,67 @@ def stored_form(text: str, tweet_id: str) -> tuple[str, list[dict[str, Any]]]:
         last = end
     out.append(html_escape(text[last:]))
     return "".join(out), urls
+
+
+# twitter-text v3 (the counting X documents under "Counting characters"): after NFC, code points
+# in these ranges weigh 1, all others 2; every link weighs 23; an emoji sequence weighs 2 in all.
+# Written here from the documentation, not borrowed from T21, so the two cannot share a mistake.
+X_MAX_WEIGHT = 280
+URL_WEIGHT = 23
+_LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+_EMOJI_BASE = re.compile(
+    "[\U0001f000-\U0001faff\u2600-\u27bf\u2300-\u23ff\u2b00-\u2bff\u3030\u303d\u3297\u3299]"
+)
+_EMOJI_TAIL = re.compile("[\ufe0e\ufe0f\u20e3\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]")
+
+
+def _char_weight(char: str) -> int:
+    point = ord(char)
+    return 1 if any(low <= point <= high for low, high in _LIGHT) else 2
+
+
+def _emoji_run(text: str, i: int) -> int:
+    """The end of the emoji sequence starting at `i`, or `i` if none starts there."""
+    char = text[i]
+    regional = "\U0001f1e6" <= char <= "\U0001f1ff"
+    if not (_EMOJI_BASE.match(char) or (i + 1 < len(text) and text[i + 1] in "\ufe0f\u20e3")):
+        return i
+    end = i + 1
+    if regional and end < len(text) and "\U0001f1e6" <= text[end] <= "\U0001f1ff":
+        return end + 1  # a flag: two regional indicators
+    while end < len(text):
+        if _EMOJI_TAIL.match(text[end]):
+            end += 1
+        elif text[end] == "\u200d" and end + 1 < len(text) and _EMOJI_BASE.match(text[end + 1]):
+            end += 2
+        else:
+            break
+    return end
+
+
+def weighted_length(text: str) -> int:
+    text = unicodedata.normalize("NFC", text)
+    total = 0
+    last = 0
+    for start, end in [*find_links(text), (len(text), len(text))]:
+        i = last
+        while i < start:
+            end_of_emoji = _emoji_run(text, i)
+            if end_of_emoji > i:
+                total += 2
+                i = end_of_emoji
+            else:
+                total += _char_weight(text[i])
+                i += 1
+        if end > start:
+            total += URL_WEIGHT
+        last = end
+    return total
+
+
+def pkce_challenge(verifier: str) -> str:
+    """RFC 7636 S256: BASE64URL(SHA256(verifier)) without padding."""
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
 def duplicate_key(text: str) -> str:
@@ -578,7 +639,7 @@ def create_app(*, tweets_per_24h: int = 2400, media_processing_polls: int = 1) -
             return invalid_request("Text or media is required for a Tweet", "text")
         if len(media_ids) > 4:
             return invalid_request("[$.media.media_ids: there must be a maximum of 4 items in the array]")
-        if x_weighted_length(text) > X_MAX_WEIGHT:
+        if weighted_length(text) > X_MAX_WEIGHT:
             detail = (
                 "Your Tweet text is too long. For more information on how X determines text length see "
                 "https://github.com/twitter/twitter-text."

@@ -1,11 +1,12 @@
 """Queries on AI generations. Tenancy: a generation is visible through its brand only.
 
-The two statements of a generation (`brand_for_generation` before the provider call,
-`charge_and_insert` after it) are hand-written SQL, each sent on a connection of the primary's
-psycopg pool in autocommit mode and given back at once: at 250 generations a second the ORM
-(compiling, unit of work, identity map) and a session transaction around each statement (BEGIN
-and COMMIT round trips) were most of our CPU per call. Each is a single statement, so it is
-atomic by itself; no connection is held while the provider writes (see `_one`).
+The statements of a generation (`brand_for_generation` and `reserve_credits` before the provider
+call, `insert_generation` after it, `release_credits` when it failed) are hand-written SQL, each
+sent on a connection of the primary's psycopg pool in autocommit mode and given back at once: at
+250 generations a second the ORM (compiling, unit of work, identity map) and a session transaction
+around each statement (BEGIN and COMMIT round trips) were most of our CPU per call. Each is a
+single statement, so it is atomic and committed by itself; no connection is held while the
+provider writes (see `_one`).
 """
 
 from __future__ import annotations
@@ -16,13 +17,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+import psycopg
 
 from t21.ai.models import AIGeneration
-from t21.brands.repository import visible_brand_ids
+from t21.brands.repository import BrandScopedRepository
 from t21.db.database import Database
-from t21.kit.pagination import keyset_page
 
 OwnerKind = Literal["user", "organization"]
 _OWNER_TABLES: dict[OwnerKind, str] = {"user": "users", "organization": "organizations"}
@@ -71,42 +70,60 @@ LEFT JOIN users u ON b.organization_id IS NULL AND u.id = b.user_id
 WHERE b.id = %(brand_id)s
 """
 
-# The month's lazy reset (as `t21.quotas.service`'s `_reset_if_new_month`), the conditional charge
-# and the generation's row in one statement: the UPDATE's WHERE is re-checked on the latest row
-# version when it waited for a concurrent charge, so callers racing for the last credits cannot
-# overspend; the INSERT reads from the UPDATE, so a refused charge stores nothing. The brand must
-# still exist (it may have been deleted while the provider wrote).
-_CHARGE_AND_INSERT = """
-WITH charged AS (
-    UPDATE {owners} SET
-        ai_credits_used = CASE WHEN usage_period_start < %(month)s THEN 0 ELSE ai_credits_used END
-            + %(credits)s,
-        posts_this_month = CASE WHEN usage_period_start < %(month)s THEN 0 ELSE posts_this_month END,
-        usage_period_start = greatest(usage_period_start, %(month)s),
-        updated_at = now()
-    WHERE id = %(owner_id)s
-      AND CASE WHEN usage_period_start < %(month)s THEN 0 ELSE ai_credits_used END + %(credits)s
-          <= %(limit)s
-      AND EXISTS (SELECT FROM brands WHERE id = %(brand_id)s)
-    RETURNING ai_credits_used
-), stored AS (
-    INSERT INTO ai_generations (
-        id, user_id, organization_id, brand_id, kind, platform, prompt, model, content, variants,
-        hashtags, prompt_tokens, completion_tokens, total_tokens, cost, credits_charged,
-        created_at, updated_at
-    )
-    SELECT %(id)s::uuid, %(user_id)s::uuid, %(organization_id)s::uuid, %(brand_id)s::uuid,
-           %(kind)s::text, %(platform)s::text, %(prompt)s::text, %(model)s::text, %(content)s::text,
-           %(variants)s::text[], %(hashtags)s::text[], %(prompt_tokens)s::int,
-           %(completion_tokens)s::int, %(total_tokens)s::int, %(cost)s::numeric,
-           %(credits)s::int, %(now)s::timestamptz, %(now)s::timestamptz
-    FROM charged
-)
-SELECT ai_credits_used FROM charged
+# The month's lazy reset (as `t21.quotas.service`'s `_reset_if_new_month`) and the conditional
+# reservation of a call's credits, in one statement, before the provider is asked: the UPDATE's
+# WHERE is re-checked on the latest row version when it waited for a concurrent reservation, so
+# callers racing for the last credits cannot overspend, and only the winners reach the provider.
+# RETURNING the period lets a release find the month the credits were taken from.
+_RESERVE = """
+UPDATE {owners} SET
+    ai_credits_used = CASE WHEN usage_period_start < %(month)s THEN 0 ELSE ai_credits_used END
+        + %(credits)s,
+    posts_this_month = CASE WHEN usage_period_start < %(month)s THEN 0 ELSE posts_this_month END,
+    usage_period_start = greatest(usage_period_start, %(month)s),
+    updated_at = now()
+WHERE id = %(owner_id)s
+  AND CASE WHEN usage_period_start < %(month)s THEN 0 ELSE ai_credits_used END + %(credits)s
+      <= %(limit)s
+RETURNING ai_credits_used, usage_period_start
 """
-_CHARGE_AND_INSERT_BY_OWNER = {
-    kind: _CHARGE_AND_INSERT.format(owners=table) for kind, table in _OWNER_TABLES.items()
-}
+# Credits of a call that failed go back, unless the month has been reset since (the reset dropped
+# them already).
+_RELEASE = """
+UPDATE {owners} SET ai_credits_used = greatest(ai_credits_used - %(credits)s, 0), updated_at = now()
+WHERE id = %(owner_id)s AND usage_period_start = %(period)s
+"""
+_RESERVE_BY_OWNER = {kind: _RESERVE.format(owners=table) for kind, table in _OWNER_TABLES.items()}
+_RELEASE_BY_OWNER = {kind: _RELEASE.format(owners=table) for kind, table in _OWNER_TABLES.items()}
+
+# The generation of a call whose credits are reserved. The brand must still exist (it may have
+# been deleted while the provider wrote): no row then, and the caller gives the credits back.
+_INSERT_GENERATION = """
+INSERT INTO ai_generations (
+    id, user_id, organization_id, brand_id, kind, platform, prompt, model, content, variants,
+    hashtags, prompt_tokens, completion_tokens, total_tokens, cost, credits_charged,
+    created_at, updated_at
+)
+SELECT %(id)s::uuid, %(user_id)s::uuid, %(organization_id)s::uuid, %(brand_id)s::uuid,
+       %(kind)s::text, %(platform)s::text, %(prompt)s::text, %(model)s::text, %(content)s::text,
+       %(variants)s::text[], %(hashtags)s::text[], %(prompt_tokens)s::int,
+       %(completion_tokens)s::int, %(total_tokens)s::int, %(cost)s::numeric,
+       %(credits)s::int, %(now)s::timestamptz, %(now)s::timestamptz
+WHERE EXISTS (SELECT FROM brands WHERE id = %(brand_id)s)
+RETURNING id
+"""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Credits taken from a payer's counter for one call, before the provider is asked."""
+
+    owner_kind: OwnerKind
+    owner_id: uuid.UUID
+    credits: int
+    # The counter after the reservation, and the month it counts.
+    used: int
+    period: datetime
 
 
 @dataclass(frozen=True)
@@ -147,45 +164,48 @@ async def brand_for_generation(
     return None if row is None else BrandForGeneration(*row)
 
 
-async def charge_and_insert(
+async def reserve_credits(
     db: Database,
-    generation: NewGeneration,
     *,
     owner_kind: OwnerKind,
     owner_id: uuid.UUID,
     credits: int,
     limit: int,
     month: datetime,
-) -> int | None:
-    """Charge `credits` (at most `limit` a month, counted from `month`) and store the generation;
-    returns the credits used this month, or None (nothing written) when they would overspend or
-    the brand is gone."""
+) -> Reservation | None:
+    """Take `credits` (at most `limit` a month, counted from `month`) from the payer's counter;
+    None (nothing taken) when they would overspend."""
+    params = {"owner_id": owner_id, "credits": credits, "limit": limit, "month": month}
+    row = await _one(db, _RESERVE_BY_OWNER[owner_kind], params)
+    if row is None:
+        return None
+    return Reservation(owner_kind, owner_id, credits, int(row[0]), row[1])
+
+
+async def release_credits(db: Database, reservation: Reservation) -> None:
+    """Give a reservation's credits back (a no-op once the month was reset since)."""
     params = {
-        **generation.__dict__,
-        "now": generation.created_at,
-        "owner_id": owner_id,
-        "credits": credits,
-        "limit": limit,
-        "month": month,
+        "owner_id": reservation.owner_id,
+        "credits": reservation.credits,
+        "period": reservation.period,
     }
-    row = await _one(db, _CHARGE_AND_INSERT_BY_OWNER[owner_kind], params)
-    return None if row is None else int(row[0])
+    async with db.primary_connection() as conn:
+        await conn.execute(_RELEASE_BY_OWNER[reservation.owner_kind], params)
 
 
-async def brand_exists(db: Database, brand_id: uuid.UUID) -> bool:
-    row = await _one(db, "SELECT EXISTS (SELECT FROM brands WHERE id = %(id)s)", {"id": brand_id})
-    return bool(row and row[0])
+async def insert_generation(db: Database, generation: NewGeneration, *, credits: int) -> bool:
+    """Store the generation of a call whose `credits` are reserved; False (nothing stored) when
+    its brand is gone."""
+    params = {**generation.__dict__, "now": generation.created_at, "credits": credits}
+    try:
+        return await _one(db, _INSERT_GENERATION, params) is not None
+    except psycopg.errors.ForeignKeyViolation:
+        # Deleted after the statement's snapshot was taken, before its row was checked.
+        return False
 
 
-class GenerationRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get_visible(self, user_id: uuid.UUID, generation_id: uuid.UUID) -> AIGeneration | None:
-        stmt = select(AIGeneration).where(
-            AIGeneration.id == generation_id, AIGeneration.brand_id.in_(visible_brand_ids(user_id))
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+class GenerationRepository(BrandScopedRepository[AIGeneration]):
+    model = AIGeneration
 
     async def list_visible(
         self,
@@ -196,8 +216,4 @@ class GenerationRepository:
         limit: int,
     ) -> list[AIGeneration]:
         """Newest first, keyset-paginated on (created_at, id) so pages stay stable under inserts."""
-        stmt = select(AIGeneration).where(AIGeneration.brand_id.in_(visible_brand_ids(user_id)))
-        if brand_id is not None:
-            stmt = stmt.where(AIGeneration.brand_id == brand_id)
-        stmt = keyset_page(stmt, AIGeneration.created_at, AIGeneration.id, after, limit, descending=True)
-        return list((await self.session.execute(stmt)).scalars())
+        return await self.visible_page(user_id, brand_id=brand_id, after=after, limit=limit, descending=True)

@@ -7,13 +7,19 @@ generations) reaches its rows through a brand, so it reuses `visible_brand_ids`.
 
 from __future__ import annotations
 
+import functools
 import uuid
+from datetime import datetime
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, case, func, literal, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
 
 from t21.brands.models import Brand
 from t21.enums import Role
+from t21.kit.pagination import keyset_page
 from t21.organizations.models import TeamMember
 
 _ROLE_RANK = {r.value: r.rank for r in Role}
@@ -23,7 +29,9 @@ def _role_rank_expr() -> ColumnElement[int]:
     return case(*[(TeamMember.role == role, rank) for role, rank in _ROLE_RANK.items()], else_=-1)
 
 
-def visible_brand_ids(user_id: uuid.UUID, min_role: Role = Role.viewer) -> Select[tuple[uuid.UUID]]:
+def visible_brand_ids(
+    user_id: uuid.UUID | BindParameter[Any], min_role: Role = Role.viewer
+) -> Select[tuple[uuid.UUID]]:
     """Ids of brands `user_id` may act on with at least `min_role`."""
     personal = select(Brand.id).where(Brand.user_id == user_id)
     via_org = (
@@ -32,6 +40,73 @@ def visible_brand_ids(user_id: uuid.UUID, min_role: Role = Role.viewer) -> Selec
         .where(TeamMember.user_id == user_id, _role_rank_expr() >= min_role.rank)
     )
     return personal.union_all(via_org)  # type: ignore[return-value]
+
+
+@functools.cache
+def visible_brand_ids_sql(min_role: Role = Role.viewer) -> tuple[str, dict[str, Any]]:
+    """`visible_brand_ids` for raw-SQL readers on psycopg (posts/repository.py's list pages):
+    the same statement compiled once, with the caller's id as `%(user)s`, and the constant
+    parameters it needs (prefixed `vb_` so they cannot meet the reader's own)."""
+    statement = visible_brand_ids(bindparam("user", type_=postgresql.UUID), min_role)
+    compiled = statement.compile(dialect=postgresql.psycopg.dialect())
+    sql = str(compiled)
+    constants: dict[str, Any] = {}
+    for name, value in compiled.params.items():
+        if name == "user":
+            continue
+        sql = sql.replace(f"%({name})s", f"%(vb_{name})s")
+        constants[f"vb_{name}"] = value
+    return sql, constants
+
+
+class BrandOwned(Protocol):
+    id: Mapped[uuid.UUID]
+    brand_id: Mapped[uuid.UUID]
+    created_at: Mapped[datetime]
+
+
+ModelT = TypeVar("ModelT", bound=BrandOwned)
+
+
+class BrandScopedRepository(Generic[ModelT]):
+    """Reads of rows that belong to a brand, on behalf of a person: every one starts from
+    `visible_statement` (Polar's `get_readable_statement`), so a row of a brand the person cannot
+    see is never found (and the API answers 404, never 403: no existence leak)."""
+
+    model: ClassVar[type[Any]]
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def visible_statement(self, user_id: uuid.UUID, min_role: Role = Role.viewer) -> Select[Any]:
+        return select(self.model).where(self.model.brand_id.in_(visible_brand_ids(user_id, min_role)))
+
+    async def get_visible(
+        self, user_id: uuid.UUID, row_id: uuid.UUID, *, min_role: Role = Role.viewer, for_update: bool = False
+    ) -> ModelT | None:
+        """`for_update`: the row locked (db/locking.py says in which order rows are locked)."""
+        stmt = self.visible_statement(user_id, min_role).where(self.model.id == row_id)
+        if for_update:
+            # populate_existing: a row this session read before the lock is overwritten with the
+            # row as locked (the identity map would otherwise keep the older values).
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        return cast("ModelT | None", (await self.session.execute(stmt)).scalar_one_or_none())
+
+    async def visible_page(
+        self,
+        user_id: uuid.UUID,
+        *,
+        brand_id: uuid.UUID | None,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+        descending: bool,
+    ) -> list[ModelT]:
+        """One keyset page on (created_at, id), optionally of one brand: stable under inserts."""
+        stmt = self.visible_statement(user_id)
+        if brand_id is not None:
+            stmt = stmt.where(self.model.brand_id == brand_id)
+        stmt = keyset_page(stmt, self.model.created_at, self.model.id, after, limit, descending=descending)
+        return cast("list[ModelT]", list((await self.session.execute(stmt)).scalars()))
 
 
 class BrandRepository:

@@ -6,11 +6,9 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from t21.brands.repository import visible_brand_ids
+from t21.brands.repository import BrandScopedRepository
 from t21.enums import PostStatus
-from t21.kit.pagination import keyset_page
 from t21.media.models import MediaAsset
 from t21.posts.models import Post
 
@@ -18,9 +16,8 @@ from t21.posts.models import Post
 _PENDING_POST_STATES = (PostStatus.PENDING_APPROVAL, PostStatus.SCHEDULED, PostStatus.PUBLISHING)
 
 
-class MediaRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class MediaRepository(BrandScopedRepository[MediaAsset]):
+    model = MediaAsset
 
     async def add(self, asset: MediaAsset) -> MediaAsset:
         self.session.add(asset)
@@ -32,12 +29,6 @@ class MediaRepository:
         """Unscoped: only for the signed public route, whose signature is the authorisation."""
         return await self.session.get(MediaAsset, media_id)
 
-    async def get_visible(self, user_id: uuid.UUID, media_id: uuid.UUID) -> MediaAsset | None:
-        stmt = select(MediaAsset).where(
-            MediaAsset.id == media_id, MediaAsset.brand_id.in_(visible_brand_ids(user_id))
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
     async def page(
         self,
         user_id: uuid.UUID,
@@ -46,11 +37,7 @@ class MediaRepository:
         after: tuple[datetime, uuid.UUID] | None,
         limit: int,
     ) -> list[MediaAsset]:
-        stmt = select(MediaAsset).where(MediaAsset.brand_id.in_(visible_brand_ids(user_id)))
-        if brand_id is not None:
-            stmt = stmt.where(MediaAsset.brand_id == brand_id)
-        stmt = keyset_page(stmt, MediaAsset.created_at, MediaAsset.id, after, limit, descending=True)
-        return list((await self.session.execute(stmt)).scalars())
+        return await self.visible_page(user_id, brand_id=brand_id, after=after, limit=limit, descending=True)
 
     async def for_brand(self, brand_id: uuid.UUID, media_ids: list[uuid.UUID]) -> dict[uuid.UUID, MediaAsset]:
         if not media_ids:

@@ -10,37 +10,25 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from t21.brands.repository import visible_brand_ids
-from t21.enums import Role
+from t21.brands.repository import BrandScopedRepository, visible_brand_ids_sql
 from t21.posts.models import IdempotencyRecord, Post, SocialPost
 from t21.social_accounts.models import SocialAccount
 
 
-class PostRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get_visible(
-        self, user_id: uuid.UUID, post_id: uuid.UUID, *, for_update: bool = False
-    ) -> Post | None:
-        stmt = select(Post).where(
-            Post.id == post_id, Post.brand_id.in_(visible_brand_ids(user_id, Role.viewer))
-        )
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+class PostRepository(BrandScopedRepository[Post]):
+    model = Post
 
     async def targets(self, post_id: uuid.UUID, *, for_update: bool = False) -> list[SocialPost]:
-        stmt = (
-            select(SocialPost)
-            .where(SocialPost.post_id == post_id)
-            .order_by(SocialPost.created_at, SocialPost.id)
-        )
-        if for_update:
-            stmt = stmt.with_for_update()
-        return list((await self.session.execute(stmt)).scalars())
+        """The post's targets in the order the API shows them (created_at, id). `for_update`:
+        locked in id order, after the post (db/locking.py)."""
+        stmt = select(SocialPost).where(SocialPost.post_id == post_id)
+        if not for_update:
+            stmt = stmt.order_by(SocialPost.created_at, SocialPost.id)
+            return list((await self.session.execute(stmt)).scalars())
+        stmt = stmt.order_by(SocialPost.id).with_for_update().execution_options(populate_existing=True)
+        locked = list((await self.session.execute(stmt)).scalars())
+        return sorted(locked, key=lambda target: (target.created_at, target.id))
 
     async def accounts_of_brand(self, brand_id: uuid.UUID) -> list[SocialAccount]:
         rows = await self.session.execute(
@@ -109,12 +97,9 @@ class PostListQueries:
         """One page of the posts `user_id` may see (personal brands and their organizations'
         brands, any role), newest first, or by scheduled time for a calendar range. The SQL is
         assembled from fixed fragments only; every value is a bound parameter."""
-        where = [
-            "p.brand_id IN (SELECT id FROM brands WHERE user_id = %(user)s"
-            " UNION ALL SELECT b.id FROM brands b JOIN team_members m"
-            " ON m.organization_id = b.organization_id WHERE m.user_id = %(user)s)"
-        ]
-        params: dict[str, Any] = {"user": user_id, "limit": limit}
+        visible, visible_params = visible_brand_ids_sql()
+        where = [f"p.brand_id IN ({visible})"]
+        params: dict[str, Any] = {"user": user_id, "limit": limit, **visible_params}
         if filters.brand_id is not None:
             where.append("p.brand_id = %(brand)s")
             params["brand"] = filters.brand_id

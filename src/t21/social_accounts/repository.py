@@ -11,25 +11,17 @@ from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.brands.models import Brand
-from t21.brands.repository import visible_brand_ids
+from t21.brands.repository import BrandScopedRepository
 from t21.enums import Platform, SocialAccountStatus
-from t21.kit.pagination import keyset_page
 from t21.posts.models import SocialPost
 from t21.quotas.service import BillingOwner
 from t21.social_accounts.models import OAuthState, SocialAccount
 
 
-class SocialAccountRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class SocialAccountRepository(BrandScopedRepository[SocialAccount]):
+    model = SocialAccount
 
     # --- reads on behalf of a person -----------------------------------------------------------
-
-    async def get_visible(self, user_id: uuid.UUID, account_id: uuid.UUID) -> SocialAccount | None:
-        stmt = select(SocialAccount).where(
-            SocialAccount.id == account_id, SocialAccount.brand_id.in_(visible_brand_ids(user_id))
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def list_visible(
         self,
@@ -40,11 +32,7 @@ class SocialAccountRepository:
         limit: int,
     ) -> list[SocialAccount]:
         """Oldest first, keyset-paginated on (created_at, id)."""
-        stmt = select(SocialAccount).where(SocialAccount.brand_id.in_(visible_brand_ids(user_id)))
-        if brand_id is not None:
-            stmt = stmt.where(SocialAccount.brand_id == brand_id)
-        stmt = keyset_page(stmt, SocialAccount.created_at, SocialAccount.id, after, limit, descending=False)
-        return list((await self.session.execute(stmt)).scalars())
+        return await self.visible_page(user_id, brand_id=brand_id, after=after, limit=limit, descending=False)
 
     # --- writes and lookups of the connect flow ------------------------------------------------
 

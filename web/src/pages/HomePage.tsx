@@ -5,7 +5,7 @@ import { PageHeader } from "../components/PageHeader";
 import { LoadingRows } from "../components/States";
 import { useSocialAccounts } from "../features/accounts/accountQueries";
 import { usePosts } from "../features/posts/postQueries";
-import { useSelectedBrand } from "./brands/BrandPicker";
+import { useSelectedBrand } from "../features/brands/BrandPicker";
 
 interface Step {
   done: boolean;

@@ -8,7 +8,7 @@ import { PageHeader } from "../../components/PageHeader";
 import { EmptyState, ErrorState, LoadingRows, NotAvailableYet } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { formatDate } from "../../lib/format";
-import { BrandPicker, useSelectedBrand } from "../../pages/brands/BrandPicker";
+import { BrandPicker, useSelectedBrand } from "../brands/BrandPicker";
 import { PLATFORM_NAMES, useNetworks, useSocialAccounts, type Platform, type SocialAccount } from "./accountQueries";
 
 const STATUS_BADGE: Record<SocialAccount["status"], string> = {

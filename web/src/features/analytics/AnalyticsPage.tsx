@@ -10,8 +10,8 @@ import { EmptyState, ErrorState, LoadingRows, NotAvailableYet } from "../../comp
 import { useToast } from "../../components/Toasts";
 import { addDays, dayKeyIn } from "../../lib/calendar";
 import { formatDate, formatNumber } from "../../lib/format";
-import { BrandPicker, useSelectedBrand } from "../../pages/brands/BrandPicker";
-import type { Brand } from "../../pages/brands/brandQueries";
+import { BrandPicker, useSelectedBrand } from "../brands/BrandPicker";
+import type { Brand } from "../brands/brandQueries";
 import { PLATFORM_NAMES } from "../accounts/accountQueries";
 import { useBestTimes, useSummary, useTimeseries, useTopPosts, type AnalyticsRange, type Metric, type Summary } from "./analyticsQueries";
 import { BestTimesHeatmap } from "./BestTimesHeatmap";

@@ -12,8 +12,8 @@ import { StatusBadge } from "../../components/StatusBadge";
 import { useToast } from "../../components/Toasts";
 import { addDays, addMonths, dayKeyIn, fetchWindow, monthGrid, moveToDay, sameMonth, weekDays, zonedParts, type DayKey } from "../../lib/calendar";
 import { canReschedule, POST_STATUSES, statusLabel } from "../../lib/status";
-import { BrandPicker, useSelectedBrand } from "../../pages/brands/BrandPicker";
-import type { Brand } from "../../pages/brands/brandQueries";
+import { BrandPicker, useSelectedBrand } from "../brands/BrandPicker";
+import type { Brand } from "../brands/brandQueries";
 import { usePosts, type Post } from "../posts/postQueries";
 
 type View = "month" | "week";

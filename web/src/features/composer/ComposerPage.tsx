@@ -10,8 +10,8 @@ import { EmptyState, LoadingRows, NotAvailableYet } from "../../components/State
 import { useToast } from "../../components/Toasts";
 import { countFor, type Network } from "../../lib/counters";
 import { formatDateTime } from "../../lib/format";
-import { BrandPicker, useSelectedBrand } from "../../pages/brands/BrandPicker";
-import type { Brand } from "../../pages/brands/brandQueries";
+import { BrandPicker, useSelectedBrand } from "../brands/BrandPicker";
+import type { Brand } from "../brands/brandQueries";
 import { PLATFORM_NAMES, useSocialAccounts } from "../accounts/accountQueries";
 import { AiAssist } from "./AiAssist";
 import { ComposerEditor, type EditorTab } from "./ComposerEditor";

@@ -5,7 +5,7 @@ import { SelectField } from "../../components/Field";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState, ErrorState, LoadingRows, NotAvailableYet } from "../../components/States";
 import { POST_STATUSES, statusLabel } from "../../lib/status";
-import { BrandPicker, useSelectedBrand } from "../../pages/brands/BrandPicker";
+import { BrandPicker, useSelectedBrand } from "../brands/BrandPicker";
 import { PostCard } from "./PostCard";
 import { usePosts, type PostStatusValue } from "./postQueries";
 

@@ -10,7 +10,7 @@ import { ErrorState, LoadingRows } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { useWorkspace } from "../../workspace/WorkspaceProvider";
 import { BrandForm, brandToValues, valuesToBody, type BrandFormValues } from "./BrandForm";
-import { useBrand } from "./brandQueries";
+import { useBrand } from "../../features/brands/brandQueries";
 
 export function NewBrandPage() {
   const user = useUser();

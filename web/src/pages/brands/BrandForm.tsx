@@ -3,7 +3,7 @@ import { Button } from "../../components/Button";
 import { SelectField, TextAreaField, TextField } from "../../components/Field";
 import { FormError, fieldError } from "../../components/FormError";
 import { TimeZonePicker } from "../../components/TimeZonePicker";
-import type { Brand } from "./brandQueries";
+import type { Brand } from "../../features/brands/brandQueries";
 
 export interface BrandFormValues {
   name: string;

@@ -2,7 +2,7 @@ import { Link } from "react-router";
 import { EmptyState, ErrorState, LoadingRows } from "../../components/States";
 import { PageHeader } from "../../components/PageHeader";
 import { useWorkspace } from "../../workspace/WorkspaceProvider";
-import { useBrands, type Brand } from "./brandQueries";
+import { useBrands, type Brand } from "../../features/brands/brandQueries";
 
 function BrandCard({ brand }: { brand: Brand }) {
   return (

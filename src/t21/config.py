@@ -151,12 +151,14 @@ class Settings(BaseSettings):
 
     @property
     def fernet_keys(self) -> list[str]:
-        assert self.encryption_keys is not None, "settings not finalised"
+        if self.encryption_keys is None:
+            raise RuntimeError("settings not finalised")
         return [k.strip() for k in self.encryption_keys.get_secret_value().split(",") if k.strip()]
 
     @property
     def jwt_secret(self) -> str:
-        assert self.secret_key is not None, "settings not finalised"
+        if self.secret_key is None:
+            raise RuntimeError("settings not finalised")
         return self.secret_key.get_secret_value()
 
     @property

@@ -190,7 +190,8 @@ async def _services(settings: Settings, http: httpx.AsyncClient) -> list[Check]:
             )
             if not v
         ]
-        assert settings.stripe_secret_key is not None
+        if settings.stripe_secret_key is None:
+            raise RuntimeError("the Stripe check runs only with T21_STRIPE_SECRET_KEY set")
         reachable, detail = await _reachable(
             http,
             f"{settings.stripe_api_base.rstrip('/')}/v1/customers?limit=1",

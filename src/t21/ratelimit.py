@@ -66,7 +66,8 @@ class RateLimiter:
                 socket_connect_timeout=0.5,
             )
             # An "async+" URL always yields an async storage.
-            assert isinstance(storage, AsyncStorage)
+            if not isinstance(storage, AsyncStorage):
+                raise RuntimeError("an async+ storage URL gave a synchronous limits storage")
             self._redis = AsyncSlidingWindowCounterRateLimiter(storage)
 
     @property
@@ -89,7 +90,8 @@ class RateLimiter:
     async def hit(self, item: RateLimitItem, key: str) -> Decision:
         if not self._use_redis():
             return self._hit_memory(item, key)
-        assert self._redis is not None
+        if self._redis is None:
+            raise RuntimeError("the Redis rate-limit store is used before it was opened")
         try:
             allowed = await self._redis.hit(item, key)
             stats = await self._redis.get_window_stats(item, key)

@@ -95,7 +95,8 @@ class BillingRepository:
                 .execution_options(populate_existing=True)
             )
         ).scalar_one()
-        assert isinstance(row, User | Organization)
+        if not isinstance(row, User | Organization):
+            raise RuntimeError(f"billing owner {owner.id} is neither a user nor an organization")
         owner.row = row
 
     async def owner_contact(self, owner: BillingOwner) -> tuple[str, str]:
@@ -125,7 +126,8 @@ class BillingRepository:
         user_id, organization_id = row
         if organization_id is not None:
             return await self.owner("organization", organization_id)
-        assert user_id is not None  # the one_owner check constraint
+        if user_id is None:
+            raise RuntimeError("a brand with neither a user nor an organization (one_owner forbids it)")
         return await self.owner("user", user_id)
 
     async def lock_subscription(self, stripe_subscription_id: str) -> Subscription | None:
@@ -161,7 +163,8 @@ class BillingRepository:
             )
         ).scalar_one_or_none()
         row = await self.lock_subscription(stripe_subscription_id)
-        assert row is not None
+        if row is None:
+            raise RuntimeError(f"subscription {stripe_subscription_id} vanished while locked")
         return row, inserted is not None
 
     async def owner_subscriptions(self, owner: BillingOwner) -> list[Subscription]:

@@ -194,7 +194,8 @@ class StripeWebhookService:
             return
         # The subscription's own events may come later (or be lost for a while): read it now so
         # the plan is on when the browser lands on the success page.
-        assert self.gateway is not None
+        if self.gateway is None:
+            raise RuntimeError("billing webhooks need a Stripe gateway (billing is off)")
         try:
             state = await self.gateway.retrieve_subscription(subscription_id)
         except (StripeUnavailable, StripeRequestError) as exc:
@@ -270,7 +271,8 @@ class StripeWebhookService:
         return "reread"
 
     async def _reread(self, subscription: dict[str, Any]) -> dict[str, Any]:
-        assert self.gateway is not None
+        if self.gateway is None:
+            raise RuntimeError("billing webhooks need a Stripe gateway (billing is off)")
         try:
             return await self.gateway.retrieve_subscription(str(subscription["id"]))
         except StripeUnavailable as exc:

@@ -216,7 +216,8 @@ def construct_event(
         raise WebhookSignatureInvalid(str(exc)) from exc
     # The SDK only rejects timestamps too far in the past; a timestamp far in the future is
     # just as unprovable (a captured signature replayed later would pass), so bound both sides.
-    assert sig_header is not None  # verify_header rejects a missing header
+    if sig_header is None:
+        raise RuntimeError("no Stripe-Signature header (verify_header should have refused it)")
     timestamp = _signature_timestamp(sig_header)
     if tolerance and timestamp > time.time() + tolerance:
         raise WebhookSignatureInvalid(f"Timestamp in the future beyond the tolerance zone ({timestamp})")

@@ -194,7 +194,8 @@ class Worker:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, request_stop)
         await self.start()
-        assert self._task is not None
+        if self._task is None:
+            raise RuntimeError("the worker task did not start")
         waiting_for_stop = asyncio.ensure_future(stopped.wait())
         done, _ = await asyncio.wait([self._task, waiting_for_stop], return_when=asyncio.FIRST_COMPLETED)
         if self._task is not None and self._task in done:

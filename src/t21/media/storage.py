@@ -144,7 +144,8 @@ class S3Storage:
     name = "s3"
 
     def __init__(self, settings: Settings) -> None:
-        assert settings.s3_bucket is not None
+        if settings.s3_bucket is None:
+            raise RuntimeError("S3 storage needs T21_S3_BUCKET")
         self.bucket = settings.s3_bucket
         self.public_base = settings.s3_public_base_url.rstrip("/") if settings.s3_public_base_url else None
         self.client = _s3_client(settings)

@@ -123,7 +123,8 @@ class SmtpSender:
     name = "smtp"
 
     def __init__(self, settings: Settings) -> None:
-        assert settings.smtp_url is not None
+        if settings.smtp_url is None:
+            raise RuntimeError("the SMTP sender needs T21_SMTP_URL")
         self.target = SmtpTarget.parse(settings.smtp_url)
         self.sender = settings.email_from
 

@@ -166,7 +166,8 @@ class OrganizationService:
         )
         await self.session.flush()
         org = await self.session.get(Organization, invitation.organization_id)
-        assert org is not None
+        if org is None:
+            raise RuntimeError("an invitation whose organization is gone (the foreign key cascades)")
         return org_out(org, invitation.role)
 
     async def change_role(
@@ -184,7 +185,8 @@ class OrganizationService:
         await self._brand_lists_changed([member_id])
         await self.session.flush()
         user_row = await self.session.get(User, member_id)
-        assert user_row is not None
+        if user_row is None:
+            raise RuntimeError(f"member {member_id} has no user row")
         return MemberOut(
             user_id=user_row.id,
             email=user_row.email,

@@ -71,13 +71,14 @@ def system_prompt(body: dict[str, Any]) -> str:
     return "\n".join(m["content"] for m in body["messages"] if m["role"] == "system")
 
 
-def script_answer(emulator: Emulator, *contents: str, count: int = 1) -> None:
-    """The next `count` completions answer exactly `contents` (one choice each), as a model would."""
+def script_answer(emulator: Emulator, *contents: str, count: int = 1, finish_reason: str = "stop") -> None:
+    """The next `count` completions answer exactly `contents` (one choice each), as a model would;
+    finish_reason "length" as one stopped by `max_tokens`."""
     body = {
         "id": "gen-scripted",
         "model": "openai/gpt-4o-mini",
         "choices": [
-            {"index": i, "finish_reason": "stop", "message": {"role": "assistant", "content": c}}
+            {"index": i, "finish_reason": finish_reason, "message": {"role": "assistant", "content": c}}
             for i, c in enumerate(contents)
         ],
         "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30, "cost": 0.0001},

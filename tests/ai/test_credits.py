@@ -1,13 +1,30 @@
-"""Credits: checked before the provider is paid, charged atomically after it answers."""
+"""Credits: checked before the provider is paid, reserved atomically before it is asked, given back
+when the call fails."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from t21.emulators.base import Emulator, Fault
-from tests.ai.conftest import COMPLETIONS, GENERATE, Ledger, completions, script_answer
+import pytest
+
+from t21.ai import service as ai_service
+from t21.ai.schemas import StreamRequest
+from t21.emulators.base import Emulator, Fault, RunningServer
+from t21.integrations.openrouter import OpenRouterClient
+from tests.ai.conftest import (
+    API_KEY,
+    COMPLETIONS,
+    GENERATE,
+    STREAM,
+    Ledger,
+    completions,
+    parse_sse,
+    script_answer,
+)
 from tests.conftest import Account, assert_error
 
 
@@ -15,24 +32,185 @@ async def test_twenty_concurrent_calls_on_five_credits(
     account: Account, brand: dict[str, Any], emulator: Emulator, ledger: Ledger
 ) -> None:
     await ledger.set_credits_used(account.id, 15)  # FREE: 20 a month → 5 left
-    # The provider takes a while, so every call passes the quick check before any is charged:
-    # the race is decided by the atomic charge alone.
+    # The provider takes a while, so every call is decided before any has an answer: by the quick
+    # check or, for the calls that passed it together, by the atomic reservation.
     emulator.store["delay_seconds"] = 0.3
     body = {"brandId": brand["id"], "prompt": "Flash sale on filter papers", "platform": "x"}
     responses = await asyncio.gather(*(account.post(GENERATE, json=body) for _ in range(20)))
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {200: 5, 402: 15}, [r.text for r in responses if r.status_code not in (200, 402)]
-    # Losers reached the provider and were refused at the charge (all 15 unless the database pool
-    # made a few wait until five winners had committed; then the quick check refused them first).
-    assert len(completions(emulator)) > 10
+    # Only the five winners reached the provider: the operator pays for no thrown-away answer.
+    assert len(completions(emulator)) == 5
     remaining = sorted(r.json()["creditsRemaining"] for r in responses if r.status_code == 200)
-    assert remaining == [0, 1, 2, 3, 4]  # exact, one value per successful charge
+    assert remaining == [0, 1, 2, 3, 4]  # exact, one value per successful reservation
     for lost in (r for r in responses if r.status_code == 402):
         details = assert_error(lost, 402, "quota_exceeded")["details"]
         assert details["limit"] == 20
         assert details["resetsAt"]
     assert await ledger.credits_used(account.id) == 20
-    assert await ledger.generations() == 5  # the losers' generations were rolled back with their charge
+    assert await ledger.generations() == 5
+
+
+async def test_concurrent_calls_on_the_last_credit_ask_the_provider_once(
+    account: Account,
+    brand: dict[str, Any],
+    emulator: Emulator,
+    ledger: Ledger,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Eight calls pass the quick read of one remaining credit together (held at a barrier right
+    after it): the reservation lets exactly one reach the provider, the others get 402."""
+    await ledger.set_credits_used(account.id, 19)
+    calls = 8
+    barrier = asyncio.Barrier(calls)
+    read = ai_service.brand_for_generation
+
+    async def read_then_wait(*args: Any) -> Any:
+        brand_row = await read(*args)
+        await asyncio.wait_for(barrier.wait(), 10)
+        return brand_row
+
+    monkeypatch.setattr(ai_service, "brand_for_generation", read_then_wait)
+    emulator.store["delay_seconds"] = 0.2
+    body = {"brandId": brand["id"], "prompt": "Last bag of the season", "platform": "x"}
+    responses = await asyncio.gather(*(account.post(GENERATE, json=body) for _ in range(calls)))
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {200: 1, 402: calls - 1}, [r.text for r in responses]
+    assert len(completions(emulator)) == 1
+    (won,) = [r for r in responses if r.status_code == 200]
+    assert won.json()["creditsRemaining"] == 0
+    for lost in (r for r in responses if r.status_code == 402):
+        details = assert_error(lost, 402, "quota_exceeded")["details"]
+        assert details == {
+            "limit": 20,
+            "needed": 1,
+            "resetsAt": details["resetsAt"],
+            "tier": "FREE",
+        }
+    assert await ledger.credits_used(account.id) == 20
+    assert await ledger.generations() == 1
+
+
+async def test_a_failed_provider_call_gives_the_last_credit_back(
+    account: Account, brand: dict[str, Any], emulator: Emulator, ledger: Ledger
+) -> None:
+    await ledger.set_credits_used(account.id, 19)
+    body = {"brandId": brand["id"], "prompt": "Hello", "platform": "x"}
+    emulator.add_fault(Fault(match=f"POST {COMPLETIONS}", kind="status", status=502, count=3))
+    assert_error(await account.post(GENERATE, json=body), 503, "ai_unavailable")
+    assert await ledger.credits_used(account.id) == 19
+    # An empty answer is a failure too.
+    script_answer(emulator, "   ")
+    assert_error(await account.post(GENERATE, json=body), 503, "ai_unavailable")
+    assert await ledger.credits_used(account.id) == 19
+    # The credit is really there again: the next call may spend it.
+    response = await account.post(GENERATE, json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["creditsRemaining"] == 0
+    assert await ledger.credits_used(account.id) == 20
+    assert await ledger.generations() == 1
+
+
+async def _until(check: Callable[[], Awaitable[bool]]) -> None:
+    for _ in range(250):
+        if await check():
+            return
+        await asyncio.sleep(0.02)
+
+
+async def _call_and_client(
+    app: Any, account: Account, brand: dict[str, Any], server: RunningServer
+) -> tuple[ai_service.AIService, ai_service.Call, OpenRouterClient]:
+    service = ai_service.AIService(app.state.settings, app.state.db)
+    body = StreamRequest.model_validate({"brandId": brand["id"], "prompt": "Hello", "platform": "x"})
+    call = await service.plan_generation(uuid.UUID(account.id), body)
+    return service, call, OpenRouterClient(f"{server.url}/api/v1", API_KEY)
+
+
+async def test_a_caller_that_goes_away_while_the_provider_writes_is_not_charged(
+    app: Any,
+    account: Account,
+    brand: dict[str, Any],
+    emulator: Emulator,
+    ledger: Ledger,
+    openrouter_server: RunningServer,
+) -> None:
+    """The request is cancelled (its client went away) after the reservation, while the provider
+    writes: the credit comes back, nothing is stored."""
+    await ledger.set_credits_used(account.id, 19)
+    emulator.store["delay_seconds"] = 1.0
+    service, call, client = await _call_and_client(app, account, brand, openrouter_server)
+    async with client:
+        task = asyncio.create_task(service.generate(call, client))
+
+        async def provider_asked() -> bool:
+            return bool(completions(emulator))
+
+        await _until(provider_asked)
+        assert await ledger.credits_used(account.id) == 20  # reserved while the provider writes
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    async def given_back() -> bool:
+        return await ledger.credits_used(account.id) == 19
+
+    await _until(given_back)
+    assert await ledger.credits_used(account.id) == 19
+    assert await ledger.generations() == 0
+
+
+async def test_a_stream_closed_before_done_is_not_charged(
+    app: Any,
+    account: Account,
+    brand: dict[str, Any],
+    emulator: Emulator,
+    ledger: Ledger,
+    openrouter_server: RunningServer,
+) -> None:
+    """The stream's client goes away after the first delta: the credit comes back."""
+    await ledger.set_credits_used(account.id, 19)
+    _, call, client = await _call_and_client(app, account, brand, openrouter_server)
+    async with client:
+        events = ai_service.stream_generation(call, client, app.state.db, app.state.settings)
+        async for chunk in events:
+            if chunk.startswith(b"event: delta"):
+                break
+        assert await ledger.credits_used(account.id) == 20
+        await events.aclose()  # type: ignore[attr-defined]
+    assert await ledger.credits_used(account.id) == 19
+    assert await ledger.generations() == 0
+
+
+async def test_a_stream_that_loses_the_reservation_ends_in_an_error_event(
+    account: Account,
+    brand: dict[str, Any],
+    emulator: Emulator,
+    ledger: Ledger,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The last credit is spent by someone else between the quick read and the stream's
+    reservation: an error event, no provider call, nothing stored."""
+    await ledger.set_credits_used(account.id, 19)
+    read = ai_service.brand_for_generation
+
+    async def read_then_spent(*args: Any) -> Any:
+        brand_row = await read(*args)
+        await ledger.set_credits_used(account.id, 20)
+        return brand_row
+
+    monkeypatch.setattr(ai_service, "brand_for_generation", read_then_spent)
+    response = await account.post(
+        STREAM, json={"brandId": brand["id"], "prompt": "Flash sale", "platform": "x"}
+    )
+    assert response.status_code == 200, response.text
+    ((name, data),) = parse_sse(response.text)
+    assert name == "error"
+    assert data["code"] == "quota_exceeded"
+    assert data["details"]["limit"] == 20
+    assert completions(emulator) == []
+    assert await ledger.credits_used(account.id) == 20
+    assert await ledger.generations() == 0
 
 
 async def test_no_credits_left_means_no_provider_call(
@@ -191,10 +369,10 @@ async def test_brand_deleted_while_the_provider_writes_is_404_and_free(
     assert await ledger.generations() == 0
 
 
-async def test_a_new_month_resets_the_counters_in_the_charging_statement(
+async def test_a_new_month_resets_the_counters_in_the_reserving_statement(
     account: Account, brand: dict[str, Any], ledger: Ledger, db: Any
 ) -> None:
-    """Last month's counters are reset by the charge itself (posts included), as the lazy reset of
+    """Last month's counters are reset by the reservation itself (posts included), as the lazy reset of
     `t21.quotas` does, and the period moves to this month."""
     import uuid
 

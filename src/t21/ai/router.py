@@ -37,8 +37,7 @@ _AI_ERRORS: dict[int | str, dict[str, object]] = {
 
 
 async def _answer(service: AIService, call: Call, client: OpenRouterClient) -> Response:
-    outcome = await service.run(call, client)
-    result = await service.record(call, outcome)
+    outcome, result = await service.generate(call, client)
     # Serialised once here (FastAPI would validate the model again first); the declared
     # response_model still documents it.
     return Response(

@@ -3,16 +3,22 @@
 The seed's flow, with the order that matters for money:
 
     authenticate → load the brand (404 / 403) → quick credit read (402 before any provider call)
-    → build the prompt → call the provider → make the answer pass the network's validation
-    → store the generation and charge the credits atomically → answer
+    → build the prompt → reserve the credits (402) → call the provider → make the answer pass the
+    network's validation → store the generation → answer
+    (any failure after the reservation: the credits go back)
 
-The charge is one statement after the provider has answered: a conditional UPDATE of the payer's
-counter and the generation's INSERT together (`t21.ai.repository.charge_and_insert`). A provider
-failure charges nothing, and when concurrent calls race for the last credits the losers get 402
-and nothing of theirs is stored. Before the provider call, the brand, the caller's role and the
-payer's counters come from one statement too. Both run on a pooled connection of their own, given
-back at once, so none is held while the provider writes; streams charge the same way when the
-provider's stream has finished.
+The reservation is one statement before the provider is asked: a conditional UPDATE of the
+payer's counter (`t21.ai.repository.reserve_credits`), committed at once. When concurrent calls
+race for the last credits, only the winners reach the provider; the others get 402 without
+costing the operator a completion. A provider failure, an empty answer, a brand deleted while the
+provider wrote or a caller that went away gives the credits back (`release_credits`), so a failed
+call charges nothing. Before the reservation, the brand, the caller's role and the payer's
+counters come from one statement too. Each statement runs on a pooled connection of its own,
+given back at once, so none is held while the provider writes; streams reserve when the stream
+starts and keep the credits when the provider's stream has finished and the generation is stored.
+
+Every completion is bounded (`max_tokens`, from the network's limit: `shaping.max_tokens`); an
+answer the bound cut off (finish_reason "length") is taken back to its last whole sentence.
 """
 
 from __future__ import annotations
@@ -40,9 +46,11 @@ from t21.ai.repository import (
     GenerationRepository,
     NewGeneration,
     OwnerKind,
-    brand_exists,
+    Reservation,
     brand_for_generation,
-    charge_and_insert,
+    insert_generation,
+    release_credits,
+    reserve_credits,
 )
 from t21.ai.schemas import (
     AIStatus,
@@ -54,6 +62,7 @@ from t21.ai.schemas import (
     VariantOut,
 )
 from t21.ai.shaping import Draft
+from t21.ai.text import drop_unfinished
 from t21.brands.access import require_brand
 from t21.config import Settings
 from t21.db.database import Database
@@ -62,6 +71,7 @@ from t21.errors import Forbidden, NotFound, QuotaExceeded, ServiceUnavailable, T
 from t21.integrations.openrouter import (
     AIModerationRefused,
     AIProviderError,
+    AIProviderUnavailable,
     AIRateLimited,
     Completion,
     OpenRouterClient,
@@ -84,7 +94,8 @@ HEARTBEAT_SECONDS = 15.0
 # Costs are stored at the column's precision; answers use the same, so an answer and the history
 # never disagree. (Cheap models cost fractions of a micro-dollar per call: a finer column would help.)
 _COST_TYPE = AIGeneration.__table__.c.cost.type
-assert isinstance(_COST_TYPE, Numeric)
+if not isinstance(_COST_TYPE, Numeric):
+    raise TypeError(f"ai_generations.cost must be a Numeric column, not {_COST_TYPE!r}")
 _COST_STEP = Decimal(1).scaleb(-(_COST_TYPE.scale or 0))
 
 
@@ -146,6 +157,8 @@ class Call:
     language: str | None
     credits: int
     emulated: bool
+    # The bound on each answer's length (`max_tokens`), from the network's limit.
+    max_tokens: int
 
 
 @dataclass(frozen=True)
@@ -179,7 +192,8 @@ class AIService:
 
     @property
     def repo(self) -> GenerationRepository:
-        assert self.session is not None, "the history needs the request's session"
+        if self.session is None:
+            raise RuntimeError("AIService needs the request's session to read the history")
         return GenerationRepository(self.session)
 
     # -- status --------------------------------------------------------------------------------
@@ -280,6 +294,7 @@ class AIService:
             language=language,
             credits=plan.ai_credits_per_call * variants,
             emulated=resolve_provider(self.settings).emulated,
+            max_tokens=shaping.max_tokens(Platform(platform)),
         )
 
     def _model(self, requested: str | None) -> str:
@@ -313,8 +328,8 @@ class AIService:
             )
         )
         needed = plan.ai_credits_per_call * variants
-        # A plain read, not a reservation: it only spares the provider call (and the operator's
-        # money) when the answer is plainly no. The charge after the call is what is atomic.
+        # A plain read: it spares the reservation's statement when the answer is plainly no, and
+        # says how many credits are left. The reservation (`generate`) is what is atomic.
         now = utcnow()
         used = brand.ai_credits_used if brand.usage_period_start >= month_start(now) else 0
         remaining = plan.ai_credits_per_month - used
@@ -340,6 +355,7 @@ class AIService:
                 call.messages,
                 model=call.model,
                 fallback_models=self.settings.ai_fallback_models,
+                max_tokens=call.max_tokens,
                 n=call.variants,
             )
         except AIProviderError as exc:
@@ -348,7 +364,10 @@ class AIService:
             )
             raise provider_error(exc) from exc
         provider_ms = (time.perf_counter() - started) * 1000
-        texts = list(completion.variants or (completion.content,))
+        texts = [
+            _whole(text, completion.cut_off(index), completion.model, call)
+            for index, text in enumerate(completion.variants or (completion.content,))
+        ]
         shaped = [
             shaping.shape(call.platform, shaping.clean(call.platform, text), keep_hashtags=call.keep_hashtags)
             for text in texts
@@ -393,6 +412,7 @@ class AIService:
                 messages,
                 model=completion.model or call.model,
                 fallback_models=self.settings.ai_fallback_models,
+                max_tokens=call.max_tokens,
             )
         except AIProviderError as exc:
             # The post exists already; a failed second opinion only means we trim it ourselves.
@@ -400,8 +420,9 @@ class AIService:
         waited = (time.perf_counter() - started) * 1000
         if shorter is not None:
             usage = shorter.usage
+            text = _whole(shorter.content, shorter.cut_off(), shorter.model, call)
             retried = shaping.shape(
-                call.platform, shaping.clean(call.platform, shorter.content), keep_hashtags=call.keep_hashtags
+                call.platform, shaping.clean(call.platform, text), keep_hashtags=call.keep_hashtags
             )
             if retried.content.strip():
                 if not call.keep_hashtags and not retried.hashtags:
@@ -411,10 +432,17 @@ class AIService:
 
     # -- charging ------------------------------------------------------------------------------
 
-    async def record(self, call: Call, outcome: Outcome) -> GenerationResult:
-        """Store the generation and charge for it. QuotaExceeded here means concurrent calls spent
-        the credits meanwhile: nothing was stored or charged."""
-        return await charge_and_store(self.db, call, outcome)
+    async def generate(self, call: Call, client: OpenRouterClient) -> tuple[Outcome, GenerationResult]:
+        """Reserve the call's credits, ask the provider, store the generation. QuotaExceeded
+        (nothing asked) when concurrent calls spent the credits since the quick read; any failure
+        after the reservation gives the credits back."""
+        reservation = await reserve(self.db, call)
+        try:
+            outcome = await self.run(call, client)
+        except BaseException:
+            await give_back(self.db, reservation)
+            raise
+        return outcome, await store_or_give_back(self.db, call, outcome, reservation)
 
     # -- history -------------------------------------------------------------------------------
 
@@ -450,11 +478,101 @@ def _with_tags(draft: Draft) -> str:
     return f"{draft.content}\n\n{' '.join(draft.hashtags)}" if draft.hashtags else draft.content
 
 
-async def charge_and_store(db: Database, call: Call, outcome: Outcome) -> GenerationResult:
-    """Charge the call's credits and store its generation, in one statement. QuotaExceeded when
-    concurrent calls spent the credits meanwhile, NotFound when the brand was deleted while the
-    provider wrote; nothing is written then."""
+def _whole(text: str, cut_off: bool, model: str | None, call: Call) -> str:
+    """An answer's text, taken back to its last whole sentence when `max_tokens` cut it off."""
+    if not cut_off:
+        return text
+    log.info("ai_answer_cut_off", model=model, max_tokens=call.max_tokens, chars=len(text))
+    return drop_unfinished(text)
+
+
+# Tasks that must run to their end although the request that started them was cancelled (a
+# client that went away): a reservation to give back, a generation to store or give back.
+_UNCANCELLED: set[asyncio.Task[Any]] = set()
+
+
+def _keep(task: asyncio.Task[Any]) -> None:
+    _UNCANCELLED.add(task)
+    task.add_done_callback(_UNCANCELLED.discard)
+
+
+async def reserve(db: Database, call: Call) -> Reservation:
+    """Take the call's credits before the provider is asked (one committed statement).
+    QuotaExceeded when concurrent calls spent them since the quick read. A caller cancelled
+    while the statement runs leaves nothing taken: what it reserved is given back."""
     now = utcnow()
+    limit = call.plan.ai_credits_per_month
+    task = asyncio.ensure_future(
+        reserve_credits(
+            db,
+            owner_kind=call.owner_kind,
+            owner_id=call.owner_id,
+            credits=call.credits,
+            limit=limit,
+            month=month_start(now),
+        )
+    )
+    try:
+        reservation = await asyncio.shield(task)
+    except asyncio.CancelledError:
+        _keep(task)
+        task.add_done_callback(lambda done: _give_back_later(db, done))
+        raise
+    if reservation is None:
+        raise QuotaExceeded(
+            "Not enough AI credits left this month",
+            details={
+                "limit": limit,
+                "needed": call.credits,
+                "resetsAt": next_month_start(now).isoformat(),
+                "tier": call.plan.tier.value,
+            },
+        )
+    return reservation
+
+
+def _give_back_later(db: Database, reserving: asyncio.Task[Reservation | None]) -> None:
+    if reserving.cancelled() or reserving.exception() is not None:
+        return
+    reservation = reserving.result()
+    if reservation is not None:
+        _keep(asyncio.ensure_future(_release(db, reservation)))
+
+
+async def _release(db: Database, reservation: Reservation) -> None:
+    try:
+        await release_credits(db, reservation)
+    except Exception:
+        # The credits stay taken until the month's reset: logged, so the operator can see it.
+        log.exception(
+            "ai_credit_release_failed",
+            owner_kind=reservation.owner_kind,
+            owner_id=str(reservation.owner_id),
+            credits=reservation.credits,
+        )
+
+
+async def give_back(db: Database, reservation: Reservation) -> None:
+    """Give a failed call's credits back; runs to its end even if the caller is cancelled."""
+    task = asyncio.ensure_future(_release(db, reservation))
+    _keep(task)
+    await asyncio.shield(task)
+
+
+async def store_or_give_back(
+    db: Database, call: Call, outcome: Outcome, reservation: Reservation
+) -> GenerationResult:
+    """Store the generation of a call whose credits are reserved, or give them back when that
+    fails (NotFound when the brand was deleted while the provider wrote). Runs to its end even
+    if the caller is cancelled meanwhile."""
+    task = asyncio.ensure_future(_store_or_give_back(db, call, outcome, reservation))
+    _keep(task)
+    return await asyncio.shield(task)
+
+
+async def _store_or_give_back(
+    db: Database, call: Call, outcome: Outcome, reservation: Reservation
+) -> GenerationResult:
     first = outcome.drafts[0]
     usage = replace(outcome.usage, cost=outcome.usage.cost.quantize(_COST_STEP, ROUND_HALF_UP))
     generation = NewGeneration(
@@ -473,34 +591,21 @@ async def charge_and_store(db: Database, call: Call, outcome: Outcome) -> Genera
         completion_tokens=usage.completion_tokens,
         total_tokens=usage.total_tokens,
         cost=usage.cost,
-        created_at=now,
+        created_at=utcnow(),
     )
-    limit = call.plan.ai_credits_per_month
-    used = await charge_and_insert(
-        db,
-        generation,
-        owner_kind=call.owner_kind,
-        owner_id=call.owner_id,
-        credits=call.credits,
-        limit=limit,
-        month=month_start(now),
-    )
-    if used is None:
-        if not await brand_exists(db, call.brand_id):
-            raise NotFound("Brand not found", code="brand_not_found")
-        raise QuotaExceeded(
-            "Not enough AI credits left this month",
-            details={
-                "limit": limit,
-                "resetsAt": next_month_start(now).isoformat(),
-                "tier": call.plan.tier.value,
-            },
-        )
+    try:
+        stored = await insert_generation(db, generation, credits=reservation.credits)
+    except BaseException:
+        await _release(db, reservation)
+        raise
+    if not stored:
+        await _release(db, reservation)
+        raise NotFound("Brand not found", code="brand_not_found")
     return GenerationResult(
         content=first.content,
         hashtags=first.hashtags,
         variants=[VariantOut(content=d.content, hashtags=d.hashtags) for d in outcome.drafts],
-        credits_remaining=limit - used,
+        credits_remaining=call.plan.ai_credits_per_month - reservation.used,
         generation_id=generation.id,
         model=outcome.model,
         usage=_usage_out(usage),
@@ -536,34 +641,50 @@ async def stream_generation(
 ) -> AsyncIterator[bytes]:
     """The body of POST /ai/generate-content/stream.
 
-    `delta` events relay the model's text as it comes (raw: a LinkedIn draft may still show
-    markdown); the final `done` event carries the post as it must be used — cleaned, without
-    hashtags if so asked, and trimmed to the network's limit (a stream cannot ask the model a
-    second time). Any failure ends the stream with an `error` event and charges nothing.
+    The credits are reserved first (an `error` event when concurrent calls spent them since the
+    quick read). `delta` events relay the model's text as it comes (raw: a LinkedIn draft may
+    still show markdown); the final `done` event carries the post as it must be used — cleaned,
+    without hashtags if so asked, taken back to its last whole sentence if `max_tokens` cut it,
+    and trimmed to the network's limit (a stream cannot ask the model a second time). Any failure
+    ends the stream with an `error` event and gives the credits back, as does a client that goes
+    away before `done`.
     """
-    events = client.stream(call.messages, model=call.model, fallback_models=settings.ai_fallback_models)
     try:
+        reservation = await reserve(db, call)
+    except T21Error as exc:
+        yield _error_event(exc)
+        return
+    kept = False
+    try:
+        events = client.stream(
+            call.messages,
+            model=call.model,
+            fallback_models=settings.ai_fallback_models,
+            max_tokens=call.max_tokens,
+        )
         async for event in heartbeat(events, HEARTBEAT_SECONDS):
             if event is None:
                 yield b": keep-alive\n\n"
             elif event.kind == "delta":
                 yield sse("delta", {"text": event.text})
             elif event.kind == "error":
-                assert event.error is not None
-                log.warning("ai_stream_failed", error=type(event.error).__name__, received=len(event.text))
-                yield _error_event(provider_error(event.error))
+                error = event.error or AIProviderUnavailable("The AI provider's stream failed")
+                log.warning("ai_stream_failed", error=type(error).__name__, received=len(event.text))
+                yield _error_event(provider_error(error))
                 return
             else:
-                draft = shaping.finish(call.platform, event.text, keep_hashtags=call.keep_hashtags)
+                text = _whole(event.text, event.finish_reason == "length", event.model, call)
+                draft = shaping.finish(call.platform, text, keep_hashtags=call.keep_hashtags)
                 if not draft.content.strip():
                     yield _error_event(
                         AIUnavailable("The AI provider answered with an empty post; no credits were charged.")
                     )
                     return
                 outcome = Outcome([draft], event.model or call.model, event.usage or Usage())
+                kept = True  # from here on, storing the generation keeps or gives back the credits
                 try:
-                    result = await charge_and_store(db, call, outcome)
-                except T21Error as exc:  # credits spent meanwhile, or the brand deleted
+                    result = await store_or_give_back(db, call, outcome, reservation)
+                except T21Error as exc:  # the brand deleted meanwhile
                     yield _error_event(exc)
                     return
                 yield sse("done", result.model_dump(mode="json", by_alias=True, exclude={"variants"}))
@@ -571,6 +692,9 @@ async def stream_generation(
     except AIProviderError as exc:  # failed before the first byte (refused, 4xx, 5xx)
         log.warning("ai_stream_failed", error=type(exc).__name__, status=exc.status)
         yield _error_event(provider_error(exc))
+    finally:
+        if not kept:
+            await give_back(db, reservation)
 
 
 T = TypeVar("T")
@@ -613,10 +737,12 @@ __all__: Sequence[str] = (
     "AIService",
     "AIUnavailable",
     "ModelNotAllowed",
-    "charge_and_store",
+    "give_back",
     "heartbeat",
     "provider_error",
+    "reserve",
     "server_timing",
     "sse",
+    "store_or_give_back",
     "stream_generation",
 )

@@ -17,6 +17,7 @@ Everything here is pure and synchronous.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -63,6 +64,27 @@ def x_length(text: str) -> int:
 def hard_limit(platform: Platform) -> int:
     # The connector's own limit, so this can never disagree with POST /posts.
     return validate(platform, "x").limit
+
+
+# The bound on what a model may write for one answer (`max_tokens`), so its length and its cost
+# are never open-ended. English runs 3 to 4 characters a token, so a post at the network's limit
+# is about limit / 3 tokens; the headroom covers hashtags, a wrapper the model adds despite being
+# told not to (quotation marks, a preamble), scripts that take more tokens per character, and an
+# answer somewhat over the limit (which `AIService` asks again or trims: cutting it here would only
+# lose its end). Variants are separate choices (`n`), each bounded on its own, so the bound does not
+# grow with them. Without a network (none of today's calls), the default.
+CHARS_PER_TOKEN = 3
+TOKEN_HEADROOM = 1.5
+TOKEN_EXTRA = 64
+DEFAULT_MAX_TOKENS = 1024
+
+
+@cache
+def max_tokens(platform: Platform | None) -> int:
+    """`max_tokens` for one answer written for `platform` (X 204, Instagram 1,164, LinkedIn 1,564)."""
+    if platform is None:
+        return DEFAULT_MAX_TOKENS
+    return math.ceil(hard_limit(platform) / CHARS_PER_TOKEN * TOKEN_HEADROOM) + TOKEN_EXTRA
 
 
 def validate(platform: Platform, text: str) -> ValidationResult:

@@ -312,6 +312,29 @@ def fit_to_limit(text: str, limit: int, measure: Callable[[str], int] = len) -> 
     return max(candidates, key=measure)
 
 
+def drop_unfinished(text: str) -> str:
+    """A text the model stopped writing mid-way (its token bound, finish_reason "length"), back to
+    where it may end: its last whole sentence, or, when that would throw away more than half of
+    it, its last whole word marked with "…". The last word counts as cut off unless a space
+    follows it (a token can end inside a word, or inside a hashtag or link). "" when not even
+    one whole word is left."""
+    head = text.rstrip()
+    if not head:
+        return ""
+    if head[-1] in SENTENCE_ENDS:
+        return head
+    cuts = _cut_points(head)
+    if len(head) < len(text):
+        cuts.append(_Cut(len(head), False))
+    sentences = [c for c in cuts if c.sentence]
+    if sentences and sentences[-1].end * 2 >= len(head):
+        return head[: sentences[-1].end].rstrip()
+    if not cuts:
+        return ""
+    last = cuts[-1]
+    return head[: last.end].rstrip() if last.sentence else _word_cut_text(head, last.end)
+
+
 def _longest_fitting(
     cuts: list[_Cut], text: str, limit: int, measure: Callable[[str], int], *, sentence: bool
 ) -> str | None:

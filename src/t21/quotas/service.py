@@ -1,4 +1,8 @@
-"""Who pays for what, which plan applies, and atomic usage counters (DESIGN section 8)."""
+"""Who pays for what, which plan applies, and atomic usage counters (DESIGN section 8).
+
+AI credits are counted by `t21.ai.repository` (reserved before the provider is asked, given back
+when the call fails), in single statements on connections of their own, with the same lazy
+monthly reset as `_reset_if_new_month`."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from t21.brands.models import Brand
 from t21.config import Settings
 from t21.enums import SubscriptionStatus, Tier
-from t21.errors import PlanLimitReached, QuotaExceeded
+from t21.errors import NotFound, PlanLimitReached, QuotaExceeded
 from t21.kit.clock import utcnow
 from t21.kit.timezones import month_start, next_month_start
 from t21.organizations.models import Organization, TeamMember
@@ -67,13 +71,19 @@ class BillingOwner:
 
 
 async def billing_owner_for_brand(session: AsyncSession, brand: Brand) -> BillingOwner:
+    """The brand's organization, or for a personal brand its user. NotFound when that owner is
+    gone (deleted since the brand was read: its brands go with it)."""
     if brand.organization_id is not None:
         org = await session.get(Organization, brand.organization_id)
-        assert org is not None
+        if org is None:
+            raise NotFound("Brand not found", code="brand_not_found")
         return BillingOwner("organization", org.id, org)
-    assert brand.user_id is not None
+    if brand.user_id is None:
+        # ck_brands_one_owner makes this impossible for a stored brand.
+        raise ValueError(f"brand {brand.id} has neither a user nor an organization")
     user = await session.get(User, brand.user_id)
-    assert user is not None
+    if user is None:
+        raise NotFound("Brand not found", code="brand_not_found")
     return BillingOwner("user", user.id, user)
 
 
@@ -141,32 +151,6 @@ async def release_posts(session: AsyncSession, owner: BillingOwner, count: int =
         .where(model.id == owner.id)
         .values(posts_this_month=func.greatest(model.posts_this_month - count, 0))
     )
-
-
-async def consume_ai_credits(
-    session: AsyncSession, settings: Settings, owner: BillingOwner, credits: int
-) -> int:
-    """Atomically charge AI credits; returns credits remaining. Raises QuotaExceeded when short."""
-    await _reset_if_new_month(session, owner)
-    plan = owner.plan(settings)
-    model = owner.model
-    result = await session.execute(
-        update(model)
-        .where(model.id == owner.id, model.ai_credits_used + credits <= plan.ai_credits_per_month)
-        .values(ai_credits_used=model.ai_credits_used + credits)
-        .returning(model.ai_credits_used)
-    )
-    used = result.scalar_one_or_none()
-    if used is None:
-        raise QuotaExceeded(
-            "Not enough AI credits left this month",
-            details={
-                "limit": plan.ai_credits_per_month,
-                "resetsAt": next_month_start(utcnow()).isoformat(),
-                "tier": plan.tier.value,
-            },
-        )
-    return plan.ai_credits_per_month - int(used)
 
 
 def ensure_below_limit(current: int, limit: int, what: str, plan: Plan) -> None:

@@ -18,6 +18,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from t21.kit.clock import utcnow
+from t21.publishing.overdue import oldest_overdue_age
+
 API_PREFIX = "/api/v1"
 
 SCRAPE_SQL = {
@@ -42,6 +45,7 @@ class DatabaseCollector:
 
     def __init__(self) -> None:
         self.snapshot: dict[str, list[tuple[Any, ...]]] = {}
+        self.oldest_overdue: float = 0.0
 
     async def refresh(self, request: Request) -> None:
         snapshot: dict[str, list[tuple[Any, ...]]] = {}
@@ -52,6 +56,12 @@ class DatabaseCollector:
                 except Exception:
                     await conn.rollback()
                     snapshot[name] = []
+            try:
+                raw = await conn.get_raw_connection()
+                self.oldest_overdue = await oldest_overdue_age(raw.driver_connection, utcnow())
+            except Exception:
+                await conn.rollback()
+                self.oldest_overdue = float("nan")
         self.snapshot = snapshot
 
     def collect(self) -> Iterable[Metric]:
@@ -71,6 +81,11 @@ class DatabaseCollector:
                 lag.add_metric([q], float(value))
             lag.add_metric(["1"], float(worst))
         yield lag
+        yield GaugeMetricFamily(
+            "t21_publish_oldest_overdue_seconds",
+            "Seconds since the time of the oldest overdue post (due, unsent 60 s after); 0 when none",
+            value=self.oldest_overdue,
+        )
         workers, age = (s.get("heartbeat") or [(0, None)])[0]
         yield GaugeMetricFamily("t21_workers", "Workers with a heartbeat row", value=float(workers))
         yield GaugeMetricFamily(

@@ -1,4 +1,5 @@
-"""Worker liveness for /readyz: a silent dead worker must be visible."""
+"""Worker liveness for /readyz: a silent dead worker must be visible, and so must workers that
+heart-beat but publish nothing (stuck, or looking at the wrong queue)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from fastapi import FastAPI, Request
 from sqlalchemy import text
 
 from t21.health import register_readiness_check
+from t21.kit.clock import utcnow
+from t21.publishing.overdue import UNTAKEN_LIMIT, oldest_untaken_due
 
 # Workers heart-beat every 5 s; three missed beats and we call them gone.
 HEARTBEAT_STALE_SECONDS = 20
@@ -33,5 +36,27 @@ async def _worker_check(request: Request) -> tuple[bool, str]:
     return True, f"last heartbeat {age:.1f}s ago"
 
 
+async def _publishing_check(request: Request) -> tuple[bool, str]:
+    """Fails when due work has waited UNTAKEN_LIMIT and no worker took it (publishing/overdue.py
+    says what counts); nothing due, or everything due being worked on, is fine."""
+    now = utcnow()
+    try:
+        # The engine's pool, as the other checks: it fails at once when the database is down.
+        async with request.app.state.db.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            oldest = await oldest_untaken_due(raw.driver_connection, now)
+    except Exception as exc:
+        return False, f"cannot read due posts: {type(exc).__name__}"
+    if oldest is None:
+        return True, "no due post has waited for a worker"
+    waited = (now - oldest).total_seconds()
+    limit = UNTAKEN_LIMIT.total_seconds() / 60
+    return False, (
+        f"no worker has taken due posts for {limit:.0f} minutes (the oldest was due {waited / 60:.0f} "
+        "minutes ago): scheduled posts are not going out; check that `t21 worker` runs and is not stuck"
+    )
+
+
 def install(app: FastAPI) -> None:
     register_readiness_check("worker", _worker_check)
+    register_readiness_check("publishing", _publishing_check)

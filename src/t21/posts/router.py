@@ -76,6 +76,7 @@ async def list_posts(
             ),
             cursor=cursor,
             limit=limit,
+            settings=request.app.state.settings,
         )
     # Serialised once here; FastAPI would validate the whole page again before serialising it.
     return Response(page.model_dump_json(by_alias=True), media_type="application/json")

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from t21.enums import Platform
 from t21.kit.schemas import Schema, StrictInput
 from t21.kit.timezones import validate_time_zone
+from t21.publishing.overdue import OverdueReason
 
 MAX_CONTENT = 10_000
 
@@ -64,6 +65,14 @@ class RetryRequest(StrictInput):
     target_ids: list[uuid.UUID] | None = None
 
 
+class OverdueOut(Schema):
+    """Due and still not sent a minute after its time (publishing/overdue.py): since when, why."""
+
+    since: datetime
+    reason: OverdueReason
+    message: str
+
+
 class SocialPostOut(Schema):
     id: uuid.UUID
     social_account_id: uuid.UUID
@@ -77,6 +86,7 @@ class SocialPostOut(Schema):
     error: str | None
     error_code: str | None
     attempts: int
+    overdue: OverdueOut | None = None
 
 
 class PostOut(Schema):
@@ -97,6 +107,8 @@ class PostOut(Schema):
     created_at: datetime
     updated_at: datetime
     targets: list[SocialPostOut]
+    # The target overdue the longest, when any is.
+    overdue: OverdueOut | None = None
 
 
 class ValidateRequest(StrictInput):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from t21.config import Settings
 from t21.db.base import new_id
 from t21.enums import Platform, PostStatus, Role, SocialAccountStatus, SocialPostStatus
 from t21.errors import Conflict, NotFound, ValidationFailed
+from t21.jobs.app import raw_connection
 from t21.kit.clock import utcnow
 from t21.kit.pagination import decode_cursor, encode_cursor
 from t21.kit.schemas import ListResponse
@@ -42,6 +44,7 @@ from t21.posts.schemas import (
     ValidateResponse,
     ValidationIssueOut,
 )
+from t21.publishing.overdue import Overdue, overdue_of_targets, post_overdue
 from t21.publishing.scheduling import cancel_target_job, schedule_target
 from t21.quotas.readonly import ensure_account_within_plan, ensure_brand_within_plan
 from t21.quotas.service import billing_owner_for_brand, consume_posts, release_posts
@@ -55,29 +58,59 @@ EDITABLE = {PostStatus.DRAFT.value, PostStatus.SCHEDULED.value, PostStatus.PENDI
 NOT_STARTED = {SocialPostStatus.SCHEDULED.value, SocialPostStatus.CANCELLED.value}
 
 
-def post_out(post: Post, targets: list[SocialPost]) -> PostOut:
+# Computed, not columns: the post's targets, and whether a target is overdue (publishing/overdue.py).
+DERIVED_FIELDS = {"targets", "overdue"}
+
+
+def post_out(
+    post: Post, targets: list[SocialPost], overdue: Mapping[uuid.UUID, Overdue] | None = None
+) -> PostOut:
+    overdue = overdue or {}
     return PostOut.model_validate(
         {
-            **{name: getattr(post, name) for name in PostOut.model_fields if name != "targets"},
+            **{name: getattr(post, name) for name in PostOut.model_fields if name not in DERIVED_FIELDS},
             "media_ids": [str(m) for m in post.media_ids],
-            "targets": [SocialPostOut.model_validate(t) for t in targets],
+            "targets": [
+                {**{name: getattr(t, name) for name in LISTED_TARGET_COLUMNS}, "overdue": overdue.get(t.id)}
+                for t in targets
+            ],
+            "overdue": post_overdue((t.id for t in targets), overdue),
         }
     )
 
 
-LISTED_POST_COLUMNS = [name for name in PostOut.model_fields if name != "targets"]
-LISTED_TARGET_COLUMNS = list(SocialPostOut.model_fields)
+async def targets_overdue(
+    connection: psycopg.AsyncConnection[Any],
+    targets: Iterable[tuple[uuid.UUID, str, datetime | None]],
+    settings: Settings | None,
+) -> dict[uuid.UUID, Overdue]:
+    """Which of (id, status, scheduled_for) are overdue, and why: no query unless one may be."""
+    stalled = settings.worker_stalled_seconds if settings is not None else DEFAULT_STALLED_SECONDS
+    return await overdue_of_targets(connection, targets, now=utcnow(), stalled_seconds=stalled)
+
+
+DEFAULT_STALLED_SECONDS = Settings.model_fields["worker_stalled_seconds"].default
+LISTED_POST_COLUMNS = [name for name in PostOut.model_fields if name not in DERIVED_FIELDS]
+LISTED_TARGET_COLUMNS = [name for name in SocialPostOut.model_fields if name != "overdue"]
 
 
 def listed_page(
-    rows: list[dict[str, Any]], targets: dict[uuid.UUID, list[dict[str, Any]]], next_cursor: str | None
+    rows: list[dict[str, Any]],
+    targets: dict[uuid.UUID, list[dict[str, Any]]],
+    next_cursor: str | None,
+    overdue: Mapping[uuid.UUID, Overdue] | None = None,
 ) -> ListResponse[PostOut]:
     """A page of posts straight from plain database rows, validated in one call (pydantic's core
     builds every model; one ORM object and one model_validate per post cost several times more).
     A test holds each listed post to the single-post answer."""
+    overdue = overdue or {}
     for row in rows:
         row["media_ids"] = [str(m) for m in row["media_ids"]]
         row["targets"] = targets[row["id"]]
+        if overdue:
+            for target in row["targets"]:
+                target["overdue"] = overdue.get(target["id"])
+            row["overdue"] = post_overdue((t["id"] for t in row["targets"]), overdue)
     return ListResponse[PostOut].model_validate({"data": rows, "next_cursor": next_cursor})
 
 
@@ -88,6 +121,7 @@ async def list_posts(
     *,
     cursor: str | None,
     limit: int,
+    settings: Settings | None = None,
 ) -> ListResponse[PostOut]:
     """One page of the posts `user_id` may see, newest first, or by time for a calendar range."""
     queries = PostListQueries(connection)
@@ -101,7 +135,12 @@ async def list_posts(
             last["scheduled_for" if filters.by_schedule else "created_at"], last["id"]
         )
     targets = await queries.target_rows_for_posts([row["id"] for row in page], LISTED_TARGET_COLUMNS)
-    return listed_page(page, targets, next_cursor)
+    overdue = await targets_overdue(
+        connection,
+        ((t["id"], t["status"], t["scheduled_for"]) for rows_ in targets.values() for t in rows_),
+        settings,
+    )
+    return listed_page(page, targets, next_cursor, overdue)
 
 
 def new_target(post_id: uuid.UUID, account: SocialAccount, scheduled_for: datetime | None) -> SocialPost:
@@ -370,7 +409,15 @@ class PostService:
 
     async def get(self, user: User, post_id: uuid.UUID) -> PostOut:
         post = await self._visible(user, post_id)
-        return post_out(post, await self.posts.targets(post.id))
+        targets = await self.posts.targets(post.id)
+        return post_out(post, targets, await self._overdue(targets))
+
+    async def _overdue(self, targets: list[SocialPost]) -> dict[uuid.UUID, Overdue]:
+        return await targets_overdue(
+            await raw_connection(self.session),
+            ((t.id, t.status, t.scheduled_for) for t in targets),
+            self.settings,
+        )
 
     async def _visible(self, user: User, post_id: uuid.UUID, *, for_update: bool = False) -> Post:
         post = await self.posts.get_visible(user.id, post_id, for_update=for_update)
@@ -455,7 +502,7 @@ class PostService:
         await self.session.refresh(post)
         for target in targets:
             await self.session.refresh(target)
-        return post_out(post, targets)
+        return post_out(post, targets, await self._overdue(targets))
 
     async def _account(self, account_id: uuid.UUID) -> SocialAccount:
         account = await self.session.get(SocialAccount, account_id)

@@ -1857,6 +1857,25 @@ export interface components {
             name: string;
         };
         /**
+         * OverdueOut
+         * @description Due and still not sent a minute after its time (publishing/overdue.py): since when, why.
+         */
+        OverdueOut: {
+            /** Message */
+            message: string;
+            reason: components["schemas"]["OverdueReason"];
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+        };
+        /**
+         * OverdueReason
+         * @enum {string}
+         */
+        OverdueReason: "rate_limited" | "account_disconnected" | "no_worker" | "retrying" | "publishing" | "reconciling" | "queued" | "unknown";
+        /**
          * PaidTier
          * @description The tiers a checkout can buy. FREE is what you have without paying, so it is not offered.
          * @enum {string}
@@ -1981,6 +2000,7 @@ export interface components {
             id: string;
             /** Mediaids */
             mediaIds: string[];
+            overdue?: components["schemas"]["OverdueOut"] | null;
             /** Overrides */
             overrides: {
                 [key: string]: unknown;
@@ -2231,6 +2251,7 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            overdue?: components["schemas"]["OverdueOut"] | null;
             /** Platform */
             platform: string;
             /** Platformpostid */

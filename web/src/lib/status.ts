@@ -29,6 +29,26 @@ export function statusLabel(status: string): string {
   return (LABELS as Record<string, string>)[status] ?? status;
 }
 
+/** A due post (or target) still not sent a minute after its time, and the reason T21 knows
+ * (publishing/overdue.py on the server). */
+export interface Overdue {
+  since: string;
+  reason: string;
+  message: string;
+}
+
+export const OVERDUE_LABEL = "Overdue";
+
+/** The badge's words: "Overdue" wins over the status it is stuck in. */
+export function displayLabel(status: string, overdue?: Overdue | null): string {
+  return overdue ? OVERDUE_LABEL : statusLabel(status);
+}
+
+/** The CSS class that colours a badge or a calendar chip. */
+export function statusClass(status: string, overdue?: Overdue | null): string {
+  return overdue ? "status-OVERDUE" : `status-${status}`;
+}
+
 /** Only posts not yet handed to a network may be moved in the calendar. */
 export function canReschedule(status: string): boolean {
   return status === "DRAFT" || status === "SCHEDULED" || status === "PENDING_APPROVAL";

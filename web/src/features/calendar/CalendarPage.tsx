@@ -11,9 +11,10 @@ import { EmptyState, ErrorState, LoadingRows, NotAvailableYet } from "../../comp
 import { StatusBadge } from "../../components/StatusBadge";
 import { useToast } from "../../components/Toasts";
 import { addDays, addMonths, dayKeyIn, fetchWindow, monthGrid, moveToDay, sameMonth, weekDays, zonedParts, type DayKey } from "../../lib/calendar";
-import { canReschedule, POST_STATUSES, statusLabel } from "../../lib/status";
+import { canReschedule, displayLabel, OVERDUE_LABEL, POST_STATUSES, statusClass } from "../../lib/status";
 import { BrandPicker, useSelectedBrand } from "../brands/BrandPicker";
 import type { Brand } from "../brands/brandQueries";
+import { OverdueNote } from "../posts/PostCard";
 import { usePosts, type Post } from "../posts/postQueries";
 
 type View = "month" | "week";
@@ -37,7 +38,7 @@ function dayLabel(day: DayKey, view: View): string {
   return number;
 }
 
-function PostChip({ post, timeZone, onOpen }: { post: Post; timeZone: string; onOpen(post: Post): void }) {
+export function PostChip({ post, timeZone, onOpen }: { post: Post; timeZone: string; onOpen(post: Post): void }) {
   const instant = postInstant(post);
   const time = instant ? zonedParts(instant, timeZone).time.slice(0, 5) : "";
   const movable = canReschedule(post.status);
@@ -48,12 +49,12 @@ function PostChip({ post, timeZone, onOpen }: { post: Post; timeZone: string; on
   return (
     <button
       type="button"
-      className={`chip status-${post.status}`}
+      className={`chip ${statusClass(post.status, post.overdue)}`}
       draggable={movable}
       onDragStart={movable ? onDragStart : undefined}
       onClick={() => onOpen(post)}
-      title={`${statusLabel(post.status)} · ${post.content}`}
-      aria-label={`${time} ${statusLabel(post.status)}: ${post.content.slice(0, 60)}`}
+      title={`${displayLabel(post.status, post.overdue)}${post.overdue ? ` (${post.overdue.message})` : ""} · ${post.content}`}
+      aria-label={`${time} ${displayLabel(post.status, post.overdue)}: ${post.content.slice(0, 60)}`}
       data-post-id={post.id}
     >
       {time} {post.content || "(media)"}
@@ -114,9 +115,10 @@ function PostDialog({ post, brand, onClose, onMove }: { post: Post | null; brand
       {post && (
         <div className="stack">
           <div className="row">
-            <StatusBadge status={post.status} />
+            <StatusBadge status={post.status} overdue={post.overdue} />
             {instant && <span className="small muted">{`${dayTitle(currentDay, "short")} ${zonedParts(instant, brand.timeZone).time.slice(0, 5)} (${brand.timeZone})`}</span>}
           </div>
+          {post.overdue && <OverdueNote overdue={post.overdue} timeZone={brand.timeZone} />}
           <p className="preview-text">{post.content}</p>
           {canReschedule(post.status) && post.scheduledFor ? (
             <form
@@ -157,6 +159,9 @@ function Legend() {
       {POST_STATUSES.filter((s) => s !== "PENDING_APPROVAL").map((status) => (
         <StatusBadge key={status} status={status} />
       ))}
+      <span className="badge status-OVERDUE" title="Due, and not sent a minute after its time">
+        {OVERDUE_LABEL}
+      </span>
     </div>
   );
 }

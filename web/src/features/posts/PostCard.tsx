@@ -5,16 +5,26 @@ import { Button } from "../../components/Button";
 import { StatusBadge } from "../../components/StatusBadge";
 import { useToast } from "../../components/Toasts";
 import { formatDateTime } from "../../lib/format";
+import { OVERDUE_LABEL, type Overdue } from "../../lib/status";
 import { PLATFORM_NAMES } from "../accounts/accountQueries";
 import { needsAttention, type Post, type SocialPost } from "./postQueries";
 
-function TargetLine({ target }: { target: SocialPost }) {
+/** "Overdue since 3 Dec 2026, 14:01: <why>" — the server's sentence, in the post's zone. */
+export function OverdueNote({ overdue, timeZone }: { overdue: Overdue; timeZone?: string | undefined }) {
+  return (
+    <p className="overdue-note" role="status" data-testid="overdue-note" data-reason={overdue.reason}>
+      <strong>{OVERDUE_LABEL}</strong> since {formatDateTime(overdue.since, timeZone)}: {overdue.message}
+    </p>
+  );
+}
+
+function TargetLine({ target, explain }: { target: SocialPost; explain: boolean }) {
   const name = PLATFORM_NAMES[target.platform as keyof typeof PLATFORM_NAMES] ?? target.platform;
   return (
     <li className="small">
       <span className="row" style={{ gap: 6 }}>
         <strong>{name}</strong>
-        <StatusBadge status={target.status} />
+        <StatusBadge status={target.status} overdue={target.overdue} />
         {target.platformPostUrl && (
           <a href={target.platformPostUrl} target="_blank" rel="noreferrer">
             View post
@@ -25,6 +35,11 @@ function TargetLine({ target }: { target: SocialPost }) {
         <span className="field-error" style={{ display: "block" }}>
           {target.status === "UNKNOWN" ? "We could not tell whether it was published: " : "Reason: "}
           {target.error}
+        </span>
+      )}
+      {explain && target.overdue && (
+        <span className="field-error" style={{ display: "block" }} data-testid="target-overdue">
+          {target.overdue.message}
         </span>
       )}
     </li>
@@ -59,7 +74,7 @@ export function PostCard({ post, timeZone }: { post: Post; timeZone?: string | u
     <li className="card stack" style={{ gap: 8 }} data-testid="post-card" data-status={post.status}>
       <div className="row" style={{ justifyContent: "space-between" }}>
         <div className="row" style={{ gap: 6 }}>
-          <StatusBadge status={post.status} />
+          <StatusBadge status={post.status} overdue={post.overdue} />
           <span className="small muted">{post.platforms.map((p) => PLATFORM_NAMES[p as keyof typeof PLATFORM_NAMES] ?? p).join(" · ")}</span>
           {post.aiGenerated && <span className="badge badge-plain badge-info">AI</span>}
         </div>
@@ -68,11 +83,13 @@ export function PostCard({ post, timeZone }: { post: Post; timeZone?: string | u
           {zone && when ? ` (${zone.replace(/_/g, " ")})` : ""}
         </span>
       </div>
+      {post.overdue && <OverdueNote overdue={post.overdue} timeZone={zone ?? undefined} />}
       <p className="preview-text">{post.content || <span className="muted">(no text)</span>}</p>
       {post.targets.length > 0 && (
         <ul style={{ margin: 0, paddingLeft: 18 }} aria-label="Networks">
           {post.targets.map((target) => (
-            <TargetLine key={target.id} target={target} />
+            // The post's note already says why for the target overdue the longest.
+            <TargetLine key={target.id} target={target} explain={target.overdue?.message !== post.overdue?.message} />
           ))}
         </ul>
       )}

@@ -23,7 +23,18 @@ export function usePosts(filter: PostFilter, enabled = true) {
       return (await unwrap(api.GET("/api/v1/posts", { params: { query } }))).data;
     },
     enabled,
+    // Nothing is announced when a post becomes overdue (nothing happened): while a post is due,
+    // or about to be, and not out, look again now and then so "Overdue" and its reason show up.
+    refetchInterval: (query) => (query.state.data?.some((post) => awaitingPublish(post, Date.now())) ? OVERDUE_POLL_MS : false),
   });
+}
+
+const OVERDUE_POLL_MS = 30_000;
+
+/** Due within five minutes (or already due) and not out yet. */
+export function awaitingPublish(post: Post, now: number): boolean {
+  if (post.status !== "SCHEDULED" && post.status !== "PUBLISHING") return false;
+  return post.scheduledFor !== null && Date.parse(post.scheduledFor) <= now + 5 * 60_000;
 }
 
 export function needsAttention(post: Post): boolean {

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import psycopg
 import psycopg_pool
 
 from t21.config import Settings
@@ -25,6 +28,23 @@ class JobResources:
     # Live events of the publishing hot path, sent after commit in batches (set by the worker;
     # without it each is sent right after its own commit).
     live: LiveEventBatch | None = None
+
+
+@asynccontextmanager
+async def job_connection(res: JobResources) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """An autocommit psycopg connection for a job's plain-SQL statements: the worker's pool, else
+    (a bare JobResources, as tests build) a connection of its own."""
+    if res.pool is not None:
+        async with res.pool.connection() as conn:
+            yield conn
+        return
+    from t21.db.urls import libpq_url
+
+    conn = await psycopg.AsyncConnection.connect(libpq_url(res.db.url), autocommit=True)
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 _resources: JobResources | None = None

@@ -30,9 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.db.session import transaction
 from t21.jobs.app import app, defer_in_transaction
-from t21.jobs.context import JobResources, resources
+from t21.jobs.context import JobResources, job_connection, resources
 from t21.kit.backoff import jittered
-from t21.kit.clock import utcnow
+from t21.kit.clock import utcnow, wall
 from t21.notifications.dispatch import on_email_queued
 from t21.notifications.models import EmailMessage
 from t21.notifications.repository import EmailRepository
@@ -75,10 +75,10 @@ class EmailRetryStrategy(BaseRetryStrategy):
 
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
         if isinstance(exception, EmailDeferred):
-            return RetryDecision(retry_at=utcnow() + timedelta(seconds=exception.delay))
+            return RetryDecision(retry_at=wall(utcnow() + timedelta(seconds=exception.delay)))
         if job.attempts + 1 >= MAX_ATTEMPTS:
             return None
-        return RetryDecision(retry_at=utcnow() + timedelta(seconds=backoff_seconds(job.attempts + 1)))
+        return RetryDecision(retry_at=wall(utcnow() + timedelta(seconds=backoff_seconds(job.attempts + 1))))
 
 
 @app.task(name="t21.send_email", queue="email", retry=EmailRetryStrategy())
@@ -187,7 +187,7 @@ def coalesced_send_job(to_address: str, now: datetime) -> tuple[str, dict[str, A
         "sj_task": SEND_TO_TASK,
         "sj_lock": coalesced_lock(to_address),
         "sj_args": Jsonb({"to_address": to_address}),
-        "sj_at": now + timedelta(seconds=COALESCE_SECONDS),
+        "sj_at": wall(now) + timedelta(seconds=COALESCE_SECONDS),  # compared with the database's now()
     }
 
 
@@ -224,12 +224,10 @@ async def send_emails_to(to_address: str) -> None:
 async def deliver_coalesced(res: JobResources, to_address: str) -> int:
     """Send every never-attempted PENDING email of `to_address`, in batches; returns how many
     were settled (sent, stored, or failed for good) by this run."""
-    from t21.publishing.fastpath import connection
-
     settled = 0
     sender = sender_for(res.settings)
     while True:
-        async with connection(res) as conn, conn.transaction():
+        async with job_connection(res) as conn, conn.transaction():
             await conn.execute(RECIPIENT_LOCK, (f"t21-email-to:{to_address}",))
             cur = await conn.execute(CLAIM_COALESCED, {"to": to_address, "limit": COALESCED_BATCH})
             batch = await cur.fetchall()
@@ -267,7 +265,7 @@ async def deliver_coalesced(res: JobResources, to_address: str) -> int:
             provider_ids.append(outcome.provider_message_id)
             sent_at.append(utcnow())
             errors.append(None)
-        async with connection(res) as conn:
+        async with job_connection(res) as conn:
             if ids:
                 await conn.execute(
                     RECORD_COALESCED,
@@ -319,7 +317,8 @@ async def resend_stranded_emails(res: JobResources) -> int:
     the hook, e.g. `t21 create-user`, or whose job an operator deleted)."""
     deferred = 0
     async with transaction(res.db.sessionmaker) as session:
-        ids = await EmailRepository(session).pending_without_job(utcnow() - SWEEP_GRACE, SWEEP_BATCH)
+        # created_at is the database's now(): compare on its clock.
+        ids = await EmailRepository(session).pending_without_job(wall(utcnow()) - SWEEP_GRACE, SWEEP_BATCH)
         for email_id, to_address in ids:
             # A savepoint per email: a job deferred meanwhile (queueing-lock conflict) must not
             # abort the others.

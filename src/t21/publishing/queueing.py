@@ -12,11 +12,10 @@ import asyncio
 
 import structlog
 
-from t21.jobs.context import JobResources
+from t21.jobs.context import JobResources, job_connection
 from t21.jobs.queue import queue_due_targets
 from t21.kit.backoff import jittered
 from t21.kit.clock import utcnow
-from t21.publishing.fastpath import connection
 
 log = structlog.get_logger(__name__)
 
@@ -29,7 +28,7 @@ BATCH = 2000
 async def queue_due_once(res: JobResources) -> float:
     """Queue every due target (in batches) and return how long to sleep before the next look."""
     while True:
-        async with connection(res) as conn:
+        async with job_connection(res) as conn:
             result = await queue_due_targets(conn, now=utcnow(), limit=BATCH)
         if result.queued:
             log.info("due_targets_queued", count=result.queued)

@@ -119,6 +119,12 @@ def _is_rate_limit(facts: TargetFacts) -> bool:
     return bool(facts.error and _RATE_LIMIT_WORDS.search(facts.error))
 
 
+def _handle(facts: TargetFacts) -> str:
+    """The account as people know it: "@acme" on X and Instagram; LinkedIn names it by email."""
+    name = facts.account_name or ""
+    return f"@{name}" if facts.platform in ("x", "instagram") and not name.startswith("@") else name
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -132,7 +138,7 @@ def overdue_reason(facts: TargetFacts, now: datetime) -> Overdue | None:
     assert facts.scheduled_for is not None
     since = facts.scheduled_for + GRACE
     network = network_name(facts.platform)
-    account = f"{network} account" + (f" @{facts.account_name}" if facts.account_name else "")
+    account = f"{network} account" + (f" {_handle(facts)}" if facts.account_name else "")
 
     def says(reason: OverdueReason, message: str) -> Overdue:
         return Overdue(since=since, reason=reason, message=message)
@@ -150,7 +156,8 @@ def overdue_reason(facts: TargetFacts, now: datetime) -> Overdue | None:
     if not facts.worker_alive:
         return says(
             OverdueReason.no_worker,
-            "No publishing worker is running, so nothing is being sent: start one with `t21 worker`.",
+            "No publishing worker is running, so nothing is being sent: an administrator needs to "
+            "start one (t21 worker).",
         )
     if waits_until is not None and _is_rate_limit(facts):
         return says(

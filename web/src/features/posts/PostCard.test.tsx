@@ -8,7 +8,7 @@ import { awaitingPublish, type Post, type SocialPost } from "./postQueries";
 const NO_WORKER = {
   since: "2026-12-03T14:01:00Z",
   reason: "no_worker" as const,
-  message: "No publishing worker is running, so nothing is being sent: start one with `t21 worker`.",
+  message: "No publishing worker is running, so nothing is being sent: an administrator needs to start one (t21 worker).",
 };
 const RATE_LIMIT = {
   since: "2026-12-03T14:01:00Z",

@@ -14,6 +14,7 @@ __all__ = [
     "SocialPostStatus",
     "SubscriptionStatus",
     "Tier",
+    "network_name",
 ]
 
 
@@ -35,6 +36,18 @@ class Platform(StrEnum):
     x = "x"
     instagram = "instagram"
     linkedin = "linkedin"
+
+
+# Each network's name as it writes it, for every text people read (notices, emails, errors).
+NETWORK_NAMES = {Platform.x: "X", Platform.instagram: "Instagram", Platform.linkedin: "LinkedIn"}
+
+
+def network_name(platform: str | Platform) -> str:
+    """ "linkedin" → "LinkedIn"; anything that is not a network's value comes back as it is."""
+    try:
+        return NETWORK_NAMES[Platform(platform)]
+    except ValueError:
+        return str(platform)
 
 
 class SocialAccountStatus(StrEnum):

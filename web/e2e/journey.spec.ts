@@ -138,7 +138,7 @@ test("schedule it two seconds ahead and see it published live", async () => {
   await page.getByLabel(/Publish at/).fill(localInputValue(new Date(Date.now() + 2_000), "Asia/Tokyo"));
   await page.getByRole("button", { name: "Schedule", exact: true }).click();
   await expect(page.getByText(/Scheduled for/)).toBeVisible();
-  await expect(page.getByText("Post published!")).toBeVisible({ timeout: 30_000 });
+  await expect(page.locator(".toast").getByText(/^Published on /)).toBeVisible({ timeout: 30_000 });
   await page.getByRole("link", { name: "Posts" }).click();
   await expect(page.getByTestId("post-card").first()).toHaveAttribute("data-status", "PUBLISHED", { timeout: 15_000 });
   await screenshot(page, "posts-published");

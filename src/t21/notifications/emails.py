@@ -8,6 +8,7 @@ from html import escape
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from t21.enums import network_name
 from t21.notifications.models import EmailMessage
 
 
@@ -30,7 +31,10 @@ def _layout(title: str, paragraphs: list[str], link: tuple[str, str] | None = No
 
 
 def render(template: str, **ctx: str) -> RenderedEmail:
-    """Every email T21 sends. Unknown templates are a programming error (KeyError)."""
+    """Every email T21 sends. Unknown templates are a programming error (KeyError). A network
+    is named as it writes itself ("linkedin" → "LinkedIn"), whoever the caller."""
+    if "platform" in ctx:
+        ctx["platform"] = network_name(ctx["platform"])
     builders = {
         "welcome": lambda: (
             "Welcome to T21",
@@ -58,6 +62,16 @@ def render(template: str, **ctx: str) -> RenderedEmail:
             [
                 f"Your post for {ctx['brand']} was not published on {ctx['platform']}.",
                 f"The network said: {ctx['reason']}",
+            ],
+            ("Open the post", ctx["url"]),
+        ),
+        "post_unknown": lambda: (
+            f"Check your post on {ctx['platform']}",
+            [
+                f"T21 could not confirm whether your post for {ctx['brand']} was published on "
+                f"{ctx['platform']}.",
+                ctx["reason"],
+                "Check the account before retrying: a retry would post it a second time if it is there.",
             ],
             ("Open the post", ctx["url"]),
         ),

@@ -86,6 +86,10 @@ class SocialPost(IdMixin, TimestampMixin, Base):
     job_id: Mapped[int | None] = mapped_column(BigInteger)
     metrics_deleted_at: Mapped[datetime | None] = mapped_column()
     next_metrics_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The outcome last announced to the author (publishing/notices.py): its status and when.
+    # A target is announced once per outcome: a retry of its post's other targets leaves it be.
+    notified_status: Mapped[str | None] = mapped_column(String(16))
+    notified_at: Mapped[datetime | None] = mapped_column()
 
 
 class PublishAttempt(IdMixin, Base):

@@ -43,7 +43,7 @@ from t21.platforms.base import (
 )
 from t21.posts.models import Post, PublishAttempt, SocialPost
 from t21.posts.per_network import content_for, media_for, thread_for
-from t21.publishing import fastpath
+from t21.publishing import fastpath, notices
 from t21.social_accounts.models import SocialAccount
 from t21.social_accounts.tokens import (
     connector_for,
@@ -807,52 +807,45 @@ async def _finish(
         platform_post_id=target.platform_post_id,
         platform_post_url=target.platform_post_url,
         error=target.error,
+        targets=targets,
     )
     await publish_live_event(session, [u.id for u in audience], "post.updated", payload)
-    if changed_to_terminal:
-        event = "post.published" if rolled != PostStatus.FAILED.value else "post.failed"
-        await publish_live_event(session, [u.id for u in audience], event, payload)
-        await _notify_author(session, res, post, brand, targets)
+    outcome = notices.outcome_event(rolled)
+    if changed_to_terminal and outcome is not None:
+        await publish_live_event(session, [u.id for u in audience], outcome, payload)
+    # Once the post has an outcome, each target's outcome not yet announced is, once.
+    fresh = [t for t in targets if notices.unannounced(t)] if outcome is not None else []
+    if fresh:
+        now = utcnow()
+        for t in fresh:
+            t.notified_status = t.status
+            t.notified_at = now
+        await _notify_author(session, res, post, brand, fresh)
 
 
 async def _notify_author(
-    session: AsyncSession, res: JobResources, post: Post, brand: Brand, targets: list[SocialPost]
+    session: AsyncSession, res: JobResources, post: Post, brand: Brand, fresh: list[SocialPost]
 ) -> None:
+    """The author's notices (and emails) for the outcomes not yet announced (`fresh`), built by
+    notices.author_notices as for the fast path."""
     author = await session.get(User, post.user_id) if post.user_id else None
     if author is None:
         return
-    url = f"{res.settings.base_url}/posts/{post.id}"
-    excerpt = (post.content[:140] + "…") if len(post.content) > 140 else post.content
-    published = [t for t in targets if t.status == SocialPostStatus.PUBLISHED.value]
-    problems = [
-        t for t in targets if t.status in (SocialPostStatus.FAILED.value, SocialPostStatus.UNKNOWN.value)
-    ]
-    if published:
-        platforms = ", ".join(sorted({t.platform for t in published}))
+    for note in notices.author_notices(
+        fresh,
+        post_id=post.id,
+        brand_id=brand.id,
+        brand_name=brand.name,
+        content=post.content,
+        base_url=res.settings.base_url,
+    ):
         await notify(
             session,
             [author],
-            kind="post.published",
-            title=f"Published on {platforms}",
-            body=excerpt,
-            data={"postId": str(post.id), "brandId": str(brand.id)},
-            email_template="post_published",
-            email_context={
-                "platform": platforms,
-                "brand": brand.name,
-                "excerpt": excerpt,
-                "url": published[0].platform_post_url or url,
-            },
-        )
-    for target in problems:
-        reason = target.error or "unknown error"
-        await notify(
-            session,
-            [author],
-            kind="post.failed",
-            title=f"Not published on {target.platform}",
-            body=reason,
-            data={"postId": str(post.id), "brandId": str(brand.id), "socialPostId": str(target.id)},
-            email_template="post_failed",
-            email_context={"platform": target.platform, "brand": brand.name, "reason": reason, "url": url},
+            kind=note.kind,
+            title=note.title,
+            body=note.body,
+            data=note.data,
+            email_template=note.template,
+            email_context=note.context,
         )

@@ -32,39 +32,26 @@ edge case). This module handles only the common case and hands anything else bac
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from t21.enums import PostStatus, SocialPostStatus
-from t21.jobs.context import JobResources
+from t21.jobs.context import JobResources, job_connection
 from t21.notifications.emails import render
 from t21.notifications.live import LIVE_CHANNEL, live_message
 from t21.notifications.tasks import coalesced_send_job
 from t21.platforms.base import PublishResult
+from t21.publishing import notices
 
 PUBLISH_TASK = "t21.publish_social_post"
 
 
-@asynccontextmanager
-async def connection(res: JobResources) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-    """An autocommit psycopg connection: the worker's pool, else (a bare JobResources) a new one."""
-    if res.pool is not None:
-        async with res.pool.connection() as conn:
-            yield conn
-        return
-    from t21.db.urls import libpq_url
-
-    conn = await psycopg.AsyncConnection.connect(libpq_url(res.db.url), autocommit=True)
-    try:
-        yield conn
-    finally:
-        await conn.close()
+# The job connection (jobs/context.py), under the name this module's statements use.
+connection = job_connection
 
 
 class Fallback(Exception):
@@ -340,22 +327,27 @@ PUBLISHED_TARGET = """status = 'PUBLISHED', platform_post_id = %(ppid)s,
            thread_post_ids = CASE WHEN %(has_thread)s THEN %(thread)s ELSE thread_post_ids END,
            published_at = %(now)s, next_metrics_at = %(metrics_at)s,
            error = NULL, error_code = NULL, job_id = NULL, updated_at = now()"""
+# TargetRow's fields, in order.
+TARGET_COLUMNS = (
+    "id, status, attempts, platform, platform_post_id, platform_post_url, error, "
+    "scheduled_for, notified_status, notified_at"
+)
 WRITE_TARGET = """
 WITH u AS (
     UPDATE social_posts
        SET {PUBLISHED_TARGET}
      WHERE id = %(target)s
- RETURNING id, status, attempts, platform, platform_post_id, platform_post_url, error
+ RETURNING {TARGET_COLUMNS}
 ),
 a AS (
     UPDATE publish_attempts SET finished_at = %(now)s, outcome = %(outcome)s, platform_post_id = %(ppid)s
      WHERE id = %(attempt)s
 )
-SELECT id, status, attempts, platform, platform_post_id, platform_post_url, error FROM u
+SELECT {TARGET_COLUMNS} FROM u
 UNION ALL
-SELECT id, status, attempts, platform, platform_post_id, platform_post_url, error
+SELECT {TARGET_COLUMNS}
   FROM social_posts WHERE post_id = %(post)s AND id <> %(target)s
-""".replace("{PUBLISHED_TARGET}", PUBLISHED_TARGET)
+""".replace("{PUBLISHED_TARGET}", PUBLISHED_TARGET).replace("{TARGET_COLUMNS}", TARGET_COLUMNS)
 
 
 def post_event(
@@ -369,9 +361,12 @@ def post_event(
     platform_post_id: str | None,
     platform_post_url: str | None,
     error: str | None,
+    targets: Sequence[notices.NoticeTarget] = (),
 ) -> dict[str, Any]:
-    """The payload of a live post.updated / post.published / post.failed event (the web app's
-    wire format, written once for every path that publishes)."""
+    """The payload of a live post.updated / post.published / post.partially_published /
+    post.failed event (the web app's wire format, written once for every path that publishes):
+    the target that changed, and every target of the post as it stands (`targets`; the target
+    alone when not given), from which the web app says what went out where."""
     return {
         "postId": str(post_id),
         "brandId": str(brand_id),
@@ -384,6 +379,9 @@ def post_event(
             "platformPostUrl": platform_post_url,
             "error": error,
         },
+        "targets": [{"id": str(t.id), "platform": t.platform, "status": t.status} for t in targets]
+        if targets
+        else [{"id": str(target_id), "platform": platform, "status": target_status}],
     }
 
 
@@ -396,6 +394,9 @@ class TargetRow:
     platform_post_id: str | None
     platform_post_url: str | None
     error: str | None
+    scheduled_for: datetime | None
+    notified_status: str | None
+    notified_at: datetime | None
 
 
 class TargetState(Protocol):
@@ -476,31 +477,25 @@ async def succeed(
             platform_post_id=target.platform_post_id,
             platform_post_url=target.platform_post_url,
             error=target.error,
+            targets=rows,
         )
         events = [{"type": "post.updated", **payload}]
-        if changed_to_terminal:
-            events.append(
-                {"type": "post.published" if rolled != PostStatus.FAILED.value else "post.failed", **payload}
-            )
+        outcome = notices.outcome_event(rolled)
+        if changed_to_terminal and outcome is not None:
+            events.append({"type": outcome, **payload})
         sql = [
             "WITH p AS (UPDATE posts SET status = %(rolled)s, updated_at = now(), published_at = "
             "CASE WHEN %(set_pub)s THEN %(now)s ELSE published_at END WHERE id = %(post)s)"
         ]
         params: dict[str, Any] = {"rolled": rolled, "set_pub": set_published_at, "now": now, "post": post_id}
-        if changed_to_terminal and author_id is not None:
+        # Once the post has an outcome, each target's outcome not yet announced is, once.
+        fresh = [t for t in rows if notices.unannounced(t)] if outcome is not None else []
+        if fresh:
+            sql.append(MARK_NOTIFIED)
+            params.update(notified_ids=[t.id for t in fresh], notified_statuses=[t.status for t in fresh])
+        if fresh and author_id is not None:
             _author_notices(
-                res,
-                sql,
-                params,
-                rows,
-                rolled,
-                post_id,
-                brand_id,
-                brand_name,
-                content,
-                author_id,
-                author_email,
-                now,
+                res, sql, params, fresh, post_id, brand_id, brand_name, content, author_id, author_email, now
             )
         sql.append("SELECT 1")
         await conn.execute("\n".join(sql), params)
@@ -520,6 +515,12 @@ async def announce(res: JobResources, message: str | None) -> None:
         await conn.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, message))
 
 
+MARK_NOTIFIED = """
+, notified AS (
+    UPDATE social_posts s SET notified_status = v.status, notified_at = %(now)s
+      FROM unnest(%(notified_ids)s::uuid[], %(notified_statuses)s::text[]) AS v(id, status)
+     WHERE s.id = v.id)
+"""
 NOTICE_CTES = """
 , n{i} AS (
     INSERT INTO notifications (id, user_id, kind, title, body, data)
@@ -532,7 +533,11 @@ NOTICE_CTES = """
 
 SUCCEED_ALONE = """
 WITH chk AS (
-    SELECT p.id, p.status AS old_status
+    SELECT p.id, p.status AS old_status,
+           -- notices.unannounced, for this target's outcome (PUBLISHED)
+           (SELECT t.notified_at IS NULL OR t.notified_status IS DISTINCT FROM 'PUBLISHED'
+                   OR COALESCE(t.scheduled_for > t.notified_at, false)
+              FROM social_posts t WHERE t.id = %(target)s) AS announce
       FROM posts p
      WHERE p.id = %(post)s
        AND NOT EXISTS (SELECT 1 FROM social_posts o
@@ -541,7 +546,7 @@ WITH chk AS (
 ),
 u AS (
     UPDATE social_posts
-       SET {PUBLISHED_TARGET}
+       SET {PUBLISHED_TARGET}, notified_status = 'PUBLISHED', notified_at = %(now)s
      WHERE id = %(target)s AND EXISTS (SELECT 1 FROM chk)
 ),
 a AS (
@@ -552,23 +557,23 @@ p AS (
     UPDATE posts SET status = 'PUBLISHED', published_at = COALESCE(published_at, %(now)s), updated_at = now()
       FROM chk WHERE posts.id = chk.id
 ){notices}
-SELECT chk.old_status FROM chk
+SELECT chk.old_status, chk.announce FROM chk
 """.replace("{PUBLISHED_TARGET}", PUBLISHED_TARGET)
 NOTICE_ALONE = """,
 n AS (
     INSERT INTO notifications (id, user_id, kind, title, body, data)
     SELECT %(n_id)s, %(author)s, 'post.published', %(n_title)s, %(n_body)s, %(n_data)s
-      FROM chk WHERE chk.old_status <> 'PUBLISHED'
+      FROM chk WHERE chk.announce
 ),
 e AS (
     INSERT INTO email_messages (id, to_address, subject, template, html, text_body)
     SELECT %(e_id)s, %(to)s, %(e_subject)s, 'post_published', %(e_html)s, %(e_text)s
-      FROM chk WHERE chk.old_status <> 'PUBLISHED'
+      FROM chk WHERE chk.announce
 ),
 sendjob AS (
     INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at)
     SELECT 'email', %(sj_task)s, 0, %(sj_lock)s, %(sj_lock)s, %(sj_args)s, %(sj_at)s
-      FROM chk WHERE chk.old_status <> 'PUBLISHED'
+      FROM chk WHERE chk.announce
     ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
 )"""
 
@@ -585,7 +590,8 @@ async def succeed_alone(
 ) -> bool:
     """`succeed` for a post whose only live target this is (the common case), in one statement:
     the post becomes PUBLISHED, the author gets the notification and the email `_author_notices`
-    would write; once committed, one live message carries post.updated (+ post.published).
+    would write (unless this outcome was announced already: notices.unannounced); once
+    committed, one live message carries post.updated (+ post.published).
     False: the post has another live target now, nothing was written, `succeed` must do it.
     `then`: the next post's claim, sent with it (NextClaim), whichever the answer."""
     post_id, target_id = claimed.post_id, claimed.target_id
@@ -614,25 +620,40 @@ async def succeed_alone(
         "outcome": "published",
         "attempt": claimed.attempt_id,
     }
-    notices = ""
+    notice_sql = ""
     if claimed.author_id is not None and claimed.author_email is not None:
-        notices = NOTICE_ALONE
-        excerpt = (content[:140] + "…") if len(content) > 140 else content
-        rendered = render(
-            "post_published",
-            platform=platform,
-            brand=claimed.brand_name,
-            excerpt=excerpt,
-            url=url or f"{res.settings.base_url}/posts/{post_id}",
+        # Written only if this outcome was not announced yet (chk.announce).
+        notice_sql = NOTICE_ALONE
+        (note,) = notices.author_notices(
+            [
+                TargetRow(
+                    target_id,
+                    SocialPostStatus.PUBLISHED.value,
+                    claimed.attempt_number,
+                    platform,
+                    result.platform_post_id,
+                    url,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
+            ],
+            post_id=post_id,
+            brand_id=claimed.brand_id,
+            brand_name=claimed.brand_name,
+            content=content,
+            base_url=res.settings.base_url,
         )
+        rendered = render(note.template, **note.context)
         _, job_params = coalesced_send_job(claimed.author_email, now)
         params.update(job_params)
         params.update(
             n_id=uuid.uuid4(),
             author=claimed.author_id,
-            n_title=f"Published on {platform}"[:300],
-            n_body=excerpt,
-            n_data=Jsonb({"postId": str(post_id), "brandId": str(claimed.brand_id)}),
+            n_title=note.title[:300],
+            n_body=note.body,
+            n_data=Jsonb(note.data),
             e_id=uuid.uuid4(),
             to=claimed.author_email,
             e_subject=rendered.subject,
@@ -640,7 +661,7 @@ async def succeed_alone(
             e_text=rendered.text,
         )
     async with connection(res) as conn:
-        sql = SUCCEED_ALONE.replace("{notices}", notices)
+        sql = SUCCEED_ALONE.replace("{notices}", notice_sql)
         if then is None:
             cur = await conn.execute(sql, params)
             row = await cur.fetchone()
@@ -668,8 +689,7 @@ def _author_notices(
     res: JobResources,
     sql: list[str],
     params: dict[str, Any],
-    rows: Sequence[TargetRow],
-    rolled: str,
+    fresh: Sequence[TargetRow],
     post_id: uuid.UUID,
     brand_id: uuid.UUID,
     brand_name: str,
@@ -678,58 +698,31 @@ def _author_notices(
     author_email: str,
     now: datetime,
 ) -> None:
-    """The author's in-app notification and email (as engine._notify_author writes them), as
-    CTEs of the roll-up statement; the email is sent by the author's coalesced send job."""
-    url = f"{res.settings.base_url}/posts/{post_id}"
-    excerpt = (content[:140] + "…") if len(content) > 140 else content
-    published = [t for t in rows if t.status == SocialPostStatus.PUBLISHED.value]
-    problems = [
-        t for t in rows if t.status in (SocialPostStatus.FAILED.value, SocialPostStatus.UNKNOWN.value)
-    ]
-    notes: list[tuple[str, str, str, dict[str, str], str, dict[str, str]]] = []
-    if published:
-        platforms = ", ".join(sorted({t.platform for t in published}))
-        notes.append(
-            (
-                "post.published",
-                f"Published on {platforms}",
-                excerpt,
-                {"postId": str(post_id), "brandId": str(brand_id)},
-                "post_published",
-                {
-                    "platform": platforms,
-                    "brand": brand_name,
-                    "excerpt": excerpt,
-                    "url": published[0].platform_post_url or url,
-                },
-            )
-        )
-    for t in problems:
-        reason = t.error or "unknown error"
-        notes.append(
-            (
-                "post.failed",
-                f"Not published on {t.platform}",
-                reason,
-                {"postId": str(post_id), "brandId": str(brand_id), "socialPostId": str(t.id)},
-                "post_failed",
-                {"platform": t.platform, "brand": brand_name, "reason": reason, "url": url},
-            )
-        )
-    for i, (kind, title, body, data, template, ctx) in enumerate(notes):
-        rendered = render(template, **ctx)
+    """The author's in-app notifications and emails for the outcomes not yet announced
+    (`fresh`; notices.author_notices builds them, as for the engine), as CTEs of the roll-up
+    statement; the emails are sent by the author's coalesced send job."""
+    notes = notices.author_notices(
+        fresh,
+        post_id=post_id,
+        brand_id=brand_id,
+        brand_name=brand_name,
+        content=content,
+        base_url=res.settings.base_url,
+    )
+    for i, note in enumerate(notes):
+        rendered = render(note.template, **note.context)
         # Only CTE names and placeholder names are formatted in; every value is a parameter.
         sql.append(NOTICE_CTES.replace("{i}", str(i)))
         params.update(
             {
                 f"n{i}_id": uuid.uuid4(),
-                f"n{i}_kind": kind,
-                f"n{i}_title": title[:300],
-                f"n{i}_body": body,
-                f"n{i}_data": Jsonb(data),
+                f"n{i}_kind": note.kind,
+                f"n{i}_title": note.title[:300],
+                f"n{i}_body": note.body,
+                f"n{i}_data": Jsonb(note.data),
                 f"e{i}_id": uuid.uuid4(),
                 f"e{i}_subject": rendered.subject,
-                f"e{i}_template": template,
+                f"e{i}_template": note.template,
                 f"e{i}_html": rendered.html,
                 f"e{i}_text": rendered.text,
             }

@@ -32,7 +32,7 @@ from t21.brands.access import require_brand
 from t21.brands.models import Brand
 from t21.config import Settings
 from t21.db.session import transaction
-from t21.enums import Platform, Role, SocialAccountStatus
+from t21.enums import Platform, Role, SocialAccountStatus, network_name
 from t21.errors import NotFound, T21Error, ValidationFailed
 from t21.kit.clock import utcnow
 from t21.kit.crypto import random_token, sha256_hex
@@ -50,7 +50,6 @@ from t21.users.models import User
 log = structlog.get_logger(__name__)
 
 STATE_TTL = timedelta(minutes=10)
-NETWORK_NAMES = {Platform.x: "X", Platform.instagram: "Instagram", Platform.linkedin: "LinkedIn"}
 CREDENTIAL_SETTINGS = {
     Platform.x: "T21_X_CLIENT_ID",
     Platform.instagram: "T21_INSTAGRAM_APP_ID",
@@ -70,13 +69,6 @@ class ConnectFlowError(T21Error):
     def __init__(self, message: str, *, code: str, status_code: int = 400, details: Any = None) -> None:
         super().__init__(message, code=code, details=details)
         self.status_code = status_code
-
-
-def network_name(platform: str | Platform) -> str:
-    try:
-        return NETWORK_NAMES[Platform(platform)]
-    except ValueError:
-        return str(platform)
 
 
 def account_out(account: SocialAccount) -> SocialAccountOut:

@@ -7,7 +7,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.config import Settings
-from t21.enums import Platform, Role, SocialAccountStatus
+from t21.enums import Platform, Role, SocialAccountStatus, network_name
 from t21.kit.crypto import TokenVault
 from t21.platforms.base import Connector, ErrorKind, PlatformError, TokenSet
 from t21.platforms.registry import build_connector
@@ -127,7 +127,7 @@ async def mark_disconnected(
         session,
         await brand_audience(session, brand, Role.admin),
         kind="account.disconnected",
-        title=f"Reconnect {name} on {account.platform}",
+        title=f"Reconnect {name} on {network_name(account.platform)}",
         body=reason,
         data={"socialAccountId": str(account.id), "brandId": str(brand.id), "platform": account.platform},
         email_template="account_disconnected",

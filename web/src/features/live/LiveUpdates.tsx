@@ -4,10 +4,12 @@ import { session } from "../../api/client";
 import { useCapabilities } from "../../api/capabilities";
 import { useToast } from "../../components/Toasts";
 import { LiveSocket, liveSocketUrl, parsePostEvent } from "./liveSocket";
+import { outcomeToast } from "./outcomeToast";
 
 /**
- * Keeps post lists, the calendar and notifications current while the app is open, and says
- * "Post published!" when one goes out. Renders nothing.
+ * Keeps post lists, the calendar and notifications current while the app is open, and says what
+ * became of a post when it went out: published, partly published or failed (outcomeToast).
+ * Renders nothing.
  */
 export function LiveUpdates() {
   const queryClient = useQueryClient();
@@ -30,10 +32,8 @@ export function LiveUpdates() {
         if (post) {
           void queryClient.invalidateQueries({ queryKey: ["posts"] });
           void queryClient.invalidateQueries({ queryKey: ["post", post.postId] });
-          if (post.type === "post.published") toast.show("Post published!", "success");
-          if (post.type === "post.failed") {
-            toast.show(`A post failed to publish${post.target?.error ? `: ${post.target.error}` : "."}`, "error");
-          }
+          const outcome = outcomeToast(post);
+          if (outcome) toast.show(outcome.message, outcome.kind);
         }
         void queryClient.invalidateQueries({ queryKey: ["notifications"] });
       },

@@ -6,12 +6,26 @@
  * server's protocol (t21/notifications/socket.py) and checked at runtime before use.
  */
 
+/** A post's outcome events: published everywhere, on some of its networks, or on none. */
+export const POST_OUTCOME_TYPES = ["post.published", "post.partially_published", "post.failed"] as const;
+const POST_EVENT_TYPES: readonly string[] = [...POST_OUTCOME_TYPES, "post.updated"];
+
+export interface PostEventTarget {
+  platform?: string;
+  status?: string;
+  error?: string | null;
+  platformPostUrl?: string | null;
+}
+
 export interface PostEvent {
-  type: "post.published" | "post.failed" | "post.updated";
+  type: (typeof POST_OUTCOME_TYPES)[number] | "post.updated";
   postId: string;
   brandId?: string;
   status?: string;
-  target?: { platform?: string; status?: string; error?: string | null; platformPostUrl?: string | null };
+  /** The target whose change this event carries. */
+  target?: PostEventTarget;
+  /** Every target of the post as it stands (platform and status). */
+  targets?: PostEventTarget[];
 }
 
 export type LiveEvent = PostEvent | { type: "notification.created" | string; [key: string]: unknown };
@@ -33,18 +47,22 @@ export function parsePostEvent(data: unknown): PostEvent | null {
   if (!data || typeof data !== "object") return null;
   const record = data as Record<string, unknown>;
   const type = record.type;
-  if (type !== "post.published" && type !== "post.failed" && type !== "post.updated") return null;
+  if (typeof type !== "string" || !POST_EVENT_TYPES.includes(type)) return null;
   // The brief's older shape nests the post ({post: {id, status}}); the server sends postId flat.
   const nested = record.post && typeof record.post === "object" ? (record.post as Record<string, unknown>) : undefined;
   const postId = typeof record.postId === "string" ? record.postId : typeof nested?.id === "string" ? nested.id : null;
   if (!postId) return null;
   const status = typeof record.status === "string" ? record.status : typeof nested?.status === "string" ? nested.status : undefined;
+  const targets = Array.isArray(record.targets)
+    ? record.targets.filter((t): t is PostEventTarget => Boolean(t) && typeof t === "object")
+    : undefined;
   return {
-    type,
+    type: type as PostEvent["type"],
     postId,
     brandId: typeof record.brandId === "string" ? record.brandId : undefined,
     status,
     target: record.target && typeof record.target === "object" ? (record.target as PostEvent["target"]) : undefined,
+    targets,
   };
 }
 

@@ -1,0 +1,43 @@
+"""which outcome of each target its author was told of
+
+Revision ID: 0006
+Revises: 0005
+Create Date: pre-release
+
+A post's notices are written when it rolls up to an outcome (published, partly published,
+failed), one per outcome of each target. Retrying the targets that did not go out rolls the
+post up again; the targets that were already out were announced then and must not be again.
+publishing/notices.py reads and writes these two columns; neither is indexed, so writing them
+keeps the row's update HOT.
+
+Targets already finished when this runs were announced by the code before it: they are marked
+so, or a retry of their post would announce them a second time.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("social_posts", sa.Column("notified_status", sa.String(length=16), nullable=True))
+    op.add_column("social_posts", sa.Column("notified_at", sa.DateTime(timezone=True), nullable=True))
+    op.execute(
+        """
+        UPDATE social_posts sp
+           SET notified_status = sp.status, notified_at = now()
+          FROM posts p
+         WHERE p.id = sp.post_id
+           AND sp.status IN ('PUBLISHED', 'FAILED', 'UNKNOWN')
+           AND p.status IN ('PUBLISHED', 'PARTIALLY_PUBLISHED', 'FAILED')
+        """
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("social_posts", "notified_at")
+    op.drop_column("social_posts", "notified_status")

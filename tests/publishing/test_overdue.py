@@ -48,8 +48,11 @@ def facts_and_now(draw: st.DrawFn) -> tuple[TargetFacts, datetime]:
     scheduled_for = draw(moments)
     now = scheduled_for + timedelta(seconds=draw(st.integers(-86_400, 3 * 86_400)))
     job_status = draw(st.sampled_from([None, "todo", "doing", "failed", "succeeded", "cancelled"]))
-    job_at = (
-        now + timedelta(seconds=draw(st.integers(-7_200, 2 * 86_400))) if job_status is not None else None
+    # The job's wait on the database's clock: due already (<= 0) or up to two days ahead.
+    job_wait = (
+        timedelta(seconds=draw(st.integers(-7_200, 2 * 86_400)), microseconds=draw(st.integers(0, 999_999)))
+        if job_status is not None
+        else None
     )
     facts = TargetFacts(
         target_id=uuid.uuid4(),
@@ -63,7 +66,7 @@ def facts_and_now(draw: st.DrawFn) -> tuple[TargetFacts, datetime]:
         time_zone=draw(st.sampled_from(ZONES)),
         job_id=None if job_status is None else draw(st.integers(1, 10**9)),
         job_status=job_status,
-        job_scheduled_at=job_at,
+        job_wait=job_wait,
         earlier_waiting=draw(st.integers(0, 3)),
         worker_alive=draw(st.booleans()),
     )
@@ -96,18 +99,19 @@ def test_overdue_reason_properties(case: tuple[TargetFacts, datetime]) -> None:
     if not facts.worker_alive:
         assert result.reason is OverdueReason.no_worker
         return
-    at = facts.job_scheduled_at
-    waiting = facts.job_status == "todo" and at is not None and at > now
+    wait = facts.job_wait
+    waiting = facts.job_status == "todo" and wait is not None and wait > timedelta(0)
     if result.reason is OverdueReason.rate_limited:
         assert waiting and (facts.error_code == "rate_limited" or facts.error in RATE_LIMIT_ERRORS)
-        assert facts.job_scheduled_at is not None
-        # "until HH:MM" in the brand's zone, the wait's end rounded up to the minute.
-        end = facts.job_scheduled_at
+        assert wait is not None
+        # "until HH:MM" in the brand's zone: the wait's end, rounded up to the minute.
+        end = now + wait
         if end.second or end.microsecond:
             end = end.replace(second=0, microsecond=0) + timedelta(minutes=1)
         local = wall_clock(end, facts.time_zone)
-        assert f"until {local:%H:%M}" in result.message or f" {local:%H:%M}." in result.message
-        assert local - wall_clock(facts.job_scheduled_at, facts.time_zone) < timedelta(minutes=1)
+        assert f"until {local:%H:%M}." in result.message or f"until {local:%a} {local.day} " in result.message
+        assert result.message.endswith(f" {local:%H:%M}.")
+        assert timedelta(0) <= end - (now + wait) < timedelta(minutes=1)
     elif waiting and (facts.error_code == "rate_limited" or facts.error in RATE_LIMIT_ERRORS):
         raise AssertionError(f"a rate-limit wait read as {result.reason}")
     if facts.status == "PUBLISHING":
@@ -148,7 +152,7 @@ def test_rate_limit_message() -> None:
         time_zone="Europe/Paris",
         job_id=7,
         job_status="todo",
-        job_scheduled_at=datetime(2026, 7, 1, 12, 5, tzinfo=UTC),
+        job_wait=timedelta(minutes=5),
         earlier_waiting=0,
         worker_alive=True,
     )
@@ -268,10 +272,11 @@ async def test_a_rate_limit_says_until_when_in_the_brands_zone(register, http, d
     alice, _, _, post = await scheduled_post(register, http, zone="America/New_York")
     await a_worker_heartbeats(db)
     await move_into_past(db, post["id"], 300)
-    reset = (datetime.now(UTC) + timedelta(minutes=7)).replace(second=0, microsecond=0)
+    # Half past a minute, so the rounding up is the next minute whatever a few milliseconds do.
+    reset = (datetime.now(UTC) + timedelta(minutes=7)).replace(second=30, microsecond=0)
     await give_job(db, post["id"], "todo", reset, error="X rate limit reached: Too Many Requests")
     overdue = (await alice.get(f"/api/v1/posts/{post['id']}")).json()["overdue"]
-    local = reset.astimezone(ZoneInfo("America/New_York"))
+    local = (reset + timedelta(seconds=30)).astimezone(ZoneInfo("America/New_York"))
     assert overdue["reason"] == "rate_limited"
     assert overdue["message"].startswith("Waiting for X's rate limit until ")
     assert f"{local:%H:%M}." in overdue["message"]

@@ -12,9 +12,11 @@ One place decides it, in two halves:
 The same module holds the two operator-facing reads: the oldest overdue target's age for
 /metrics and the oldest due target no worker has taken for /readyz.
 
-Times: the schedule facts are compared with `now` from `t21.kit.clock` (tests move it); worker
-heartbeats are written with the database's clock, so their freshness is judged by the database's
-`now()` and is not moved by a test's clock.
+Two clocks: a target's time (`scheduled_for`) is business time, compared with `now` from
+`t21.kit.clock` (tests move it). Jobs and heartbeats live on the database's clock: Procrastinate
+runs a job once `scheduled_at <= now()` there, and workers beat with `now()`. So a job's wait is
+read as an interval from the database's `now()` and added to business `now` (`job_wait`), and a
+heartbeat's freshness is judged by the database alone. In production the two clocks are one.
 """
 
 from __future__ import annotations
@@ -78,7 +80,9 @@ class TargetFacts:
     time_zone: str  # the brand's
     job_id: int | None
     job_status: str | None
-    job_scheduled_at: datetime | None
+    # How long the job still waits before it may run (its scheduled_at less the database's
+    # now()); zero or less once due; None without a time.
+    job_wait: timedelta | None
     # Due targets of the same account that are still waiting or sending and come before this one.
     earlier_waiting: int
     worker_alive: bool
@@ -144,8 +148,8 @@ def overdue_reason(facts: TargetFacts, now: datetime) -> Overdue | None:
         return Overdue(since=since, reason=reason, message=message)
 
     waits_until = (
-        facts.job_scheduled_at
-        if facts.job_status == "todo" and facts.job_scheduled_at is not None and facts.job_scheduled_at > now
+        now + facts.job_wait
+        if facts.job_status == "todo" and facts.job_wait is not None and facts.job_wait > timedelta(0)
         else None
     )
     if facts.account_status != SocialAccountStatus.CONNECTED.value:
@@ -205,7 +209,7 @@ def overdue_reason(facts: TargetFacts, now: datetime) -> Overdue | None:
 FACTS_SQL = """
 SELECT s.id AS target_id, s.status, s.scheduled_for, s.platform, s.error, s.error_code,
        a.status AS account_status, a.username AS account_name, b.time_zone,
-       s.job_id, j.status::text AS job_status, j.scheduled_at AS job_scheduled_at,
+       s.job_id, j.status::text AS job_status, j.scheduled_at - now() AS job_wait,
        (SELECT count(*) FROM social_posts e
          WHERE e.social_account_id = s.social_account_id
            AND e.status IN ('SCHEDULED', 'PUBLISHING')
@@ -275,7 +279,8 @@ async def oldest_overdue_age(connection: psycopg.AsyncConnection[Any], now: date
 
 # The oldest due target that no worker has taken for UNTAKEN_LIMIT: still SCHEDULED, and either
 # without a job (the queuer never gave it one, or its job ended without it), or with a job that
-# has been due since the cutoff and is not running. A target whose account waits on purpose (an
+# has been due for UNTAKEN_LIMIT (on the database's clock, as Procrastinate reads it) and is not
+# running. A target whose account waits on purpose (an
 # earlier due target's job waits for a rate limit's reset or a backoff) is not counted: that wait
 # is the account's, and no worker could take it. Read in index order (ix_social_posts_due), so a
 # stuck queue answers at its first row and a healthy one reads no row at all.
@@ -284,11 +289,11 @@ SELECT s.scheduled_for FROM social_posts s
 LEFT JOIN procrastinate_jobs j ON j.id = s.job_id
 WHERE s.status = 'SCHEDULED' AND s.scheduled_for <= %(cutoff)s
   AND (j.id IS NULL OR j.status NOT IN ('todo', 'doing')
-       OR (j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= %(cutoff)s)))
+       OR (j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= now() - %(limit)s)))
   AND NOT EXISTS (
       SELECT 1 FROM social_posts o JOIN procrastinate_jobs oj ON oj.id = o.job_id
       WHERE o.social_account_id = s.social_account_id AND o.status IN ('SCHEDULED', 'PUBLISHING')
-        AND o.scheduled_for <= %(now)s AND oj.status = 'todo' AND oj.scheduled_at > %(now)s)
+        AND o.scheduled_for <= %(now)s AND oj.status = 'todo' AND oj.scheduled_at > now())
 ORDER BY s.scheduled_for
 LIMIT 1
 """
@@ -297,6 +302,6 @@ LIMIT 1
 async def oldest_untaken_due(connection: psycopg.AsyncConnection[Any], now: datetime) -> datetime | None:
     """The time of the oldest due target no worker has taken for UNTAKEN_LIMIT, or None."""
     async with connection.cursor(row_factory=dict_row) as cursor:
-        await cursor.execute(UNTAKEN_SQL, {"cutoff": now - UNTAKEN_LIMIT, "now": now})
+        await cursor.execute(UNTAKEN_SQL, {"cutoff": now - UNTAKEN_LIMIT, "now": now, "limit": UNTAKEN_LIMIT})
         row = await cursor.fetchone()
     return row["scheduled_for"] if row else None

@@ -13,6 +13,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from t21.db.locking import lost_concurrency_race
+
 log = structlog.get_logger(__name__)
 
 
@@ -88,6 +90,15 @@ class Conflict(T21Error):
     message = "Conflict"
 
 
+class TransactionConflict(Conflict):
+    """The request's transaction lost a deadlock or serialization race to a concurrent change of
+    the same rows (db/locking.py) and was rolled back, also on its last replay. Nothing was
+    changed; the same request sent again is expected to succeed."""
+
+    code = "conflict_retry"
+    message = "Someone else was changing the same data at the same moment; nothing was changed, try again"
+
+
 class PaymentRequired(T21Error):
     status_code = 402
     code = "payment_required"
@@ -160,6 +171,15 @@ def error_json(status: int, body: dict[str, Any], headers: dict[str, str] | None
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 
+def _lost_race(request: Request, exc: Exception) -> JSONResponse:
+    """The request's transaction lost a deadlock or serialization race with a concurrent one and
+    was rolled back (db/locking.py; TransactionalRoute replays it first when it may): no outage
+    and no fault of the request, so 409 and a retry, not 503 or 500."""
+    log.info("transaction_conflict", path=request.url.path, error=type(exc).__name__)
+    conflict = TransactionConflict()
+    return error_json(conflict.status_code, conflict.to_body(), {"Retry-After": "1"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(T21Error)
     async def _t21_error(request: Request, exc: T21Error) -> JSONResponse:
@@ -211,6 +231,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(psycopg.InterfaceError)
     async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        if lost_concurrency_race(exc):
+            # psycopg classes a deadlock (40P01) and a serialization failure (40001) as
+            # OperationalError, but the database is fine: see _lost_race.
+            return _lost_race(request, exc)
         # The database is down or restarting: a moment's outage, not a bug in the request.
         log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
         return error_json(
@@ -225,6 +249,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if lost_concurrency_race(exc):
+            # Wrapped by a library in an exception of its own (Procrastinate's
+            # ConnectorException, when a job is cancelled in the request's transaction).
+            return _lost_race(request, exc)
         request_id = getattr(request.state, "request_id", None)
         log.exception("unhandled_error", path=request.url.path, request_id=request_id)
         return error_json(

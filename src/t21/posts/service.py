@@ -21,6 +21,7 @@ from t21.brands.access import require_brand
 from t21.brands.models import Brand
 from t21.config import Settings
 from t21.db.base import new_id
+from t21.db.locking import allow_replay
 from t21.enums import Platform, PostStatus, Role, SocialAccountStatus, SocialPostStatus
 from t21.errors import Conflict, NotFound, ValidationFailed
 from t21.jobs.app import raw_connection
@@ -426,10 +427,14 @@ class PostService:
         return post
 
     async def _writable(self, user: User, post_id: uuid.UUID) -> tuple[Post, Brand, list[SocialPost]]:
+        """The post and its targets, locked in the documented order (db/locking.py): the post,
+        then its targets by id. The engine claims a target under the target's row lock, so an
+        edit and a publish cannot both win."""
+        # A change to a post (edit, move, cancel, retry, publish now) writes only through this
+        # session: if it loses a deadlock to the worker, the request may be run again whole.
+        allow_replay(self.session)
         post = await self._visible(user, post_id, for_update=True)
         brand, _ = await require_brand(self.session, user.id, post.brand_id, Role.editor)
-        # Locks the targets too: the engine claims a target under the same row lock, so an edit
-        # and a publish cannot both win.
         targets = await self.posts.targets(post.id, for_update=True)
         return post, brand, targets
 

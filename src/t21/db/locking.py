@@ -18,9 +18,9 @@ must also change the post locks the post first: read the target's post id withou
 the post, then the target, and re-check what it read.
 
 The billing owner's quota counters (its `users` or `organizations` row, `quotas/service.py`) are
-taken by a posts request after its post and targets; nothing that holds one waits for a post, a
-target or a job. Statements that never wait (`FOR UPDATE SKIP LOCKED`, `NOWAIT`) cannot close a
-cycle and may lock in any order.
+taken by a posts request after its post and targets, before or after those targets' jobs: only the
+worker locks those jobs too, and it never waits for an owner row. Statements that never wait
+(`FOR UPDATE SKIP LOCKED`, `NOWAIT`) cannot close a cycle and may lock in any order.
 
 Where some code does not follow the order yet, or where SERIALIZABLE work meets a concurrent
 change, the database breaks the tie by failing one transaction (40P01, or 40001 for a

@@ -214,25 +214,45 @@ async def test_expired_and_revoked_tokens(
     assert revoked.value.kind is ErrorKind.TOKEN_REVOKED
 
 
-async def test_timeout_after_store_then_reconciliation_by_text(
+async def test_timeout_after_store_then_reconciliation_by_text_for_a_partner_app(
     linkedin: Connector,
     li_emu: LinkedInEmulator,
     linkedin_server: RunningServer,
     http: httpx.AsyncClient,
-    token: str,
 ) -> None:
+    # Reading posts back needs r_member_social, which LinkedIn grants to approved partners only.
+    await control(linkedin_server, http, "apps/approve", {"scopes": ["r_member_social"]})
+    partner = LinkedInConnector(
+        linkedin.config, http, timeout=linkedin.call_timeout, partner_scopes=("r_member_social",)
+    )
+    assert "r_member_social" in partner.authorization_url(state="s", code_challenge=None)
+    token = (await connect(partner, http)).access_token
     since = datetime.now(UTC)
     await add_fault(
         linkedin_server, http, match="POST /rest/posts", kind="timeout_after_store", seconds=FAULT_DELAY
     )
     with pytest.raises(PlatformError) as caught:
-        await linkedin.publish(
+        await partner.publish(
             access_token=token, account_id=MEMBER, request=PublishRequest(text=TRICKY), progress=NoProgress()
         )
     assert caught.value.kind is ErrorKind.UNKNOWN_OUTCOME
     [stored] = li_emu.posts().values()
-    found = await linkedin.recent_posts(access_token=token, account_id=MEMBER, since=since)
+    found = await partner.recent_posts(access_token=token, account_id=MEMBER, since=since)
     assert [(p.platform_post_id, p.text) for p in found] == [(stored.id, TRICKY)]
+
+
+async def test_an_ordinary_app_cannot_read_posts_back(
+    linkedin: Connector, li_emu: LinkedInEmulator, token: str
+) -> None:
+    await linkedin.publish(
+        access_token=token, account_id=MEMBER, request=PublishRequest(text="Out"), progress=NoProgress()
+    )
+    with pytest.raises(PlatformError) as caught:
+        await linkedin.recent_posts(access_token=token, account_id=MEMBER, since=datetime.now(UTC))
+    assert caught.value.status_code == 403  # the engine reads this as "cannot tell": UNKNOWN
+    assert linkedin.posts_page_url(platform_user_id=MEMBER, username=None).startswith(
+        "https://www.linkedin.com/"
+    )
 
 
 async def test_server_error_on_publish_is_unknown_outcome(

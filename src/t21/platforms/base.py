@@ -22,6 +22,10 @@ class ErrorKind(StrEnum):
     CONTENT_REJECTED = "content_rejected"  # 4xx about the content: fail at once with the network's message
     TRANSIENT = "transient"  # nothing reached the network (connection refused, DNS): safe to retry
     UNKNOWN_OUTCOME = "unknown_outcome"  # timeout/5xx after sending: reconcile before any retry
+    # Reconciliation could not learn whether an unknown attempt went through (its read was refused,
+    # not permitted, or inconclusive after a bounded number of reads): the post is UNKNOWN, shown to
+    # the user with the network's link to check. Never FAILED, never sent again on its own.
+    CANNOT_TELL = "cannot_tell"
 
 
 class PlatformError(Exception):
@@ -118,9 +122,17 @@ class PublishResult:
 
 @dataclass
 class RecentPost:
+    """A post of the account as the network lists it. `text` is what the author wrote: the
+    connector undoes the network's own escaping (X's `&amp;`, LinkedIn's little text), but links
+    may come back rewritten (X's t.co)."""
+
     platform_post_id: str
     text: str
     created_at: datetime | None
+    # The post it replies to, when the network says (X: referenced_tweets `replied_to`).
+    in_reply_to_id: str | None = None
+    # The root of its conversation, when the network says (X: conversation_id).
+    conversation_id: str | None = None
 
 
 @dataclass
@@ -170,6 +182,11 @@ class Connector(abc.ABC):
     platform: Platform
     uses_pkce: bool = False
     scopes: tuple[str, ...] = ()
+    # How long after a call a post it created may take to show in the account's post list
+    # (`recent_posts`): a post missing from a read made earlier than this is not proven absent.
+    settle_seconds: float = 10.0
+    # The longest a call may take (its client timeout): the network may store a post that late.
+    call_timeout: float = 0.0
 
     def __init__(self, config: ConnectorConfig, http: httpx.AsyncClient) -> None:
         self.config = config
@@ -204,6 +221,16 @@ class Connector(abc.ABC):
     async def container_published_id(self, *, access_token: str, container_id: str) -> str | None:
         """Instagram only: the media id if this container was already published, else None."""
         return None
+
+    async def container_status(self, *, access_token: str, container_id: str) -> str | None:
+        """Instagram only: the container's status_code (IN_PROGRESS, FINISHED, ERROR, EXPIRED,
+        PUBLISHED); None for networks without containers."""
+        return None
+
+    def posts_page_url(self, *, platform_user_id: str, username: str | None) -> str:
+        """Where a person sees the account's own posts on the network (to check by hand an
+        outcome T21 could not learn)."""
+        raise NotImplementedError
 
     @abc.abstractmethod
     async def fetch_metrics(

@@ -162,6 +162,9 @@ class InstagramConnector(HttpConnector):
     # Seconds between status polls while the network processes media.
     default_poll_interval = 2.0
     uses_pkce = False
+    # The container's status reads PUBLISHED at once, but the media may take a while to show in
+    # the account's media list: reconciliation waits this long before it gives up finding it.
+    settle_seconds = 30.0
     scopes = (
         "instagram_business_basic",
         "instagram_business_content_publish",
@@ -395,6 +398,12 @@ class InstagramConnector(HttpConnector):
             if _caption_key(post.text) == wanted:
                 return post.platform_post_id
         return None
+
+    async def container_status(self, *, access_token: str, container_id: str) -> str | None:
+        return await self._container_status(container_id, self._bearer(access_token))
+
+    def posts_page_url(self, *, platform_user_id: str, username: str | None) -> str:
+        return f"https://www.instagram.com/{username}/" if username else "https://www.instagram.com/"
 
     async def container_published_id(
         self,

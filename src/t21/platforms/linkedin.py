@@ -141,7 +141,13 @@ class LinkedInConnector(HttpConnector):
     # Seconds between status polls while the network processes media.
     default_poll_interval = 2.0
     uses_pkce = False
-    scopes = ("openid", "profile", "email", "w_member_social")
+    # Reading the member's posts back (reconciliation) needs r_member_social, which LinkedIn grants
+    # only to approved partners (and refuses the whole authorization of an app that asks for it
+    # unapproved): it is asked for only when given as `partner_scopes`. Without it the read is
+    # refused (403) and an unknown outcome can only end UNKNOWN (README: "What reconciliation
+    # can see").
+    scopes: tuple[str, ...] = ("openid", "profile", "email", "w_member_social")
+    settle_seconds = 10.0
 
     def __init__(
         self,
@@ -151,11 +157,15 @@ class LinkedInConnector(HttpConnector):
         timeout: float = DEFAULT_TIMEOUT,
         poll_interval: float | None = None,
         max_polls: int = 60,
+        partner_scopes: tuple[str, ...] = (),
     ) -> None:
+        """`partner_scopes`: restricted scopes LinkedIn approved for this app (r_member_social lets
+        reconciliation read the member's posts), asked for on top of the self-serve ones."""
         if not config.api_version:
             raise ValueError("LinkedIn needs api_version (the LinkedIn-Version header, YYYYMM)")
         super().__init__(config, http, timeout=timeout, poll_interval=poll_interval, max_polls=max_polls)
         self.auth = config.auth_base.rstrip("/")
+        self.scopes = (*type(self).scopes, *(s for s in partner_scopes if s not in type(self).scopes))
 
     # --- OAuth -----------------------------------------------------------------------------
 
@@ -407,6 +417,10 @@ class LinkedInConnector(HttpConnector):
             if len(elements) < RECENT_PAGE or oldest < since_ms:
                 break
         return posts
+
+    def posts_page_url(self, *, platform_user_id: str, username: str | None) -> str:
+        # /in/me/ is LinkedIn's alias for the signed-in member's own profile.
+        return "https://www.linkedin.com/in/me/recent-activity/all/"
 
     async def fetch_metrics(
         self, *, access_token: str, account_id: str, post_ids: list[str]

@@ -133,6 +133,7 @@ class HttpConnector(Connector):
     ) -> None:
         super().__init__(config, http)
         self.api = config.api_base.rstrip("/")
+        self.call_timeout = timeout
         self.transport = Transport(http, self.platform, type(self).classify_api, timeout=timeout)
         self.token_transport = Transport(http, self.platform, type(self).classify_token, timeout=timeout)
         self.poll_interval = self.default_poll_interval if poll_interval is None else poll_interval

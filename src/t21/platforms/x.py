@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -58,6 +59,37 @@ def _problem_message(body: Any) -> str:
             if body.get(key):
                 return str(body[key])
     return str(body)[:300] or "no details"
+
+
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
+
+
+def unescape_text(text: str) -> str:
+    """A tweet's text as its author wrote it: X returns `&`, `<` and `>` HTML-escaped on reads
+    (and only those). One pass, so a literal `&amp;` written by the author (read back as
+    `&amp;amp;`) stays `&amp;`."""
+    return _ENTITY.sub(lambda match: _ENTITIES[match.group(1)], text)
+
+
+def readable_text(tweet: dict[str, Any]) -> str:
+    """A tweet's text from a read, as close to what was sent as X lets us see: unescaped, and
+    each t.co link replaced by the URL it stands for when the read carries `entities.urls`
+    (without them the t.co links stay; comparisons treat a t.co link as any link)."""
+    text = unescape_text(str(tweet.get("text", "")))
+    entities = tweet.get("entities")
+    urls = entities.get("urls") if isinstance(entities, dict) else None
+    for entity in urls if isinstance(urls, list) else []:
+        if isinstance(entity, dict) and entity.get("url") and entity.get("expanded_url"):
+            text = text.replace(str(entity["url"]), str(entity["expanded_url"]), 1)
+    return text
+
+
+def _replied_to(tweet: dict[str, Any]) -> str | None:
+    for reference in tweet.get("referenced_tweets") or []:
+        if isinstance(reference, dict) and reference.get("type") == "replied_to":
+            return str(reference.get("id"))
+    return None
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -147,7 +179,10 @@ class XConnector(HttpConnector):
     # Seconds between status polls while the network processes media.
     default_poll_interval = 1.0
     uses_pkce = True
+    # tweet.read also lets reconciliation read the account's recent tweets (GET /2/users/:id/tweets).
     scopes = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
+    # A new tweet shows in its author's timeline read within seconds.
+    settle_seconds = 5.0
 
     # --- OAuth -----------------------------------------------------------------------------
 
@@ -349,7 +384,7 @@ class XConnector(HttpConnector):
         params: dict[str, str] = {
             "max_results": str(RECENT_PAGE),
             "start_time": _iso(since),
-            "tweet.fields": "created_at",
+            "tweet.fields": "created_at,conversation_id,referenced_tweets,entities",
         }
         for _ in range(RECENT_MAX_PAGES):
             body = await self.transport.json(
@@ -359,14 +394,24 @@ class XConnector(HttpConnector):
                 headers=self._bearer(access_token),
             )
             for tweet in body.get("data", []):
+                conversation = tweet.get("conversation_id")
                 posts.append(
-                    RecentPost(str(tweet["id"]), tweet.get("text", ""), _parse_time(tweet.get("created_at")))
+                    RecentPost(
+                        str(tweet["id"]),
+                        readable_text(tweet),
+                        _parse_time(tweet.get("created_at")),
+                        in_reply_to_id=_replied_to(tweet),
+                        conversation_id=str(conversation) if conversation else None,
+                    )
                 )
             next_token = body.get("meta", {}).get("next_token")
             if not next_token:
                 break
             params["pagination_token"] = next_token
         return posts
+
+    def posts_page_url(self, *, platform_user_id: str, username: str | None) -> str:
+        return f"https://x.com/{username}" if username else f"https://x.com/i/user/{platform_user_id}"
 
     async def fetch_metrics(
         self, *, access_token: str, account_id: str, post_ids: list[str]

@@ -11,14 +11,17 @@ PUBLISHING; the next run reconciles it with the network before anything is sent 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 import re
 import time
 import unicodedata
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import httpx
 import structlog
@@ -40,6 +43,7 @@ from t21.platforms.base import (
     PublishProgress,
     PublishRequest,
     PublishResult,
+    RecentPost,
 )
 from t21.posts.models import Post, PublishAttempt, SocialPost
 from t21.posts.per_network import content_for, media_for, thread_for
@@ -62,6 +66,16 @@ MAX_ATTEMPTS = 8
 TOKEN_REFRESH_MARGIN = timedelta(seconds=90)
 # How far before the first attempt reconciliation looks for the post on the network.
 RECONCILE_LOOKBACK = timedelta(minutes=2)
+# Reconciliation's reads of the network, in one run: at most this many for one question (a read
+# that failed in passing, 5xx or timeout, is made again RECONCILE_READ_PAUSE × n seconds later; a
+# 429 after the network's own wait, if it is no longer than RECONCILE_MAX_WAIT). Past that the
+# outcome stays unknown: UNKNOWN, never FAILED, never a blind re-send.
+RECONCILE_MAX_READS = 3
+RECONCILE_READ_PAUSE = 1.0
+RECONCILE_MAX_WAIT = 15.0
+# A post list read before the network's settle time that lacks the post is made again this long
+# after (or at the settle time, if sooner): a few reads, then the settled read decides.
+RECONCILE_RECHECK = 3.0
 TERMINAL = {
     SocialPostStatus.PUBLISHED.value,
     SocialPostStatus.FAILED.value,
@@ -84,10 +98,39 @@ def backoff(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float:
 
 
 def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFC", text)
-    # Networks rewrite links (X wraps them in t.co): compare text with links blanked out.
-    text = re.sub(r"https?://\S+", "<url>", text)
-    return " ".join(text.split()).casefold()
+    """Text as networks may hand it back without changing its meaning: NFC, whitespace runs as
+    one space, no leading or trailing space. Case is kept (no network changes it), and so are
+    links: `_same_text` compares them knowing how networks rewrite them."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+# A link in a post as the network returns it, and a link as the author may have written it
+# (with a scheme, or a bare domain such as example.com/x, which X also turns into a t.co link).
+_SEEN_LINK = re.compile(r"https?://\S+", re.IGNORECASE)
+_SENT_LINK = r"(?:https?://\S+|(?:www\.)?(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}(?::\d+)?(?:/\S*)?)"
+# Link shorteners that replace a link with one that says nothing about it.
+_SHORTENERS = re.compile(r"https?://(?:t\.co|lnkd\.in)/\S*", re.IGNORECASE)
+
+
+def _same_text(sent: str, seen: str) -> bool:
+    """Whether `seen`, a post's text as the network returns it (its own escaping already undone
+    by the connector: RecentPost.text), is `sent`. Links are where networks differ: a t.co link
+    stands for any link at its place; any other link must be the one sent, scheme aside (X
+    expands a bare `example.com` to `http://example.com`)."""
+    sent, seen = _normalise(sent), _normalise(seen)
+    pattern: list[str] = []
+    position = 0
+    for match in _SEEN_LINK.finditer(seen):
+        pattern.append(re.escape(seen[position : match.start()]))
+        link = match.group(0)
+        if _SHORTENERS.fullmatch(link):
+            # The shortened link hides the URL and where its trailing punctuation went.
+            pattern.append(_SENT_LINK)
+        else:
+            pattern.append("(?i:https?://)?" + re.escape(re.sub(r"^https?://", "", link, flags=re.I)))
+        position = match.end()
+    pattern.append(re.escape(seen[position:]))
+    return re.fullmatch("".join(pattern), sent) is not None
 
 
 @dataclass
@@ -113,6 +156,10 @@ class Snapshot:
     platform_post_id: str | None
     thread_post_ids: list[str] = field(default_factory=list)
     container_id: str | None = None
+    # When the attempt this snapshot is about started (reconciliation: the unknown one).
+    attempt_started_at: datetime | None = None
+    # This attempt sends again what reconciliation proved absent after an unknown outcome.
+    resent_after_unknown: bool = False
 
 
 class StoreProgress(PublishProgress):
@@ -388,11 +435,19 @@ async def _publish_slow(res: JobResources, target_id: uuid.UUID, job_id: int | N
     connector = connector_for(res.settings, res.http, snapshot.platform.value, sandbox=snapshot.sandbox)
     try:
         if snapshot.reconcile:
-            found = await _reconcile(connector, snapshot)
-            if found is not None:
-                await _succeed(res, snapshot, found, reconciled=True)
+            await _ensure_fresh_token(res, snapshot)
+            try:
+                found = await _reconcile(connector, snapshot)
+            except PlatformError as exc:
+                if exc.kind != ErrorKind.TOKEN_EXPIRED:
+                    raise
+                # 401 on a read: refresh once and ask again.
+                await _refresh(res, snapshot)
+                found = await _reconcile(connector, snapshot)
+            if found.complete:
+                await _succeed(res, snapshot, found.result(), reconciled=True)
                 return
-            snapshot = await _new_attempt(res, snapshot)
+            snapshot = await _new_attempt(res, snapshot, found.ids)
         await _ensure_fresh_token(res, snapshot)
         result = await _publish_with_one_refresh(
             res, connector, snapshot, StoreProgress(res, snapshot.target_id)
@@ -417,7 +472,7 @@ async def _claim(res: JobResources, target_id: uuid.UUID, job_id: int | None) ->
         if (
             target.status == SocialPostStatus.SCHEDULED.value
             and target.scheduled_for
-            and target.scheduled_for > now + timedelta(seconds=1)
+            and target.scheduled_for > now
         ):
             return None
         post = await session.get(Post, target.post_id, with_for_update=True)
@@ -485,6 +540,7 @@ async def _claim(res: JobResources, target_id: uuid.UUID, job_id: int | None) ->
             platform_post_id=target.platform_post_id,
             thread_post_ids=list(target.thread_post_ids),
             container_id=target.platform_container_id,
+            attempt_started_at=attempt.started_at,
         )
 
 
@@ -516,12 +572,19 @@ def _worker() -> str:
     return worker_name()
 
 
-async def _new_attempt(res: JobResources, snapshot: Snapshot) -> Snapshot:
-    """Reconciliation found nothing on the network: record a fresh attempt before sending again."""
+async def _new_attempt(res: JobResources, snapshot: Snapshot, found: list[str] | None = None) -> Snapshot:
+    """Reconciliation proved the rest absent: record a fresh attempt before sending again. `found`:
+    the ids of the thread's first parts reconciliation found on the network, stored first so the
+    new attempt continues after them."""
     async with transaction(res.db.sessionmaker) as session:
         target = await session.get(SocialPost, snapshot.target_id, with_for_update=True)
         assert target is not None
+        if found and len(found) > (1 + len(target.thread_post_ids) if target.platform_post_id else 0):
+            target.platform_post_id = found[0]
+            target.thread_post_ids = list(found[1:])
         if target.attempts >= MAX_ATTEMPTS:
+            # Nothing is out there (reconciliation proved it): giving up is a plain failure.
+            snapshot.reconcile = False
             raise PlatformError(
                 ErrorKind.TRANSIENT,
                 f"The network kept failing; giving up after {target.attempts} attempts",
@@ -535,42 +598,184 @@ async def _new_attempt(res: JobResources, snapshot: Snapshot) -> Snapshot:
         await session.flush()
         snapshot.attempt_id = attempt.id
         snapshot.attempt_number = attempt.attempt_number
+        snapshot.attempt_started_at = attempt.started_at
         snapshot.reconcile = False
+        snapshot.resent_after_unknown = True
         snapshot.platform_post_id = target.platform_post_id
         snapshot.thread_post_ids = list(target.thread_post_ids)
         snapshot.container_id = target.platform_container_id
     return snapshot
 
 
-async def _reconcile(connector: Connector, snapshot: Snapshot) -> PublishResult | None:
-    """Ask the network whether the unknown attempt went through. Found → its ids; not found →
-    None (safe to send again). Cannot tell → PlatformError, handled as a retry or UNKNOWN."""
-    parts = [snapshot.text, *snapshot.thread]
-    if snapshot.platform_post_id and len(snapshot.thread_post_ids) + 1 >= len(parts):
-        return PublishResult(snapshot.platform_post_id, None, list(snapshot.thread_post_ids))
-    if snapshot.platform_post_id:
-        # A thread that stopped part-way: the next attempt resumes after the stored parts.
+@dataclass
+class Reconciled:
+    """What reconciliation learnt: the ids of the parts the network holds, first part first
+    (those T21 had stored, then those found), and whether that is the whole post. Not complete:
+    the rest is proven absent, safe to send."""
+
+    ids: list[str]
+    complete: bool
+
+    def result(self) -> PublishResult:
+        return PublishResult(self.ids[0], None, self.ids[1:])
+
+
+_T = TypeVar("_T")
+# How reconciliation waits between reads (tests replace it).
+_pause: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
+def _read_again_in(exc: PlatformError, reads: int) -> float | None:
+    """After a failed reconciliation read (the `reads`-th): seconds to wait before reading again,
+    or None when another read cannot help (refused, not permitted, or out of reads)."""
+    if reads >= RECONCILE_MAX_READS:
         return None
-    if snapshot.container_id:
-        media_id = await connector.container_published_id(
-            access_token=snapshot.access_token, container_id=snapshot.container_id
-        )
-        return PublishResult(media_id, None) if media_id else None
-    recent = await connector.recent_posts(
-        access_token=snapshot.access_token,
-        account_id=snapshot.platform_user_id,
-        since=snapshot.first_attempt_at - RECONCILE_LOOKBACK,
-    )
-    wanted = _normalise(snapshot.text)
-    for post in recent:
-        if _normalise(post.text) == wanted:
-            log.info(
-                "publish_reconciled",
-                social_post_id=str(snapshot.target_id),
-                platform_post_id=post.platform_post_id,
-            )
-            return PublishResult(post.platform_post_id, None)
+    if exc.kind == ErrorKind.RATE_LIMITED:
+        wait = exc.retry_after if exc.retry_after is not None else RECONCILE_READ_PAUSE * reads
+        return wait if wait <= RECONCILE_MAX_WAIT else None
+    if exc.kind in (ErrorKind.TRANSIENT, ErrorKind.UNKNOWN_OUTCOME):
+        return RECONCILE_READ_PAUSE * reads
     return None
+
+
+async def _read(what: str, call: Callable[[], Awaitable[_T]]) -> _T:
+    """One reconciliation read, made again at most RECONCILE_MAX_READS times in all when it fails
+    in passing. Refused (403, a 4xx, a rate limit longer than RECONCILE_MAX_WAIT) or still failing:
+    CANNOT_TELL. A 401 is left to the caller (refresh once)."""
+    reads = 0
+    while True:
+        reads += 1
+        try:
+            return await call()
+        except PlatformError as exc:
+            if exc.kind in (ErrorKind.TOKEN_EXPIRED, ErrorKind.TOKEN_REVOKED):
+                raise
+            wait = _read_again_in(exc, reads)
+            if wait is None:
+                raise PlatformError(
+                    ErrorKind.CANNOT_TELL,
+                    f"{what} failed ({exc.message})",
+                    platform=exc.platform,
+                    status_code=exc.status_code,
+                    platform_code=exc.platform_code,
+                    raw=exc.raw,
+                ) from exc
+            await _pause(wait)
+
+
+def _follows(post: RecentPost, parent: str | None, root: str | None) -> bool:
+    """Whether `post` sits where the next part goes: a post of its own for the first part, else a
+    reply to `parent` (or, when the network names only the conversation, a later post in the
+    conversation that `root` began)."""
+    if parent is None:
+        return post.in_reply_to_id is None and post.conversation_id in (None, post.platform_post_id)
+    if post.in_reply_to_id is not None:
+        return post.in_reply_to_id == parent
+    if post.conversation_id is not None:
+        return post.conversation_id == root and post.platform_post_id != root
+    return True
+
+
+def _match_parts(parts: list[str], ids: list[str], recent: list[RecentPost]) -> list[str]:
+    """`ids` (the parts already known) followed by each next part found among `recent`: a post
+    with that part's text, in its place in the thread. Stops at the first part not found."""
+    ids = list(ids)
+    oldest_first = sorted(
+        recent, key=lambda p: (p.created_at is None, p.created_at or datetime.min, p.platform_post_id)
+    )
+    while len(ids) < len(parts):
+        want, parent = parts[len(ids)], ids[-1] if ids else None
+        root = ids[0] if ids else None
+        match = next(
+            (
+                p
+                for p in oldest_first
+                if p.platform_post_id not in ids and _follows(p, parent, root) and _same_text(want, p.text)
+            ),
+            None,
+        )
+        if match is None:
+            break
+        ids.append(match.platform_post_id)
+    return ids
+
+
+def _not_settled_for(connector: Connector, snapshot: Snapshot) -> float:
+    """Seconds until a post the unknown attempt created must show in the network's post list
+    (the call's own time, then the network's settle time); 0 once it must."""
+    started = snapshot.attempt_started_at or snapshot.first_attempt_at
+    call = float(getattr(connector, "call_timeout", 0.0))
+    settled_at = started + timedelta(seconds=call + connector.settle_seconds)
+    return max(0.0, (settled_at - utcnow()).total_seconds())
+
+
+async def _reconcile(connector: Connector, snapshot: Snapshot) -> Reconciled:
+    """Ask the network whether the unknown attempt went through, part by part (DESIGN section 5,
+    rule 4). Found → the parts' ids (complete, or the first parts of a thread: the rest is then
+    proven absent). Proven absent → Reconciled with what was stored before. A post list read
+    before the network's settle time that lacks the post → UNKNOWN_OUTCOME with `retry_after`
+    (read again then). Cannot tell → CANNOT_TELL (the post ends UNKNOWN)."""
+    parts = [snapshot.text, *snapshot.thread]
+    stored = [snapshot.platform_post_id, *snapshot.thread_post_ids] if snapshot.platform_post_id else []
+    if len(stored) >= len(parts):
+        return Reconciled(stored, complete=True)
+    network = snapshot.platform.value
+    since = snapshot.first_attempt_at - RECONCILE_LOOKBACK
+    if snapshot.container_id and not stored:
+        container_id = snapshot.container_id
+        status = await _read(
+            f"Reading {network} container {container_id}",
+            lambda: connector.container_status(access_token=snapshot.access_token, container_id=container_id),
+        )
+        if status in ("FINISHED", "IN_PROGRESS", "ERROR", "EXPIRED"):
+            # Not published, and a container publishes at most once: sending again is safe.
+            return Reconciled([], complete=False)
+        if status != "PUBLISHED":
+            raise PlatformError(
+                ErrorKind.CANNOT_TELL,
+                f"{network} answered container status {status!r} for {container_id}",
+                platform=snapshot.platform,
+            )
+    recent = await _read(
+        f"Reading the account's recent posts on {network}",
+        lambda: connector.recent_posts(
+            access_token=snapshot.access_token, account_id=snapshot.platform_user_id, since=since
+        ),
+    )
+    ids = _match_parts(parts, stored, recent)
+    if len(ids) > len(stored):
+        log.info(
+            "publish_reconciled",
+            social_post_id=str(snapshot.target_id),
+            platform_post_ids=ids[len(stored) :],
+        )
+    if len(ids) == len(parts):
+        return Reconciled(ids, complete=True)
+    wait = _not_settled_for(connector, snapshot)
+    if snapshot.container_id and not ids:
+        # The container reads PUBLISHED: the post is live, only its media id is missing.
+        if wait > 0:
+            raise PlatformError(
+                ErrorKind.UNKNOWN_OUTCOME,
+                f"{network} published container {snapshot.container_id}; its media is not listed yet",
+                platform=snapshot.platform,
+                retry_after=min(wait, RECONCILE_RECHECK),
+            )
+        raise PlatformError(
+            ErrorKind.CANNOT_TELL,
+            f"{network} says container {snapshot.container_id} is published, but no recent post of "
+            "the account carries its caption",
+            platform=snapshot.platform,
+        )
+    if wait > 0:
+        raise PlatformError(
+            ErrorKind.UNKNOWN_OUTCOME,
+            f"part {len(ids) + 1} is not among the account's posts yet; reading again once "
+            f"{network} has settled",
+            platform=snapshot.platform,
+            retry_after=min(wait, RECONCILE_RECHECK),
+        )
+    return Reconciled(ids, complete=False)
 
 
 async def _ensure_fresh_token(res: JobResources, snapshot: Snapshot) -> None:
@@ -646,6 +851,42 @@ async def _media(res: JobResources, snapshot: Snapshot) -> list[MediaFile]:
         return await media_files_for(session, res.settings, snapshot.brand_id, snapshot.media_ids)
 
 
+_NETWORK_NAMES = {Platform.x: "X", Platform.instagram: "Instagram", Platform.linkedin: "LinkedIn"}
+
+
+def _cannot_tell(snapshot: Snapshot, exc: PlatformError) -> str | None:
+    """Why the outcome of this target cannot be known, when `exc` leaves it so (the target ends
+    UNKNOWN); None when `exc` says what happened."""
+    if exc.kind == ErrorKind.CANNOT_TELL:
+        return exc.message
+    if snapshot.reconcile and exc.kind in (
+        ErrorKind.TOKEN_EXPIRED,
+        ErrorKind.TOKEN_REVOKED,
+        ErrorKind.CONTENT_REJECTED,
+    ):
+        # Reconciling an unknown attempt and stopped by the account's token or T21's app: a
+        # FAILED post would invite a retry that may post twice.
+        return f"reconciliation stopped: {exc.message}"
+    duplicate = "duplicate" in exc.message.lower() or (exc.platform_code or "").endswith("2207008")
+    if snapshot.resent_after_unknown and exc.kind == ErrorKind.CONTENT_REJECTED and duplicate:
+        # Sent again after reconciliation found nothing, and the network says it has it already.
+        return f"the network refused to post it again as a duplicate ({exc.message})"
+    return None
+
+
+def _unknown_message(res: JobResources, snapshot: Snapshot, account: SocialAccount, reason: str) -> str:
+    network = _NETWORK_NAMES.get(snapshot.platform, snapshot.platform.value)
+    connector = _connector(res, res.http, snapshot.platform.value, snapshot.sandbox)
+    try:
+        where = connector.posts_page_url(platform_user_id=account.platform_user_id, username=account.username)
+    except NotImplementedError:
+        where = f"the account's page on {network}"
+    return (
+        f"We could not confirm whether {network} published this post ({reason}). Check {where}: "
+        "if the post is there, it is out; retry only if it is not."
+    )
+
+
 async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformError) -> None:
     log.warning(
         "publish_error",
@@ -664,6 +905,23 @@ async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformEr
             attempt.finished_at = utcnow()
             attempt.outcome = kind.value
             attempt.error = exc.message[:2000]
+        unknown = _cannot_tell(snapshot, exc)
+        if unknown is not None:
+            # The post may be live: say so, with where to look, and send nothing on our own.
+            account = await session.get(SocialAccount, snapshot.account_id, with_for_update=True)
+            assert account is not None
+            if kind == ErrorKind.TOKEN_REVOKED:
+                await mark_disconnected(session, res.settings, account, exc.message)
+            await _finish(
+                session,
+                res,
+                target,
+                post,
+                SocialPostStatus.UNKNOWN,
+                error=_unknown_message(res, snapshot, account, unknown),
+                error_code="outcome_unknown",
+            )
+            return
         if kind == ErrorKind.TOKEN_REVOKED:
             account = await session.get(SocialAccount, snapshot.account_id, with_for_update=True)
             assert account is not None
@@ -693,20 +951,37 @@ async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformEr
         exhausted = target.attempts >= MAX_ATTEMPTS
         if kind == ErrorKind.UNKNOWN_OUTCOME:
             if exhausted:
+                account = await session.get(SocialAccount, snapshot.account_id)
+                assert account is not None
                 await _finish(
                     session,
                     res,
                     target,
                     post,
                     SocialPostStatus.UNKNOWN,
-                    error="We could not confirm whether the network published this post. Check the "
-                    "account; retry only if it is not there.",
-                    error_code="unknown_outcome",
+                    error=_unknown_message(
+                        res, snapshot, account, f"no answer after {target.attempts} attempts"
+                    ),
+                    error_code="outcome_unknown",
                 )
                 return
-            # Stays PUBLISHING: the next run reconciles before sending anything.
+            # Stays PUBLISHING: the next run reconciles before sending anything (at the time
+            # reconciliation asked for, when it did: the network's settle time).
             target.error = exc.message[:2000]
-            delay = backoff(target.attempts, base=2.0, cap=60.0)
+            delay = (
+                exc.retry_after
+                if exc.retry_after is not None
+                else backoff(target.attempts, base=2.0, cap=60.0)
+            )
+        elif kind in (ErrorKind.RATE_LIMITED, ErrorKind.TRANSIENT) and snapshot.reconcile:
+            # Reconciliation could not start (the token endpoint was out of reach): the earlier
+            # attempt's outcome is still unknown, so the target stays PUBLISHING, to reconcile.
+            target.error = exc.message[:2000]
+            delay = (
+                exc.retry_after
+                if kind == ErrorKind.RATE_LIMITED and exc.retry_after is not None
+                else backoff(MAX_ATTEMPTS)
+            )
         elif kind in (ErrorKind.RATE_LIMITED, ErrorKind.TRANSIENT):
             if exhausted and kind == ErrorKind.TRANSIENT:
                 await _finish(

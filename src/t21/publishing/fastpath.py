@@ -191,7 +191,7 @@ def _claim_params(job_id: int | None, now: datetime, worker: str, target_id: uui
     return {
         "target": target_id,
         "job": job_id,
-        "due": now + timedelta(seconds=1),
+        "due": now,
         "now": now,
         "attempt": uuid.uuid4(),
         "worker": worker,

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
-from tests.publishing.conftest import connect_account
+from tests.publishing.conftest import connect_account, wait_for
 
+from t21.emulators.base import Fault
 from t21.enums import SocialAccountStatus, SocialPostStatus
 from t21.publishing import overdue as overdue_module
 from t21.publishing.overdue import GRACE, OverdueReason, TargetFacts, local_clock, overdue_reason
@@ -400,3 +402,46 @@ async def test_a_target_out_of_the_due_states_is_never_overdue(register, http, d
     await sql(db, "UPDATE social_posts SET status = :s WHERE post_id = :id", s=status, id=post["id"])
     body = (await alice.get(f"/api/v1/posts/{post['id']}")).json()
     assert body["overdue"] is None and body["targets"][0]["overdue"] is None
+
+
+async def test_a_real_rate_limit_from_the_network_is_the_reason(
+    register, http, db, worker, fresh_networks
+) -> None:
+    """End to end: X answers 429 with a reset 10 minutes away, the worker puts the post back to
+    wait for it; once the post is a minute past its time, the API says so, with the reset time."""
+    alice = await register(on=http)
+    brand = await alice.create_brand(timeZone="Asia/Kolkata")
+    await connect_account(http, alice, brand["id"], "x")
+    fresh_networks.emulator("x").add_fault(
+        Fault(match="POST /2/tweets", kind="rate_limit", count=None, reset_in=600.0)
+    )
+    post = (
+        await alice.post(
+            "/api/v1/posts",
+            json={"brandId": brand["id"], "content": "Patience", "scheduledFor": "now", "platforms": ["x"]},
+        )
+    ).json()
+
+    async def waiting_for_the_reset() -> Any:
+        async with db.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    text(
+                        "SELECT j.scheduled_at FROM social_posts s"
+                        " JOIN procrastinate_jobs j ON j.id = s.job_id"
+                        " WHERE s.post_id = :id AND s.status = 'SCHEDULED' AND s.error IS NOT NULL"
+                        " AND j.status = 'todo' AND j.scheduled_at > now()"
+                    ),
+                    {"id": post["id"]},
+                )
+            ).scalar_one_or_none()
+
+    reset_at = await wait_for(waiting_for_the_reset, timeout=20)
+    assert (await alice.get(f"/api/v1/posts/{post['id']}")).json()["overdue"] is None  # not a minute late yet
+    await move_into_past(db, post["id"], 90)
+    overdue = (await alice.get(f"/api/v1/posts/{post['id']}")).json()["overdue"]
+    assert overdue["reason"] == "rate_limited", overdue
+    ceil = reset_at.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    accepted = {f"{m.astimezone(ZoneInfo('Asia/Kolkata')):%H:%M}." for m in (reset_at, ceil)}
+    assert overdue["message"].startswith("Waiting for X's rate limit until ")
+    assert any(overdue["message"].endswith(a) for a in accepted), (overdue["message"], accepted)

@@ -12,6 +12,8 @@ from typing import Any
 import procrastinate
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from t21.kit.clock import wall
+
 # Modules whose import registers tasks (each feature's tasks.py).
 TASK_MODULES = [
     "t21.publishing.tasks",
@@ -46,7 +48,8 @@ async def defer_in_transaction(
     """Insert the job inside the session's transaction and return its id."""
     options: dict[str, Any] = {"connection": await raw_connection(session)}
     if schedule_at is not None:
-        options["schedule_at"] = schedule_at
+        # A business time (t21.kit.clock); Procrastinate compares it with the database's now().
+        options["schedule_at"] = wall(schedule_at)
     if lock is not None:
         options["lock"] = lock
     if queueing_lock is not None:

@@ -16,7 +16,7 @@ from t21.db.session import transaction
 from t21.enums import SocialPostStatus
 from t21.jobs.app import app
 from t21.jobs.context import JobResources
-from t21.kit.clock import utcnow
+from t21.kit.clock import utcnow, wall
 from t21.posts.models import SocialPost
 from t21.publishing.scheduling import schedule_target
 
@@ -48,7 +48,8 @@ async def requeue_orphans(res: JobResources) -> int:
                     ),
                     and_(
                         SocialPost.status == SocialPostStatus.PUBLISHING.value,
-                        SocialPost.updated_at <= now - STUCK_AFTER,
+                        # updated_at is written by the database's now(): compare on its clock.
+                        SocialPost.updated_at <= wall(now) - STUCK_AFTER,
                     ),
                 ),
                 or_(SocialPost.job_id.is_(None), no_live_job),

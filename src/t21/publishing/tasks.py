@@ -9,7 +9,7 @@ from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
 from t21.jobs.app import app
 from t21.jobs.context import resources
-from t21.kit.clock import utcnow
+from t21.kit.clock import utcnow, wall
 from t21.publishing.engine import RetryLater, backoff
 
 # Unexpected errors (a database restart mid-job, a bug) retry a few times; the job is idempotent
@@ -24,11 +24,11 @@ class PublishRetryStrategy(BaseRetryStrategy):
         self, *, exception: BaseException, job: procrastinate.jobs.Job
     ) -> RetryDecision | None:
         if isinstance(exception, RetryLater):
-            return RetryDecision(retry_at=utcnow() + timedelta(seconds=exception.delay))
+            return RetryDecision(retry_at=wall(utcnow() + timedelta(seconds=exception.delay)))
         if job.attempts >= UNEXPECTED_ERROR_RETRIES:
             return None
         return RetryDecision(
-            retry_at=utcnow() + timedelta(seconds=backoff(job.attempts + 1, base=1.0, cap=60))
+            retry_at=wall(utcnow() + timedelta(seconds=backoff(job.attempts + 1, base=1.0, cap=60)))
         )
 
 

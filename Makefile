@@ -46,7 +46,7 @@ test: install-dev web-deps
 	bash scripts/test-all.sh
 
 test-py: install-dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n $${T21_TEST_WORKERS:-4}
 
 lint: install-dev
 	$(BIN)/ruff check src tests bench scripts

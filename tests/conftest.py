@@ -3,10 +3,12 @@ database per test run migrated once, and every table emptied before each test.""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -17,11 +19,30 @@ from t21.config import Environment, Settings
 from t21.db.database import Database, migrate
 from t21.db.scratch import scratch_database
 from t21.db.urls import libpq_url
+from t21.kit import clock as moving_clock
 from t21.main import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_FERNET_KEY = "Ixv9ul0sVJ0HGd6bvQzO8Lp5ebTN4aqVvCbnMTu5G9w="
 PASSWORD = "correct horse battery"
+
+
+# Under pytest-xdist (scripts/test-all.sh runs `-n 4 --dist loadgroup`), each worker has its own
+# database, emulators and ports; what they cannot each have their own of is grouped here, and
+# the tests of one group run on one worker, one after the other:
+# - "shared-redis": the tests that use the machine's Redis (T21_TEST_REDIS_URL). One of them
+#   empties its database (FLUSHDB) and they all publish on the same live-event channel.
+# Drills that restart Redis or PostgreSQL start their own, and need no group.
+SHARED_REDIS_TESTS = (
+    "tests/core/test_http_hygiene.py::test_limits_are_shared_through_redis_and_survive_its_loss",
+    "tests/scaleout/",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SHARED_REDIS_TESTS):
+            item.add_marker(pytest.mark.xdist_group("shared-redis"))
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +53,18 @@ def pg_server_url() -> Iterator[str]:
         return
     from t21.db.embedded import start_embedded_postgres
 
-    yield start_embedded_postgres(ROOT / ".t21-test", stop_on_exit=True)
+    # pytest-xdist starts several workers at once on the same data directory (and two runs may
+    # share it too): one at a time initialises or joins the server. Each worker holds a handle;
+    # the last one to exit stops the server.
+    data_dir = ROOT / ".t21-test"
+    data_dir.mkdir(exist_ok=True)
+    with (data_dir / "start.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            url = start_embedded_postgres(data_dir, stop_on_exit=True)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    yield url
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +74,22 @@ def database_url(pg_server_url: str) -> Iterator[str]:
     with scratch_database(pg_server_url, f"t21_test_{worker}") as url:
         migrate(url)
         yield url
+
+
+@pytest.fixture
+def clock() -> ModuleType:
+    """The process's business clock (t21.kit.clock), for moving time instead of sleeping:
+    `clock.advance(3600)`, `clock.advance_to(moment)`, `clock.utcnow()`. The API, the in-process
+    worker and its due-target queuer read it; PostgreSQL's `now()` does not move. Put back on the
+    wall clock after each test (below)."""
+    return moving_clock
+
+
+@pytest.fixture(autouse=True)
+def _wall_clock_after_each_test() -> Iterator[None]:
+    """Whatever a test did to the clock, the next one starts on the wall clock."""
+    yield
+    moving_clock.reset()
 
 
 def make_settings(database_url: str, tmp_dir: Path, **overrides: Any) -> Settings:

@@ -3,17 +3,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import timedelta
 
 from sqlalchemy import text
 from tests.publishing.conftest import connect_account, wait_for_post_status
 
 from t21.emulators.base import Fault
+from t21.kit import clock
 
 
 def soon(seconds: float = 0.5) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+    return (clock.utcnow() + timedelta(seconds=seconds)).isoformat()
 
 
 async def setup(register, http, platforms=("x", "linkedin")):
@@ -27,7 +30,7 @@ async def test_scheduled_post_is_published_on_time_on_every_network(
     register, http, worker, fresh_networks, db
 ) -> None:
     alice, brand, _ = await setup(register, http)
-    when = datetime.now(UTC) + timedelta(seconds=1.5)
+    when = clock.utcnow() + timedelta(hours=1)
     post = (
         await alice.post(
             "/api/v1/posts",
@@ -39,16 +42,20 @@ async def test_scheduled_post_is_published_on_time_on_every_network(
             },
         )
     ).json()
-    # Not before its time.
+    # Not before its time: the worker's queuer looks every 0.2 s, and sends nothing.
+    await asyncio.sleep(0.5)
     assert fresh_networks.requests("x", "POST", r"/2/tweets") == []
+    assert fresh_networks.requests("linkedin", "POST", r"/rest/posts") == []
+    came_due = time.time()  # the real moment T21's clock reaches `when`
+    clock.advance_to(when)
     done = await wait_for_post_status(alice, post["id"], {"PUBLISHED"})
     assert all(t["status"] == "PUBLISHED" and t["platformPostId"] for t in done["targets"])
     tweets = fresh_networks.requests("x", "POST", r"/2/tweets")
     shares = fresh_networks.requests("linkedin", "POST", r"/rest/posts")
     assert len(tweets) == 1 and len(shares) == 1
     assert tweets[0].json_body()["text"] == "Launch day! #t21"
-    # Started on time (the worker polls every 0.5 s).
-    lag = tweets[0].at - when.timestamp()
+    # Started on time (the queuer polls every 0.2 s), and not before the clock reached it.
+    lag = tweets[0].at - came_due
     assert -0.05 <= lag < 2.0, lag
     async with db.engine.connect() as conn:
         attempts = (await conn.execute(text("SELECT outcome FROM publish_attempts"))).scalars().all()
@@ -82,17 +89,16 @@ async def test_x_thread_is_published_in_order(register, http, worker, fresh_netw
 
 
 async def test_cancel_before_the_time_publishes_nothing(register, http, worker, fresh_networks) -> None:
-    import asyncio
-
     alice, brand, _ = await setup(register, http, platforms=("x",))
     post = (
         await alice.post(
             "/api/v1/posts",
-            json={"brandId": brand["id"], "content": "Never", "scheduledFor": soon(1.0), "platforms": ["x"]},
+            json={"brandId": brand["id"], "content": "Never", "scheduledFor": soon(60), "platforms": ["x"]},
         )
     ).json()
     assert (await alice.delete(f"/api/v1/posts/{post['id']}")).json()["status"] == "CANCELLED"
-    await asyncio.sleep(2.0)
+    clock.advance(61)  # past its time: a second of the worker's polls to (not) send it
+    await asyncio.sleep(1.0)
     assert fresh_networks.requests("x", "POST", r"/2/tweets") == []
 
 
@@ -106,15 +112,19 @@ async def test_edit_before_the_time_publishes_the_new_text_at_the_new_time(
             json={
                 "brandId": brand["id"],
                 "content": "Old text",
-                "scheduledFor": soon(1.0),
+                "scheduledFor": soon(60),
                 "platforms": ["x"],
             },
         )
     ).json()
     edited = await alice.patch(
-        f"/api/v1/posts/{post['id']}", json={"content": "New text", "scheduledFor": soon(2.0)}
+        f"/api/v1/posts/{post['id']}", json={"content": "New text", "scheduledFor": soon(120)}
     )
     assert edited.status_code == 200, edited.text
+    clock.advance(61)  # past the old time: nothing goes out
+    await asyncio.sleep(0.5)
+    assert fresh_networks.requests("x", "POST", r"/2/tweets") == []
+    clock.advance(60)  # past the new time
     await wait_for_post_status(alice, post["id"], {"PUBLISHED"})
     assert [r.json_body()["text"] for r in fresh_networks.requests("x", "POST", r"/2/tweets")] == ["New text"]
 

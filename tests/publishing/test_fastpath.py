@@ -5,16 +5,19 @@ keeps its place; the author's emails are sent by one coalesced job, each email o
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import text
 from tests.publishing.conftest import connect_account, wait_for, wait_for_post_status
 
 from t21.emulators.base import Fault
+from t21.kit import clock
 
 
 async def _posts_due_together(alice, brand, count: int, *, prefix: str) -> list[str]:
-    at = datetime.now(UTC) + timedelta(seconds=1.5)
+    """`count` posts of the account due a millisecond apart, ten minutes ahead; once all are
+    stored, the clock is moved to when the last one is due (the worker's queuer reads it)."""
+    at = clock.utcnow() + timedelta(minutes=10)
     ids = []
     for i in range(count):
         created = await alice.post(
@@ -28,6 +31,7 @@ async def _posts_due_together(alice, brand, count: int, *, prefix: str) -> list[
         )
         assert created.status_code == 201, created.text
         ids.append(created.json()["id"])
+    clock.advance_to(at + timedelta(milliseconds=count))
     return ids
 
 

@@ -9,6 +9,9 @@
 # T21_TEST_SERIAL=1 runs the stages one after the other instead.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Let Python cache compiled (and pytest's assertion-rewritten) modules: without it every xdist
+# worker compiles T21, its test modules and the plugins' modules again.
+unset PYTHONDONTWRITEBYTECODE
 status=0
 workers="${T21_TEST_WORKERS:-4}"
 summary=()

@@ -39,10 +39,17 @@ SHARED_REDIS_TESTS = (
 )
 
 
+# Under xdist, the long tests start first (workers take tests in collection order), so that none of
+# them is left to run alone at the end: the drills and the multi-process tests.
+LONG_TESTS = ("tests/scaleout/", "tests/publishing/test_due_order.py", "tests/analytics/test_collection.py")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.nodeid.startswith(SHARED_REDIS_TESTS):
             item.add_marker(pytest.mark.xdist_group("shared-redis"))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda it: not (it.get_closest_marker("slow") or it.nodeid.startswith(LONG_TESTS)))
 
 
 @pytest.fixture(scope="session")

@@ -348,3 +348,14 @@ def test_instagram_container_decides_published_send_again_or_unknown(
         assert run(engine._reconcile(FakeConnector([media], [status]), snap)).ids == ["m1"]  # type: ignore[arg-type]
     if error is not None and want == "unknown":
         assert engine._cannot_tell(snap, error) is not None
+
+
+def test_the_media_link_x_appends_to_a_tweet_with_photos_does_not_hide_it() -> None:
+    snap = snapshot("Two views & a <3")
+    snap.media_ids = ["m1"]
+    seen = x_platform.readable_text({"id": "7", "text": "Two views &amp; a &lt;3 https://t.co/Pic123"})
+    recent = [RecentPost("7", seen, datetime.now(UTC), conversation_id="7")]
+    assert run(engine._reconcile(FakeConnector([recent]), snap)) == Reconciled(["7"], complete=True)  # type: ignore[arg-type]
+    # Without media, a trailing link is part of the text: a different post.
+    plain = snapshot("Two views & a <3")
+    assert run(engine._reconcile(FakeConnector([recent]), plain)) == Reconciled([], complete=False)  # type: ignore[arg-type]

@@ -112,11 +112,18 @@ _SENT_LINK = r"(?:https?://\S+|(?:www\.)?(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{
 _SHORTENERS = re.compile(r"https?://(?:t\.co|lnkd\.in)/\S*", re.IGNORECASE)
 
 
-def _same_text(sent: str, seen: str) -> bool:
+# Links a network appends for attached media (X ends a tweet with photos with their t.co link).
+_TRAILING_SHORT_LINKS = re.compile(r"(?:\s*https?://(?:t\.co|lnkd\.in)/\S*)+$", re.IGNORECASE)
+
+
+def _same_text(sent: str, seen: str, *, media: bool = False) -> bool:
     """Whether `seen`, a post's text as the network returns it (its own escaping already undone
     by the connector: RecentPost.text), is `sent`. Links are where networks differ: a t.co link
     stands for any link at its place; any other link must be the one sent, scheme aside (X
-    expands a bare `example.com` to `http://example.com`)."""
+    expands a bare `example.com` to `http://example.com`). `media`: the post carried media, whose
+    links the network may append."""
+    if media and not _same_text(sent, seen):
+        return _same_text(sent, _TRAILING_SHORT_LINKS.sub("", _normalise(seen)))
     sent, seen = _normalise(sent), _normalise(seen)
     pattern: list[str] = []
     position = 0
@@ -676,9 +683,12 @@ def _follows(post: RecentPost, parent: str | None, root: str | None) -> bool:
     return True
 
 
-def _match_parts(parts: list[str], ids: list[str], recent: list[RecentPost]) -> list[str]:
+def _match_parts(
+    parts: list[str], ids: list[str], recent: list[RecentPost], *, media: bool = False
+) -> list[str]:
     """`ids` (the parts already known) followed by each next part found among `recent`: a post
-    with that part's text, in its place in the thread. Stops at the first part not found."""
+    with that part's text, in its place in the thread. Stops at the first part not found.
+    `media`: the first part carried media."""
     ids = list(ids)
     oldest_first = sorted(
         recent, key=lambda p: (p.created_at is None, p.created_at or datetime.min, p.platform_post_id)
@@ -690,7 +700,9 @@ def _match_parts(parts: list[str], ids: list[str], recent: list[RecentPost]) -> 
             (
                 p
                 for p in oldest_first
-                if p.platform_post_id not in ids and _follows(p, parent, root) and _same_text(want, p.text)
+                if p.platform_post_id not in ids
+                and _follows(p, parent, root)
+                and _same_text(want, p.text, media=media and not ids)
             ),
             None,
         )
@@ -742,7 +754,7 @@ async def _reconcile(connector: Connector, snapshot: Snapshot) -> Reconciled:
             access_token=snapshot.access_token, account_id=snapshot.platform_user_id, since=since
         ),
     )
-    ids = _match_parts(parts, stored, recent)
+    ids = _match_parts(parts, stored, recent, media=bool(snapshot.media_ids))
     if len(ids) > len(stored):
         log.info(
             "publish_reconciled",

@@ -280,3 +280,34 @@ def test_every_email_names_the_network_as_it_writes_itself() -> None:
     assert render("post_published", platform="x", brand="B", url="u").subject == "Published on X"
     unknown = render("post_unknown", platform="instagram", brand="B", reason="No answer", url="u")
     assert unknown.subject == "Check your post on Instagram" and "No answer" in unknown.text
+
+
+def test_the_published_email_links_to_the_network_and_to_the_post_in_t21() -> None:
+    import uuid
+    from dataclasses import dataclass
+
+    from t21.notifications.emails import render
+    from t21.publishing.notices import author_notices
+
+    @dataclass(frozen=True)
+    class Out:
+        id: uuid.UUID
+        platform: str
+        status: str
+        error: str | None
+        platform_post_url: str | None
+
+    post_id, brand_id = uuid.uuid4(), uuid.uuid4()
+    [notice] = author_notices(
+        [Out(uuid.uuid4(), "x", "PUBLISHED", None, "https://x.com/t21/status/1")],
+        post_id=post_id,
+        brand_id=brand_id,
+        brand_name="Acme",
+        content="Launch day",
+        base_url="https://t21.example",
+    )
+    email = render(notice.template, **notice.context)
+    assert "See it on X: https://x.com/t21/status/1" in email.text
+    assert f"Open the post in T21: https://t21.example/posts/{post_id}" in email.text
+    assert 'href="https://x.com/t21/status/1"' in email.html
+    assert f'href="https://t21.example/posts/{post_id}"' in email.html

@@ -3,6 +3,7 @@ causes it, and a job sends it (Resend, SMTP, or kept in the local outbox in deve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
@@ -19,10 +20,12 @@ class RenderedEmail:
     html: str
 
 
-def _layout(title: str, paragraphs: list[str], link: tuple[str, str] | None = None) -> str:
+Link = tuple[str, str]  # (label, url)
+
+
+def _layout(title: str, paragraphs: list[str], links: list[Link]) -> str:
     body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
-    if link:
-        label, url = link
+    for label, url in links:
         body += f'<p><a href="{escape(url, quote=True)}">{escape(label)}</a></p>'
     return (
         '<!doctype html><html><body style="font-family:sans-serif;max-width:560px">'
@@ -35,7 +38,7 @@ def render(template: str, **ctx: str) -> RenderedEmail:
     is named as it writes itself ("linkedin" → "LinkedIn"), whoever the caller."""
     if "platform" in ctx:
         ctx["platform"] = network_name(ctx["platform"])
-    builders = {
+    builders: dict[str, Callable[[], tuple[str, list[str], Link | list[Link]]]] = {
         "welcome": lambda: (
             "Welcome to T21",
             [
@@ -52,10 +55,14 @@ def render(template: str, **ctx: str) -> RenderedEmail:
             ],
             ("Accept the invitation", ctx["url"]),
         ),
+        # Both addresses: the post on the network, and the post in T21 (status, metrics, edits).
         "post_published": lambda: (
             f"Published on {ctx['platform']}",
             [f"Your post for {ctx['brand']} is live on {ctx['platform']}.", ctx.get("excerpt", "")],
-            ("See the post", ctx["url"]),
+            [
+                *([(f"See it on {ctx['platform']}", ctx["network_url"])] if ctx.get("network_url") else []),
+                ("Open the post in T21", ctx["url"]),
+            ],
         ),
         "post_failed": lambda: (
             f"A post could not be published on {ctx['platform']}",
@@ -102,10 +109,11 @@ def render(template: str, **ctx: str) -> RenderedEmail:
             ("Update payment method", ctx["url"]),
         ),
     }
-    subject, paragraphs, link = builders[template]()
-    text = "\n\n".join(p for p in paragraphs if p) + (f"\n\n{link[0]}: {link[1]}" if link else "")
+    subject, paragraphs, link_or_links = builders[template]()
+    links = link_or_links if isinstance(link_or_links, list) else [link_or_links]
+    text = "\n\n".join(p for p in paragraphs if p) + "".join(f"\n\n{label}: {url}" for label, url in links)
     return RenderedEmail(
-        subject=subject, text=text, html=_layout(subject, [p for p in paragraphs if p], link)
+        subject=subject, text=text, html=_layout(subject, [p for p in paragraphs if p], links)
     )
 
 

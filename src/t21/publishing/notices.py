@@ -122,7 +122,8 @@ def author_notices(
                     "platform": names,
                     "brand": brand_name,
                     "excerpt": text,
-                    "url": published[0].platform_post_url or url,
+                    "network_url": published[0].platform_post_url or "",
+                    "url": url,
                 },
             )
         )

@@ -249,16 +249,22 @@ async def test_a_post_past_its_time_with_no_worker_is_overdue_everywhere(registe
     assert [p["overdue"] for p in calendar] == [body["overdue"]]
 
 
-async def test_moving_the_clock_makes_a_post_overdue(register, http, db, monkeypatch) -> None:
+async def test_moving_the_clock_makes_a_post_overdue(register, http, db, clock) -> None:
     alice, _, _, post = await scheduled_post(register, http)
     await a_worker_heartbeats(db)
     scheduled_for = datetime.fromisoformat(post["scheduledFor"])
-    monkeypatch.setattr("t21.posts.service.utcnow", lambda: scheduled_for + timedelta(seconds=59))
+    clock.advance_to(scheduled_for + timedelta(seconds=59))
     assert (await alice.get(f"/api/v1/posts/{post['id']}")).json()["overdue"] is None
-    monkeypatch.setattr("t21.posts.service.utcnow", lambda: scheduled_for + timedelta(seconds=61))
-    overdue = (await alice.get(f"/api/v1/posts/{post['id']}")).json()["overdue"]
-    # A live worker, and the target has no job yet (the queuer writes it once due): queued.
-    assert overdue["reason"] == "queued", overdue
+    clock.advance_to(scheduled_for + timedelta(seconds=61))
+    body = (await alice.get(f"/api/v1/posts/{post['id']}")).json()
+    # A live worker, and the target has no job yet (no queuer runs here): queued, never lost.
+    assert body["overdue"]["reason"] == "queued", body["overdue"]
+    assert body["overdue"]["message"] == "Waiting for a free publishing worker."
+    assert datetime.fromisoformat(body["overdue"]["since"]) == scheduled_for + GRACE
+    # /metrics and /readyz read the same moved clock.
+    clock.advance_to(scheduled_for + timedelta(minutes=3))
+    assert 180 <= metric((await http.get("/metrics")).text, "t21_publish_oldest_overdue_seconds") < 240
+    assert (await http.get("/readyz")).json()["checks"]["publishing"]["ok"] is False
 
 
 async def test_a_disconnected_account_is_the_reason(register, http, db) -> None:
@@ -338,7 +344,7 @@ async def test_metrics_export_the_oldest_overdue_age(register, http, db) -> None
     assert 90 <= age < 150
 
 
-async def test_readyz_fails_when_no_worker_takes_due_work(register, http, db, monkeypatch) -> None:
+async def test_readyz_fails_when_no_worker_takes_due_work(register, http, db) -> None:
     _, _, _, post = await scheduled_post(register, http)
     await a_worker_heartbeats(db)
     ready = await http.get("/readyz")
@@ -359,12 +365,12 @@ async def test_readyz_fails_when_no_worker_takes_due_work(register, http, db, mo
     assert (await http.get("/readyz")).json()["checks"]["publishing"]["ok"] is True
 
 
-async def test_readyz_reads_a_moved_clock(register, http, db, monkeypatch) -> None:
+async def test_readyz_reads_a_moved_clock(register, http, db, clock) -> None:
     _, _, _, post = await scheduled_post(register, http)
     scheduled_for = datetime.fromisoformat(post["scheduledFor"])
-    monkeypatch.setattr("t21.jobs.health.utcnow", lambda: scheduled_for + timedelta(minutes=1))
+    clock.advance_to(scheduled_for + timedelta(minutes=1))
     assert (await http.get("/readyz")).json()["checks"]["publishing"]["ok"] is True
-    monkeypatch.setattr("t21.jobs.health.utcnow", lambda: scheduled_for + timedelta(minutes=3))
+    clock.advance_to(scheduled_for + timedelta(minutes=3))
     assert (await http.get("/readyz")).json()["checks"]["publishing"]["ok"] is False
 
 

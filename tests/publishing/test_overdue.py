@@ -209,9 +209,11 @@ async def give_job(db, post_id: str, status: str, at: datetime, error: str | Non
             await conn.execute(
                 text(
                     "INSERT INTO procrastinate_jobs (queue_name, task_name, lock, args, status, scheduled_at)"
-                    " VALUES ('publish', 't21.publish_social_post', 'test', '{}', :status, :at) RETURNING id"
+                    " SELECT 'publish', 't21.publish_social_post', 'test',"
+                    " jsonb_build_object('social_post_id', id::text), :status, :at"
+                    " FROM social_posts WHERE post_id = :id LIMIT 1 RETURNING id"
                 ),
-                {"status": status, "at": at},
+                {"status": status, "at": at, "id": post_id},
             )
         ).scalar_one()
         await conn.execute(
@@ -342,6 +344,16 @@ async def test_metrics_export_the_oldest_overdue_age(register, http, db) -> None
     await move_into_past(db, post["id"], 90)
     age = metric((await http.get("/metrics")).text, "t21_publish_oldest_overdue_seconds")
     assert 90 <= age < 150
+
+
+async def test_metrics_count_a_post_stuck_publishing(register, http, db) -> None:
+    """Being sent or reconciled for minutes after its time is overdue too (found through its job)."""
+    _, _, _, post = await scheduled_post(register, http)
+    await move_into_past(db, post["id"], 300)
+    await sql(db, "UPDATE social_posts SET status = 'PUBLISHING' WHERE post_id = :id", id=post["id"])
+    await give_job(db, post["id"], "doing", datetime.now(UTC))
+    age = metric((await http.get("/metrics")).text, "t21_publish_oldest_overdue_seconds")
+    assert 300 <= age < 360
 
 
 async def test_readyz_fails_when_no_worker_takes_due_work(register, http, db) -> None:

@@ -34,6 +34,7 @@ import psycopg
 from psycopg.rows import class_row, dict_row
 
 from t21.enums import SocialAccountStatus, SocialPostStatus, network_name
+from t21.jobs.queue import PUBLISH_TASK
 
 # A due target not sent this long after its time is overdue (issue #14).
 GRACE = timedelta(seconds=60)
@@ -259,19 +260,27 @@ def post_overdue(target_ids: Iterable[uuid.UUID], overdue: Mapping[uuid.UUID, Ov
 
 # ---- operators: /metrics and /readyz -------------------------------------------------------------
 
-# The oldest waiting target past GRACE: the first entry of the partial index ix_social_posts_due.
-# (A PUBLISHING target is being sent or reconciled: bounded by the engine, re-queued by the sweep
-# when its worker dies, and found by no index; the API still shows it overdue.)
+# The oldest target past GRACE, from two small reads: the waiting ones (SCHEDULED), the first
+# entry of the partial index ix_social_posts_due; and the ones being sent or reconciled
+# (PUBLISHING), which no index finds but whose live job does: the queue's todo/doing jobs (only
+# due work has one) lead to their targets by primary key. A PUBLISHING target whose job is gone
+# gets one from the sweep; one taken over by another post's job (a drain) is in flight.
 OLDEST_OVERDUE_SQL = """
-SELECT min(scheduled_for) AS oldest FROM social_posts
-WHERE status = 'SCHEDULED' AND scheduled_for <= %(cutoff)s
+SELECT LEAST(
+  (SELECT min(scheduled_for) FROM social_posts
+    WHERE status = 'SCHEDULED' AND scheduled_for <= %(cutoff)s),
+  (SELECT min(s.scheduled_for) FROM procrastinate_jobs j
+     JOIN social_posts s ON s.id = (j.args->>'social_post_id')::uuid
+    WHERE j.status IN ('todo', 'doing') AND j.task_name = %(task)s
+      AND s.status = 'PUBLISHING' AND s.scheduled_for <= %(cutoff)s)
+) AS oldest
 """
 
 
 async def oldest_overdue_age(connection: psycopg.AsyncConnection[Any], now: datetime) -> float:
     """Seconds since the time of the oldest overdue target; 0 when none is overdue."""
     async with connection.cursor(row_factory=dict_row) as cursor:
-        await cursor.execute(OLDEST_OVERDUE_SQL, {"cutoff": now - GRACE})
+        await cursor.execute(OLDEST_OVERDUE_SQL, {"cutoff": now - GRACE, "task": PUBLISH_TASK})
         row = await cursor.fetchone()
     oldest = row["oldest"] if row else None
     return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0

@@ -138,10 +138,10 @@ def overdue_reason(facts: TargetFacts, now: datetime) -> Overdue | None:
     """Why `facts`' target is overdue at `now`, or None when it is not (not due, not waiting, or
     still within GRACE of its time). The first reason that applies wins: the one that explains
     the wait and says what would end it."""
-    if not is_candidate(facts.status, facts.scheduled_for, now):
+    scheduled_for = facts.scheduled_for
+    if scheduled_for is None or not is_candidate(facts.status, scheduled_for, now):
         return None
-    assert facts.scheduled_for is not None
-    since = facts.scheduled_for + GRACE
+    since = scheduled_for + GRACE
     network = network_name(facts.platform)
     account = f"{network} account" + (f" {_handle(facts)}" if facts.account_name else "")
 
@@ -154,9 +154,10 @@ def overdue_reason(facts: TargetFacts, now: datetime) -> Overdue | None:
         else None
     )
     if facts.account_status != SocialAccountStatus.CONNECTED.value:
+        expired = " (its access expired)" if facts.account_status == SocialAccountStatus.EXPIRED.value else ""
         return says(
             OverdueReason.account_disconnected,
-            f"The {account} is disconnected: reconnect it to publish this post.",
+            f"The {account} is disconnected{expired}: reconnect it to publish this post.",
         )
     if not facts.worker_alive:
         return says(

@@ -251,6 +251,7 @@ class PostService:
         overrides = _overrides_json(data.overrides)
         media_ids = [str(m) for m in data.media_ids]
         await self._validate_targets(brand, accounts, data.content, media_ids, data.thread, overrides)
+        await self._ensure_brand_media(brand, accounts, media_ids, overrides)
         ai_generation_id = await self._check_generation(brand, data.ai_generation_id)
 
         if scheduled_for is not None:
@@ -387,6 +388,19 @@ class PostService:
         for account in accounts:
             await ensure_account_within_plan(self.session, self.settings, owner, account)
 
+    async def _ensure_brand_media(
+        self, brand: Brand, accounts: list[SocialAccount], media_ids: list[str], overrides: dict[str, Any]
+    ) -> None:
+        """Every media id a post stores (its own and each network override's) is one of its brand's
+        assets, with or without targets: 422 unknown_media otherwise, as for a made-up id.
+        `_validate_targets` has read those of the targets' networks; this reads the rest (a draft
+        without targets, an override for a network not targeted), in one query or none."""
+        checked = {m for a in accounts for m in media_for(a.platform, media_ids, overrides)}
+        stored = [*media_ids, *(str(m) for o in overrides.values() if o for m in o.get("media_ids") or [])]
+        rest = [m for m in dict.fromkeys(stored) if m not in checked]
+        if rest:
+            await self._media_kinds(brand.id, rest)
+
     async def _media_kinds(self, brand_id: uuid.UUID, media_ids: list[str]) -> list[tuple[str, str]]:
         if not media_ids:
             return []
@@ -474,6 +488,7 @@ class PostService:
         await self._validate_targets(
             brand, accounts, post.content, list(post.media_ids), list(post.thread), post.overrides
         )
+        await self._ensure_brand_media(brand, accounts, [str(m) for m in post.media_ids], post.overrides)
         if new_schedule is not None and any(
             a.status != SocialAccountStatus.CONNECTED.value for a in accounts
         ):

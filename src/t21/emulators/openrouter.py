@@ -18,6 +18,9 @@ those `t21.ai.prompts` writes, one per line in the system prompt:
 `n` (1..10) is supported: each choice is a distinct variant (a different hook and body).
 Usage: prompt_tokens = words of input, completion_tokens = words of output, cost priced at
 `store["pricing"]` (dollars per token, default gpt-4o-mini's).
+`max_tokens` bounds each choice as OpenAI-compatible servers do: a choice that reaches it stops
+there (here after max_tokens words, mid-sentence) with finish_reason "length", streamed or not,
+and its usage counts what was written.
 
 Scripting (besides base.py faults; a "status" fault with 400/401/402/403/408/429/502/503 and no
 body gets OpenRouter's own error body for that status, 403 with `metadata.reasons`):

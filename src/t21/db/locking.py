@@ -8,14 +8,18 @@ locks more than one of these rows takes them in this order, skipping the ones it
 
   1. the post (`posts`): the aggregate, whose status rolls up from its targets; holding it
      serialises every change to the post and its targets;
-  2. the post's targets (`social_posts`), several at once in one statement ordered by id
+  2. the publish jobs of its targets (`procrastinate_jobs`), by id: before the targets, because
+     the worker's drain locks an account's due jobs and then their targets in one statement
+     (publishing/fastpath.py, TAKE_DUE), and an API request cancels or replaces a target's job;
+  3. the post's targets (`social_posts`), several at once in one statement ordered by id
      (`ORDER BY id FOR UPDATE`);
-  3. a target's social account (`social_accounts`);
-  4. publish jobs (`procrastinate_jobs`): a target's job cancelled or replaced.
+  4. a target's social account (`social_accounts`).
 
 So a transaction that starts from a target (a worker's job names its target, not the post) and
 must also change the post locks the post first: read the target's post id without a lock, lock
-the post, then the target, and re-check what it read.
+the post, then the target, and re-check what it read. Likewise a job id read from a target before
+the target was locked may have changed by the time it is: a job locked after its target is out of
+order (rare: the queuer or a drain gave the target a job in between) and may lose a deadlock.
 
 The billing owner's quota counters (its `users` or `organizations` row, `quotas/service.py`) are
 taken by a posts request after its post and targets, before or after those targets' jobs: only the

@@ -19,6 +19,19 @@ from t21.social_accounts.models import SocialAccount
 class PostRepository(BrandScopedRepository[Post]):
     model = Post
 
+    async def lock_publish_jobs(self, post_id: uuid.UUID) -> None:
+        """Lock the publish jobs of the post's targets, after the post and before the targets
+        (db/locking.py): the order of the worker's drain, which locks an account's due jobs and
+        then their targets (publishing/fastpath.py, TAKE_DUE)."""
+        await self.session.execute(
+            text(
+                "SELECT j.id FROM procrastinate_jobs j"
+                " WHERE j.id IN (SELECT s.job_id FROM social_posts s WHERE s.post_id = :post)"
+                " ORDER BY j.id FOR UPDATE OF j"
+            ),
+            {"post": post_id},
+        )
+
     async def targets(self, post_id: uuid.UUID, *, for_update: bool = False) -> list[SocialPost]:
         """The post's targets in the order the API shows them (created_at, id). `for_update`:
         locked in id order, after the post (db/locking.py)."""

@@ -442,13 +442,14 @@ class PostService:
 
     async def _writable(self, user: User, post_id: uuid.UUID) -> tuple[Post, Brand, list[SocialPost]]:
         """The post and its targets, locked in the documented order (db/locking.py): the post,
-        then its targets by id. The engine claims a target under the target's row lock, so an
-        edit and a publish cannot both win."""
+        its targets' publish jobs, then its targets by id. The engine claims a target under the
+        target's row lock, so an edit and a publish cannot both win."""
         # A change to a post (edit, move, cancel, retry, publish now) writes only through this
         # session: if it loses a deadlock to the worker, the request may be run again whole.
         allow_replay(self.session)
         post = await self._visible(user, post_id, for_update=True)
         brand, _ = await require_brand(self.session, user.id, post.brand_id, Role.editor)
+        await self.posts.lock_publish_jobs(post.id)
         targets = await self.posts.targets(post.id, for_update=True)
         return post, brand, targets
 

@@ -90,3 +90,25 @@ def test_x_length_fast_path_agrees_with_the_full_weighing() -> None:
         assert x_length(text) == x_weighted_length(text), text
     for text in ("Café ☕ time", "日本語のポスト https://example.com", "👩‍💻 #launch"):
         assert x_length(text) == x_weighted_length(text)
+
+
+def test_an_answer_cut_off_by_max_tokens_goes_back_to_where_it_may_end() -> None:
+    from t21.ai.text import drop_unfinished
+
+    # The last whole sentence, when it keeps at least half the text...
+    assert drop_unfinished("We roast daily. Fresh bags every Monday. Our new blend tastes of cher") == (
+        "We roast daily. Fresh bags every Monday."
+    )
+    # ...a half-written closing hashtag goes with the rest of the cut...
+    assert (
+        drop_unfinished("Great coffee today, really great. #Coffee #Ro")
+        == "Great coffee today, really great."
+    )
+    # ...else the last whole word, marked; a word followed by a space is whole.
+    assert drop_unfinished("Hi! We roast every bean by hand in small batches every morni") == (
+        "Hi! We roast every bean by hand in small batches every…"
+    )
+    assert drop_unfinished("We roast beans daily and grind ") == "We roast beans daily and grind…"
+    assert drop_unfinished("Finished.") == "Finished."
+    assert drop_unfinished("Unfinis") == ""
+    assert drop_unfinished("   ") == ""

@@ -909,8 +909,8 @@ async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformEr
     )
     kind = exc.kind
     async with transaction(res.db.sessionmaker) as session:
+        post = await session.get(Post, snapshot.post_id, with_for_update=True)  # post, then target
         target = await session.get(SocialPost, snapshot.target_id, with_for_update=True)
-        post = await session.get(Post, snapshot.post_id, with_for_update=True)
         attempt = await session.get(PublishAttempt, snapshot.attempt_id)
         assert target is not None and post is not None
         if attempt is not None:
@@ -1027,8 +1027,8 @@ async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformEr
 
 async def _succeed(res: JobResources, snapshot: Snapshot, result: PublishResult, *, reconciled: bool) -> None:
     async with transaction(res.db.sessionmaker) as session:
+        post = await session.get(Post, snapshot.post_id, with_for_update=True)  # post, then target
         target = await session.get(SocialPost, snapshot.target_id, with_for_update=True)
-        post = await session.get(Post, snapshot.post_id, with_for_update=True)
         attempt = await session.get(PublishAttempt, snapshot.attempt_id)
         assert target is not None and post is not None
         now = utcnow()

@@ -28,26 +28,45 @@ PASSWORD = "correct horse battery"
 
 
 # Under pytest-xdist (scripts/test-all.sh runs `-n 4 --dist loadgroup`), each worker has its own
-# database, emulators and ports; what they cannot each have their own of is grouped here, and
-# the tests of one group run on one worker, one after the other:
-# - "shared-redis": the tests that use the machine's Redis (T21_TEST_REDIS_URL). One of them
-#   empties its database (FLUSHDB) and they all publish on the same live-event channel.
-# Drills that restart Redis or PostgreSQL start their own, and need no group.
-SHARED_REDIS_TESTS = (
-    "tests/core/test_http_hygiene.py::test_limits_are_shared_through_redis_and_survive_its_loss",
-    "tests/scaleout/",
-)
+# database, emulators and ports. The tests of one group below run on one worker, one after the
+# other (xdist hands the groups out first):
+# - "shared-redis": the tests on the machine's Redis (T21_TEST_REDIS_URL): one of them empties it
+#   (FLUSHDB) and they all publish on the same live-event channel.
+# - "drills": the fault drills, each several processes of its own (API, workers, a Redis or a
+#   PostgreSQL it restarts): one at a time, so that no more than two such tests share two cores.
+# Groups are declared here by node id, not with `xdist_group` marks: xdist 3.8 applies those by
+# rewriting `item._nodeid`, which pytest 9.2 no longer reads, so the marks group nothing.
+XDIST_GROUPS = {
+    "shared-redis": (
+        "tests/core/test_http_hygiene.py::test_limits_are_shared_through_redis_and_survive_its_loss",
+        "tests/scaleout/",
+    ),
+    "drills": ("tests/security/test_drills_quick.py", "tests/publishing/test_drills.py"),
+}
+# Under xdist, the other long tests start first (workers take tests in collection order), so that
+# none of them is left to run alone at the end.
+LONG_TESTS = ("tests/publishing/test_due_order.py", "tests/analytics/test_collection.py")
 
 
-# Under xdist, the long tests start first (workers take tests in collection order), so that none of
-# them is left to run alone at the end: the drills and the multi-process tests.
-LONG_TESTS = ("tests/scaleout/", "tests/publishing/test_due_order.py", "tests/analytics/test_collection.py")
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        """One work unit per test, except the groups above: one unit each, handed out first."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            for group, prefixes in XDIST_GROUPS.items():
+                if nodeid.startswith(prefixes):
+                    return group
+            return nodeid
+
+    return GroupScheduling(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.nodeid.startswith(SHARED_REDIS_TESTS):
-            item.add_marker(pytest.mark.xdist_group("shared-redis"))
     if os.environ.get("PYTEST_XDIST_WORKER"):
         items.sort(key=lambda it: not (it.get_closest_marker("slow") or it.nodeid.startswith(LONG_TESTS)))
 

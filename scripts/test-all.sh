@@ -4,70 +4,67 @@
 #
 # pytest runs on T21_TEST_WORKERS pytest-xdist workers (default 4: the tests mostly wait on
 # PostgreSQL, the emulators and T21's worker, so more workers than cores pays off on two cores).
-# The web unit tests (Vitest) run while pytest does, their output kept and printed after it;
-# the browser tests, which start a server and Chromium of their own, run last.
-# T21_TEST_SERIAL=1 runs the stages one after the other instead.
+# The web stages run alongside pytest, their output kept and printed after it:
+#   T21_TEST_ALONGSIDE=vitest (default)  Vitest alongside pytest, then the browser tests
+#   T21_TEST_ALONGSIDE=web               Vitest then the browser tests, both alongside pytest
+#   T21_TEST_ALONGSIDE=none              one stage after the other, as they print
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # Let Python cache compiled (and pytest's assertion-rewritten) modules: without it every xdist
 # worker compiles T21, its test modules and the plugins' modules again.
 unset PYTHONDONTWRITEBYTECODE
-status=0
 workers="${T21_TEST_WORKERS:-4}"
-summary=()
+alongside="${T21_TEST_ALONGSIDE:-vitest}"
+[ -f web/package.json ] || alongside=none
+logs="$(mktemp -d "${TMPDIR:-/tmp}/t21-test.XXXXXX")"
+trap 'rm -rf "$logs"' EXIT
 began=$(date +%s)
 
-record() {  # record NAME SECONDS EXIT-CODE
-  local verdict="passed"
-  [ "$3" -eq 0 ] || { verdict="FAILED"; status=1; }
-  summary+=("$(printf '%-30s %4ss  %s' "$1" "$2" "$verdict")")
+stage() {  # stage NAME COMMAND...: runs it, and records its duration and exit code under $logs
+  local name="$1" started rc=0
+  shift
+  started=$(date +%s)
+  "$@" || rc=$?
+  printf '%-28s %4ss  %s\n' "$name" "$(($(date +%s) - started))" \
+    "$([ "$rc" -eq 0 ] && echo passed || echo FAILED)" >>"$logs/summary"
+  return "$rc"
+}
+vitest() { (cd web && npm test); }
+playwright() { (cd web && npm run test:e2e); }
+web_stages() {
+  echo "== web unit tests (vitest)"
+  stage "web unit tests (vitest)" vitest
+  [ "${1:-}" = vitest-only ] && return
+  echo "== browser tests (playwright + chromium)"
+  stage "browser tests (playwright)" playwright
 }
 
-vitest() {  # runs the web unit tests; leaves their duration and exit code in $1.time / $1.rc
-  local started=$(date +%s) rc=0
-  (cd web && npm test) || rc=$?
-  echo "$(($(date +%s) - started))" >"$1.time"
-  echo "$rc" >"$1.rc"
-}
-
-web=0
-[ -f web/package.json ] && web=1
-alongside=0
-[ "$web" = 1 ] && [ "${T21_TEST_SERIAL:-0}" != 1 ] && alongside=1
-
-if [ "$alongside" = 1 ]; then
-  vitest_out="$(mktemp "${TMPDIR:-/tmp}/t21-vitest.XXXXXX")"
-  vitest "$vitest_out" >"$vitest_out" 2>&1 &
-  vitest_pid=$!
-fi
+web_pid=""
+case "$alongside" in
+  vitest) web_stages vitest-only >"$logs/web.out" 2>&1 & web_pid=$! ;;
+  web) web_stages >"$logs/web.out" 2>&1 & web_pid=$! ;;
+esac
 
 echo "== pytest (${workers} workers)"
-started=$(date +%s)
-.venv/bin/pytest -q -n "$workers"
-record "pytest -n $workers" "$(($(date +%s) - started))" $?
+stage "pytest -n $workers" .venv/bin/pytest -q -n "$workers"
 
-if [ "$web" = 1 ]; then
-  if [ "$alongside" = 1 ]; then
-    wait "$vitest_pid"
-    echo "== web unit tests (vitest, ran alongside pytest)"
-    cat "$vitest_out"
-    record "web unit tests (vitest)" "$(cat "$vitest_out.time")" "$(cat "$vitest_out.rc")"
-    rm -f "$vitest_out" "$vitest_out.time" "$vitest_out.rc"
-  else
-    echo "== web unit tests (vitest)"
-    started=$(date +%s)
-    vitest_rc=0
-    (cd web && npm test) || vitest_rc=$?
-    record "web unit tests (vitest)" "$(($(date +%s) - started))" "$vitest_rc"
-  fi
-  echo "== browser tests (playwright + chromium)"
-  started=$(date +%s)
-  (cd web && npm run test:e2e)
-  record "browser tests (playwright)" "$(($(date +%s) - started))" $?
-fi
+case "$alongside" in
+  vitest | web)
+    wait "$web_pid"
+    echo "== (ran alongside pytest:)"
+    cat "$logs/web.out"
+    [ "$alongside" = vitest ] && {
+      echo "== browser tests (playwright + chromium)"
+      stage "browser tests (playwright)" playwright
+    }
+    ;;
+  *)
+    [ -f web/package.json ] && web_stages
+    ;;
+esac
 
 echo
-echo "== stages$([ "$alongside" = 1 ] && echo " (vitest ran alongside pytest)")"
-printf '%s\n' "${summary[@]}"
-printf '%-30s %4ss\n' "make test, all stages" "$(($(date +%s) - began))"
-exit $status
+echo "== stages (alongside pytest: $alongside)"
+cat "$logs/summary"
+printf '%-28s %4ss\n' "all stages" "$(($(date +%s) - began))"
+! grep -q FAILED "$logs/summary"

@@ -30,7 +30,8 @@ stage() {  # stage NAME COMMAND...: runs it, and records its duration and exit c
   return "$rc"
 }
 vitest() { (cd web && npm test); }
-playwright() { (cd web && npm run test:e2e); }
+# The build made below is the one tested (`npm run test:e2e` would build it again).
+playwright() { (cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test); }
 web_stages() {
   echo "== web unit tests (vitest)"
   stage "web unit tests (vitest)" vitest
@@ -38,6 +39,14 @@ web_stages() {
   echo "== browser tests (playwright + chromium)"
   stage "browser tests (playwright)" playwright
 }
+
+if [ -f web/package.json ]; then
+  # Built once, first: pytest checks how the build is delivered (tests/core/test_web_delivery.py
+  # fails rather than skips without it) and the browser tests run against it.
+  echo "== web build"
+  stage "web build" bash -c "cd web && npm run build"
+  export T21_REQUIRE_WEB_DIST=1
+fi
 
 web_pid=""
 case "$alongside" in

@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
-from starlette.staticfiles import StaticFiles
 
 from t21 import __version__
 from t21.config import Settings, get_settings
@@ -64,11 +63,13 @@ def _mount_web(app: FastAPI, dist: Path) -> None:
             )
 
         return
-    app.mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), name="assets")
+    from t21.web_assets import HashedAssets, is_source_map
+
+    app.mount("/assets", HashedAssets(directory=dist / "assets", check_dir=False), name="assets")
 
     @app.get("/{path:path}", include_in_schema=False)
     def _spa(path: str) -> Any:  # sync: FastAPI runs it in a thread, so the file checks don't block
-        if path.startswith("api/"):
+        if path.startswith("api/") or is_source_map(path):
             return JSONResponse({"error": "Not found", "code": "not_found", "details": None}, status_code=404)
         candidate = (dist / path).resolve()
         if path and candidate.is_file() and dist.resolve() in candidate.parents:

@@ -1,28 +1,56 @@
 import { QueryClientProvider } from "@tanstack/react-query";
-import { useState } from "react";
+import { lazy, Suspense, useState, type ComponentType, type ReactNode } from "react";
 import { BrowserRouter, Route, Routes } from "react-router";
 import { AuthProvider } from "./auth/AuthProvider";
 import { RedirectIfSignedIn, RequireAuth } from "./auth/RequireAuth";
 import { ToastProvider } from "./components/Toasts";
-import { AccountsPage } from "./features/accounts/AccountsPage";
-import { AnalyticsPage } from "./features/analytics/AnalyticsPage";
-import { BillingPage } from "./features/billing/BillingPage";
-import { CalendarPage } from "./features/calendar/CalendarPage";
-import { ComposerPage } from "./features/composer/ComposerPage";
-import { NotificationsPage } from "./features/notifications/NotificationsPage";
-import { PostsPage } from "./features/posts/PostsPage";
-import { AppShell } from "./layout/AppShell";
 import { LoginPage } from "./pages/auth/LoginPage";
 import { SignupPage } from "./pages/auth/SignupPage";
-import { EditBrandPage, NewBrandPage } from "./pages/brands/BrandEditorPage";
-import { BrandsPage } from "./pages/brands/BrandsPage";
-import { HomePage } from "./pages/HomePage";
-import { NotFoundPage } from "./pages/NotFoundPage";
-import { SettingsPage } from "./pages/settings/SettingsPage";
-import { AcceptInvitationPage } from "./pages/team/AcceptInvitationPage";
-import { TeamPage } from "./pages/team/TeamPage";
+import { LoadingRows } from "./components/States";
 import { createQueryClient } from "./queryClient";
 import { WorkspaceProvider } from "./workspace/WorkspaceProvider";
+
+/**
+ * Every screen but the sign-in pages is its own chunk, loaded when first opened: the login page's
+ * first load carries only React, the router, the query client and the auth pages.
+ */
+function lazyPage<M extends Record<string, unknown>>(load: () => Promise<M>, name: keyof M & string): ComponentType {
+  const Page = lazy(async () => ({ default: (await load())[name] as ComponentType }));
+  function LazyPage() {
+    return (
+      <Suspense fallback={<PageLoading />}>
+        <Page />
+      </Suspense>
+    );
+  }
+  LazyPage.displayName = name;
+  return LazyPage;
+}
+
+function PageLoading(): ReactNode {
+  return (
+    <div className="page">
+      <LoadingRows rows={2} height={160} label="Loading page" />
+    </div>
+  );
+}
+
+const AccountsPage = lazyPage(() => import("./features/accounts/AccountsPage"), "AccountsPage");
+const AnalyticsPage = lazyPage(() => import("./features/analytics/AnalyticsPage"), "AnalyticsPage");
+const BillingPage = lazyPage(() => import("./features/billing/BillingPage"), "BillingPage");
+const CalendarPage = lazyPage(() => import("./features/calendar/CalendarPage"), "CalendarPage");
+const ComposerPage = lazyPage(() => import("./features/composer/ComposerPage"), "ComposerPage");
+const NotificationsPage = lazyPage(() => import("./features/notifications/NotificationsPage"), "NotificationsPage");
+const PostsPage = lazyPage(() => import("./features/posts/PostsPage"), "PostsPage");
+const AppShell = lazyPage(() => import("./layout/AppShell"), "AppShell");
+const EditBrandPage = lazyPage(() => import("./pages/brands/BrandEditorPage"), "EditBrandPage");
+const NewBrandPage = lazyPage(() => import("./pages/brands/BrandEditorPage"), "NewBrandPage");
+const BrandsPage = lazyPage(() => import("./pages/brands/BrandsPage"), "BrandsPage");
+const HomePage = lazyPage(() => import("./pages/HomePage"), "HomePage");
+const NotFoundPage = lazyPage(() => import("./pages/NotFoundPage"), "NotFoundPage");
+const SettingsPage = lazyPage(() => import("./pages/settings/SettingsPage"), "SettingsPage");
+const AcceptInvitationPage = lazyPage(() => import("./pages/team/AcceptInvitationPage"), "AcceptInvitationPage");
+const TeamPage = lazyPage(() => import("./pages/team/TeamPage"), "TeamPage");
 
 function SignedInApp() {
   return (

@@ -63,7 +63,11 @@ class Settings(BaseSettings):
     # bcrypt work factor; tests lower it, production keeps >= 12.
     bcrypt_rounds: int = 12
 
+    # The plan new accounts start on when billing is on. With billing off (no Stripe keys: a
+    # self-hosted install) no plan applies: nothing is limited and every feature is on.
     default_tier: Tier = Tier.FREE
+    # With billing off, an optional cap on each payer's AI credits a month (unset: unlimited).
+    ai_monthly_credits: int | None = Field(default=None, ge=0)
 
     x_client_id: str | None = None
     x_client_secret: SecretStr | None = None

@@ -178,9 +178,7 @@ async def _services(settings: Settings, http: httpx.AsyncClient) -> list[Check]:
         reachable, detail = await _reachable(http, f"{settings.openrouter_base_url.rstrip('/')}/models")
         checks.append(Check("ai", OK if reachable else FAIL, detail))
     if not settings.billing_enabled:
-        checks.append(
-            Check("billing", OK, f"Stripe not configured: everyone is on {settings.default_tier.value}")
-        )
+        checks.append(Check("billing", OK, "Stripe not configured: self-hosted, no plan limits apply"))
     else:
         missing = [
             n

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import select
+import httpx
+import pytest
+from sqlalchemy import select, text
 from tests.accounts.conftest import (
     PLATFORMS,
     Landing,
@@ -15,7 +18,8 @@ from tests.accounts.conftest import (
     network_settings,
     start_connect,
 )
-from tests.conftest import Account, assert_error
+from tests.conftest import Account, AppFactory, assert_error
+from tests.plans import BILLING_ON
 
 from t21.posts.models import Post, SocialPost
 from t21.social_accounts.models import SocialAccount
@@ -23,10 +27,18 @@ from t21.social_accounts.models import SocialAccount
 # --- plan limits ---------------------------------------------------------------------------------
 
 
-async def test_free_plan_allows_three_accounts(register, http, emulators) -> None:
-    owner = await register(on=http)
+@pytest.fixture
+async def billed_http(app_factory: AppFactory, emulators: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser on an app with billing on: plan limits apply only then."""
+    app = await app_factory(**network_settings(emulators), **BILLING_ON)
+    async with browser_for(app) as http:
+        yield http
+
+
+async def test_free_plan_allows_three_accounts(register, billed_http, emulators) -> None:
+    owner = await register(on=billed_http)
     brand = await owner.create_brand()
-    ids = [await connect(http, owner, platform, brand["id"]) for platform in PLATFORMS]
+    ids = [await connect(billed_http, owner, platform, brand["id"]) for platform in PLATFORMS]
 
     refused = await owner.get("/api/v1/social-accounts/connect/x", params={"brandId": brand["id"]})
     body = assert_error(refused, 402, "plan_limit_reached")
@@ -38,26 +50,26 @@ async def test_free_plan_allows_three_accounts(register, http, emulators) -> Non
 
     # Removing one frees its slot.
     assert (await owner.delete(f"/api/v1/social-accounts/{ids[0]}")).status_code == 204
-    assert (await connect(http, owner, "x", brand["id"], user="another")) not in ids
+    assert (await connect(billed_http, owner, "x", brand["id"], user="another")) not in ids
 
 
-async def test_plan_limit_is_checked_again_at_the_callback(register, http, emulators) -> None:
-    owner = await register(on=http)
+async def test_plan_limit_is_checked_again_at_the_callback(register, billed_http, emulators) -> None:
+    owner = await register(on=billed_http)
     brand = await owner.create_brand()
-    await connect(http, owner, "instagram", brand["id"])
-    await connect(http, owner, "linkedin", brand["id"])
+    await connect(billed_http, owner, "instagram", brand["id"])
+    await connect(billed_http, owner, "linkedin", brand["id"])
     # Two connects started while one slot was free ...
     first = await start_connect(owner, "x", brand["id"])
     second = await start_connect(owner, "x", brand["id"])
-    assert (await follow(http, first, user="alice")).query["connected"] == "x"
+    assert (await follow(billed_http, first, user="alice")).query["connected"] == "x"
     # ... only one of them can take it.
-    landing = await follow(http, second, user="bob")
+    landing = await follow(billed_http, second, user="bob")
     assert landing.query["error"] == "plan_limit_reached", landing.query
     assert len((await owner.get("/api/v1/social-accounts")).json()["data"]) == 3
 
 
 async def test_organization_accounts_count_against_the_organization(register, app_factory, emulators) -> None:
-    app = await app_factory(**network_settings(emulators))
+    app = await app_factory(**network_settings(emulators), **BILLING_ON)
     async with browser_for(app) as http:
         owner = await register(on=http)
         personal = await owner.create_brand(name="Mine")
@@ -69,16 +81,17 @@ async def test_organization_accounts_count_against_the_organization(register, ap
         assert (await connect(http, owner, "x", org_brand["id"])) is not None
 
 
-async def test_no_new_connections_on_a_brand_over_the_plan(register, app_factory, emulators) -> None:
-    pro = await app_factory(default_tier="PRO", **network_settings(emulators))
-    async with browser_for(pro) as http:
+async def test_no_new_connections_on_a_brand_over_the_plan(register, app_factory, emulators, db) -> None:
+    app = await app_factory(default_tier="PRO", **network_settings(emulators), **BILLING_ON)
+    async with browser_for(app) as http:
         owner = await register(on=http)
         first = await owner.create_brand(name="First")
         second = await owner.create_brand(name="Second")
         account_id = await connect(http, owner, "x", second["id"])
     # Back on FREE (one brand): the newer brand is read-only.
-    free = await app_factory(**network_settings(emulators))
-    async with browser_for(free) as http:
+    async with db.engine.begin() as conn:
+        await conn.execute(text("UPDATE users SET subscription_tier = 'FREE'"))
+    async with browser_for(app) as http:
         owner.client = http
         assert_error(
             await owner.get("/api/v1/social-accounts/connect/x", params={"brandId": second["id"]}),

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from t21.emulators.base import Emulator, Fault, RunningServer
 from t21.emulators.openrouter import create_app
 from tests.conftest import Account, AppFactory
+from tests.plans import BILLING_ON
 
 API_KEY = "sk-or-test"
 GENERATE = "/api/v1/ai/generate-content"
@@ -37,7 +38,14 @@ def emulator(openrouter_server: RunningServer) -> Iterator[Emulator]:
 
 
 def ai_settings(server: RunningServer, **overrides: Any) -> dict[str, Any]:
-    return {"openrouter_base_url": f"{server.url}/api/v1", "openrouter_api_key": API_KEY, **overrides}
+    """The loopback emulator with a key, and billing on: the credit tests count against the FREE
+    plan, which applies only with billing on (tests/ai/test_self_hosted.py covers billing off)."""
+    return {
+        "openrouter_base_url": f"{server.url}/api/v1",
+        "openrouter_api_key": API_KEY,
+        **BILLING_ON,
+        **overrides,
+    }
 
 
 @pytest.fixture

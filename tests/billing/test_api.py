@@ -45,7 +45,7 @@ async def billed(app_factory: AppFactory, stripe_server: RunningServer) -> Any:
 # -- self-hosted (no Stripe keys)
 
 
-async def test_without_stripe_keys_billing_answers_503_but_the_plan_is_shown(client, register) -> None:
+async def test_without_stripe_keys_billing_answers_503_and_no_plan_applies(client, register) -> None:
     ada: Account = await register()
     calls = [
         ada.post("/api/v1/subscriptions/checkout", json={"tier": "PRO"}),
@@ -56,26 +56,38 @@ async def test_without_stripe_keys_billing_answers_503_but_the_plan_is_shown(cli
     for call in calls:
         body = assert_error(await call, 503, "billing_disabled")
         assert "self-hosted" in body["error"]
-        assert "FREE" in body["error"]
-        assert body["details"] == {"defaultTier": "FREE"}
+        assert "no plan applies" in body["error"]
+        assert body["details"] == {"billingEnabled": False}
     current = (await ada.get("/api/v1/subscriptions/current")).json()
-    assert (current["tier"], current["billingEnabled"], current["status"]) == ("FREE", False, None)
-    assert current["limits"]["brands"] == 1
+    assert (current["tier"], current["subscribedTier"], current["billingEnabled"], current["status"]) == (
+        None,
+        None,
+        False,
+        None,
+    )
+    assert current["limits"] == {
+        "brands": None,
+        "socialAccounts": None,
+        "postsPerMonth": None,
+        "aiCreditsPerMonth": None,
+        "teamSeats": None,
+    }
+    assert current["features"] == ["api_keys", "approvals", "webhooks"]
 
 
-async def test_self_hosters_get_the_default_tier(app_factory: AppFactory, register) -> None:
-    app = await app_factory(default_tier="BUSINESS")
+async def test_self_hosters_are_unlocked_whatever_the_default_tier(app_factory: AppFactory, register) -> None:
+    app = await app_factory(default_tier="FREE", ai_monthly_credits=50)
     async with client_for(app) as http:
         ada: Account = await register(on=http)
         current = (await ada.get("/api/v1/subscriptions/current")).json()
-        assert (current["tier"], current["subscribedTier"]) == ("BUSINESS", "BUSINESS")
-        assert current["limits"]["postsPerMonth"] is None
-        assert current["limits"]["brands"] == 25
-        body = assert_error(
+        assert current["tier"] is None and current["billingEnabled"] is False
+        assert current["limits"]["brands"] is None
+        # The operator's optional AI cap is the one limit left.
+        assert current["limits"]["aiCreditsPerMonth"] == 50
+        assert_error(
             await ada.post("/api/v1/subscriptions/checkout", json={"tier": "PRO"}), 503, "billing_disabled"
         )
-        assert "BUSINESS" in body["error"]
-        # A self-hoster's people on a plan with API keys still cannot touch billing with a key.
+        # API keys work for everyone; a key still cannot touch billing.
         created = await ada.post("/api/v1/api-keys", json={"name": "ci", "scopes": ["brands:read"]})
         assert created.status_code == 201, created.text
         as_key = {"Authorization": f"Bearer {created.json()['key']}"}

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import AppFactory, assert_error, client_for
+from tests.plans import BILLING_ON
 
 
 @pytest.fixture
@@ -42,13 +43,14 @@ async def test_api_key_lifecycle(register, http, db) -> None:
     assert_error(await http.get("/api/v1/brands", headers=as_key), 401, "invalid_api_key")
 
 
-async def test_api_keys_need_a_paid_plan(register, client) -> None:
-    alice = await register()
-    assert_error(
-        await alice.post("/api/v1/api-keys", json={"name": "k", "scopes": ["brands:read"]}),
-        402,
-        "plan_feature_missing",
-    )
+async def test_api_keys_need_a_paid_plan(register, app_factory: AppFactory) -> None:
+    async with client_for(await app_factory(**BILLING_ON)) as billed:
+        alice = await register(on=billed)
+        assert_error(
+            await alice.post("/api/v1/api-keys", json={"name": "k", "scopes": ["brands:read"]}),
+            402,
+            "plan_feature_missing",
+        )
 
 
 async def test_api_key_bad_input(register, http) -> None:

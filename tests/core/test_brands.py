@@ -61,18 +61,24 @@ async def test_brand_update_bad_input(register) -> None:
     assert_error(await alice.patch(f"/api/v1/brands/{brand['id']}", json={"name": ""}), 422)
 
 
-async def test_free_plan_allows_one_brand(register) -> None:
-    alice = await register()
-    await alice.create_brand()
-    response = await alice.post("/api/v1/brands", json={"name": "Second"})
-    body = assert_error(response, 402, "plan_limit_reached")
-    assert body["details"]["limit"] == 1
+async def test_free_plan_allows_one_brand(app_factory, register) -> None:
+    from tests.conftest import client_for
+    from tests.plans import BILLING_ON
+
+    async with client_for(await app_factory(**BILLING_ON)) as http:
+        alice = await register(on=http)
+        await alice.create_brand()
+        response = await alice.post("/api/v1/brands", json={"name": "Second"})
+        body = assert_error(response, 402, "plan_limit_reached")
+        assert body["details"]["limit"] == 1
 
 
 async def test_default_tier_setting_raises_limits(app_factory, register) -> None:
+    """With billing on, T21_DEFAULT_TIER is the plan new accounts start on."""
     from tests.conftest import client_for
+    from tests.plans import BILLING_ON
 
-    app = await app_factory(default_tier="PRO")
+    app = await app_factory(default_tier="PRO", **BILLING_ON)
     async with client_for(app) as http:
         alice = await register(on=http)
         for i in range(5):

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Account, AppFactory, assert_error, client_for
+from tests.plans import BILLING_ON
 
 
 @pytest.fixture
@@ -172,14 +173,15 @@ async def test_member_can_leave(register, http) -> None:
     assert_error(await team["viewer"].get(f"/api/v1/brands/{team['brand']['id']}"), 404)
 
 
-async def test_seat_limit_on_free_plan(register, client) -> None:
-    owner = await register()
-    org = (await owner.post("/api/v1/organizations", json={"name": "Solo"})).json()
-    response = await owner.post(
-        f"/api/v1/organizations/{org['id']}/invitations",
-        json={"email": "second@example.com", "role": "editor"},
-    )
-    assert_error(response, 402, "plan_limit_reached")
+async def test_seat_limit_on_free_plan(register, app_factory: AppFactory) -> None:
+    async with client_for(await app_factory(**BILLING_ON)) as billed:
+        owner = await register(on=billed)
+        org = (await owner.post("/api/v1/organizations", json={"name": "Solo"})).json()
+        response = await owner.post(
+            f"/api/v1/organizations/{org['id']}/invitations",
+            json={"email": "second@example.com", "role": "editor"},
+        )
+        assert_error(response, 402, "plan_limit_reached")
 
 
 async def test_invitation_bad_input(register, http) -> None:

@@ -3,10 +3,15 @@ time zones."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
+import pytest
 from sqlalchemy import text
 from tests.conftest import assert_error
+from tests.plans import BILLING_ON
 from tests.publishing.conftest import connect_account
 
 
@@ -177,8 +182,19 @@ async def test_cancel_releases_quota_and_job(register, http, db) -> None:
     assert_error(await alice.get(f"/api/v1/posts/{post['id']}"), 404, "post_not_found")
 
 
-async def test_quota_exceeded_is_402_with_limit_and_reset(register, http, db) -> None:
-    alice, brand, _ = await setup_brand(register, http, platforms=("x",))
+@pytest.fixture
+async def billed_http(app_factory: Any, fresh_networks: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """Plan limits apply only with billing on (no Stripe keys: nothing is limited)."""
+    from tests.conftest import client_for
+    from tests.publishing.conftest import PUBLISHING_SETTINGS
+
+    app = await app_factory(sandbox_url=fresh_networks.url, **PUBLISHING_SETTINGS, **BILLING_ON)
+    async with client_for(app) as c:
+        yield c
+
+
+async def test_quota_exceeded_is_402_with_limit_and_reset(register, billed_http, db) -> None:
+    alice, brand, _ = await setup_brand(register, billed_http, platforms=("x",))
     async with db.engine.begin() as conn:
         await conn.execute(text("UPDATE users SET posts_this_month = 30"))
     response = await alice.post(
@@ -201,10 +217,10 @@ async def test_quota_exceeded_is_402_with_limit_and_reset(register, http, db) ->
     assert draft.status_code == 201
 
 
-async def test_concurrent_posts_never_overspend_the_quota(register, http, db) -> None:
+async def test_concurrent_posts_never_overspend_the_quota(register, billed_http, db) -> None:
     import asyncio
 
-    alice, brand, _ = await setup_brand(register, http, platforms=("x",))
+    alice, brand, _ = await setup_brand(register, billed_http, platforms=("x",))
     async with db.engine.begin() as conn:
         await conn.execute(text("UPDATE users SET posts_this_month = 25"))
     responses = await asyncio.gather(
@@ -454,20 +470,23 @@ async def test_duplicate_and_stranger_isolation(register, http) -> None:
 
 
 async def test_after_a_downgrade_over_limit_brands_take_drafts_but_not_schedules(
-    app_factory, register, fresh_networks
+    app_factory, register, fresh_networks, db
 ):
     from tests.conftest import client_for
     from tests.publishing.conftest import PUBLISHING_SETTINGS
 
-    pro = await app_factory(default_tier="PRO", sandbox_url=fresh_networks.url, **PUBLISHING_SETTINGS)
-    async with client_for(pro) as http:
+    app = await app_factory(
+        default_tier="PRO", sandbox_url=fresh_networks.url, **PUBLISHING_SETTINGS, **BILLING_ON
+    )
+    async with client_for(app) as http:
         alice = await register(on=http)
         first = await alice.create_brand(name="First")
         second = await alice.create_brand(name="Second")
         for brand in (first, second):
             await connect_account(http, alice, brand["id"], "x")
-    free = await app_factory(default_tier="FREE", sandbox_url=fresh_networks.url, **PUBLISHING_SETTINGS)
-    async with client_for(free) as http:
+    async with db.engine.begin() as conn:  # the downgrade (as the subscription webhook writes it)
+        await conn.execute(text("UPDATE users SET subscription_tier = 'FREE'"))
+    async with client_for(app) as http:
         alice.client = http
         body = {"content": "After downgrade", "scheduledFor": future(), "platforms": ["x"]}
         ok = await alice.post("/api/v1/posts", json={**body, "brandId": first["id"]})

@@ -83,8 +83,9 @@ UPDATE {owners} SET
     usage_period_start = greatest(usage_period_start, %(month)s),
     updated_at = now()
 WHERE id = %(owner_id)s
-  AND CASE WHEN usage_period_start < %(month)s THEN 0 ELSE ai_credits_used END + %(credits)s
-      <= %(limit)s
+  AND (%(limit)s::int IS NULL
+       OR CASE WHEN usage_period_start < %(month)s THEN 0 ELSE ai_credits_used END + %(credits)s
+          <= %(limit)s)
 RETURNING ai_credits_used, usage_period_start
 """
 # Credits of a call that failed go back, unless the month has been reset since (the reset dropped
@@ -170,11 +171,11 @@ async def reserve_credits(
     owner_kind: OwnerKind,
     owner_id: uuid.UUID,
     credits: int,
-    limit: int,
+    limit: int | None,
     month: datetime,
 ) -> Reservation | None:
-    """Take `credits` (at most `limit` a month, counted from `month`) from the payer's counter;
-    None (nothing taken) when they would overspend."""
+    """Take `credits` (at most `limit` a month, counted from `month`; None: no limit, still
+    counted) from the payer's counter; None (nothing taken) when they would overspend."""
     params = {"owner_id": owner_id, "credits": credits, "limit": limit, "month": month}
     row = await _one(db, _RESERVE_BY_OWNER[owner_kind], params)
     if row is None:

@@ -92,7 +92,9 @@ class GenerationResult(Schema):
         description="Hashtags of the first variant, deduplicated, first spelling kept"
     )
     variants: list[VariantOut]
-    credits_remaining: int = Field(description="AI credits left this month after this call")
+    credits_remaining: int | None = Field(
+        description="AI credits left this month after this call; null when unlimited (billing off)"
+    )
     generation_id: uuid.UUID = Field(description="Pass as aiGenerationId to POST /posts to mark the post")
     model: str = Field(description="The model that actually answered (may be a fallback)")
     usage: UsageOut

@@ -80,8 +80,7 @@ from t21.integrations.openrouter import (
 from t21.kit.clock import utcnow
 from t21.kit.pagination import decode_cursor, encode_cursor
 from t21.kit.timezones import month_start, next_month_start
-from t21.quotas.plans import Plan, plan_for
-from t21.quotas.service import effective_tier
+from t21.quotas.service import AiAllowance, ai_allowance
 
 log = structlog.get_logger(__name__)
 
@@ -143,10 +142,10 @@ class Call:
     user_id: uuid.UUID
     brand_id: uuid.UUID
     organization_id: uuid.UUID | None
-    # Who pays (the brand's user or organization), and their plan's monthly allowance.
+    # Who pays (the brand's user or organization), and their monthly allowance.
     owner_kind: OwnerKind
     owner_id: uuid.UUID
-    plan: Plan
+    plan: AiAllowance
     voice: BrandVoice
     platform: Platform
     prompt: str
@@ -266,7 +265,7 @@ class AIService:
         kind: str,
         user_id: uuid.UUID,
         brand: BrandForGeneration,
-        plan: Plan,
+        plan: AiAllowance,
         voice: BrandVoice,
         platform: Platform,
         prompt: str,
@@ -292,7 +291,7 @@ class AIService:
             variants=variants,
             keep_hashtags=keep_hashtags,
             language=language,
-            credits=plan.ai_credits_per_call * variants,
+            credits=plan.per_call * variants,
             emulated=resolve_provider(self.settings).emulated,
             max_tokens=shaping.max_tokens(Platform(platform)),
         )
@@ -310,7 +309,7 @@ class AIService:
 
     async def _brand_and_credits(
         self, user_id: uuid.UUID, brand_id: uuid.UUID, variants: int
-    ) -> tuple[BrandForGeneration, Plan]:
+    ) -> tuple[BrandForGeneration, AiAllowance]:
         # One statement: the brand, the caller's role on it and the payer's counters. The answers
         # are `require_brand`'s: 404 without access, 403 below editor (viewers may read a brand
         # but not spend its owner's credits).
@@ -322,26 +321,26 @@ class AIService:
         info = resolve_provider(self.settings)
         if not info.configured:
             raise AIUnavailable(info.message)
-        plan = plan_for(
-            effective_tier(
-                self.settings, brand.subscription_tier, brand.subscription_status, brand.past_due_since
-            )
+        plan = ai_allowance(
+            self.settings, brand.subscription_tier, brand.subscription_status, brand.past_due_since
         )
-        needed = plan.ai_credits_per_call * variants
+        if plan.monthly is None:  # billing off and no T21_AI_MONTHLY_CREDITS: unlimited
+            return brand, plan
+        needed = plan.per_call * variants
         # A plain read: it spares the reservation's statement when the answer is plainly no, and
         # says how many credits are left. The reservation (`generate`) is what is atomic.
         now = utcnow()
         used = brand.ai_credits_used if brand.usage_period_start >= month_start(now) else 0
-        remaining = plan.ai_credits_per_month - used
+        remaining = plan.monthly - used
         if remaining < needed:
             raise QuotaExceeded(
                 f"This needs {needed} AI credits and {max(remaining, 0)} are left this month",
                 details={
-                    "limit": plan.ai_credits_per_month,
+                    "limit": plan.monthly,
                     "remaining": max(remaining, 0),
                     "needed": needed,
                     "resetsAt": next_month_start(now).isoformat(),
-                    "tier": plan.tier.value,
+                    "tier": plan.tier,
                 },
             )
         return brand, plan
@@ -501,7 +500,7 @@ async def reserve(db: Database, call: Call) -> Reservation:
     QuotaExceeded when concurrent calls spent them since the quick read. A caller cancelled
     while the statement runs leaves nothing taken: what it reserved is given back."""
     now = utcnow()
-    limit = call.plan.ai_credits_per_month
+    limit = call.plan.monthly
     task = asyncio.ensure_future(
         reserve_credits(
             db,
@@ -525,7 +524,7 @@ async def reserve(db: Database, call: Call) -> Reservation:
                 "limit": limit,
                 "needed": call.credits,
                 "resetsAt": next_month_start(now).isoformat(),
-                "tier": call.plan.tier.value,
+                "tier": call.plan.tier,
             },
         )
     return reservation
@@ -605,7 +604,7 @@ async def _store_or_give_back(
         content=first.content,
         hashtags=first.hashtags,
         variants=[VariantOut(content=d.content, hashtags=d.hashtags) for d in outcome.drafts],
-        credits_remaining=call.plan.ai_credits_per_month - reservation.used,
+        credits_remaining=None if call.plan.monthly is None else call.plan.monthly - reservation.used,
         generation_id=generation.id,
         model=outcome.model,
         usage=_usage_out(usage),

@@ -34,11 +34,14 @@ class RedirectOut(Schema):
 
 
 class LimitsOut(Schema):
-    brands: int
-    social_accounts: int
-    posts_per_month: int | None  # null = unlimited
-    ai_credits_per_month: int
-    team_seats: int
+    """A plan's limits; null = unlimited (every limit is, with billing off, but the optional
+    T21_AI_MONTHLY_CREDITS)."""
+
+    brands: int | None
+    social_accounts: int | None
+    posts_per_month: int | None
+    ai_credits_per_month: int | None
+    team_seats: int | None
 
 
 class UsageOut(Schema):
@@ -50,10 +53,12 @@ class UsageOut(Schema):
 
 
 class CurrentSubscriptionOut(Schema):
-    # The plan in force now (after the past-due grace and the self-hosted default are applied).
-    tier: str
-    # The plan paid for, which differs from `tier` once a past-due grace period has run out.
-    subscribed_tier: str
+    # The plan in force now (after the past-due grace is applied); null with billing off, where
+    # no plan applies (a self-hosted install: nothing limited, every feature on).
+    tier: str | None
+    # The plan paid for, which differs from `tier` once a past-due grace period has run out;
+    # null with billing off.
+    subscribed_tier: str | None
     # Stripe's subscription status; null when the owner never subscribed.
     status: str | None
     features: list[str]

@@ -36,8 +36,8 @@ from t21.kit.pagination import decode_cursor, encode_cursor
 from t21.kit.schemas import ListResponse
 from t21.kit.timezones import month_start
 from t21.organizations.access import require_membership
-from t21.quotas.plans import plan_for
-from t21.quotas.service import PAST_DUE_GRACE, BillingOwner, effective_tier, owner_of_org, owner_of_user
+from t21.quotas.plans import PLANS
+from t21.quotas.service import PAST_DUE_GRACE, BillingOwner, owner_of_org, owner_of_user
 from t21.users.models import User
 
 log = structlog.get_logger(__name__)
@@ -87,12 +87,11 @@ class BillingDisabled(ServiceUnavailable):
     code = "billing_disabled"
 
     def __init__(self, settings: Settings) -> None:
-        tier = settings.default_tier.value
         super().__init__(
             "Billing is turned off on this T21 server: it runs self-hosted without Stripe keys "
-            f"(T21_STRIPE_SECRET_KEY and T21_STRIPE_WEBHOOK_SECRET), and everyone is on the {tier} plan "
-            "set by T21_DEFAULT_TIER.",
-            details={"defaultTier": tier},
+            "(T21_STRIPE_SECRET_KEY and T21_STRIPE_WEBHOOK_SECRET), so no plan applies and nothing "
+            "is limited.",
+            details={"billingEnabled": False},
         )
 
 
@@ -267,25 +266,35 @@ class BillingService:
         owner = await self._owner(user, organization_id, manage=False)
         row = owner.row
         billing = self.settings.billing_enabled
-        tier = effective_tier(
-            self.settings, row.subscription_tier, row.subscription_status, row.past_due_since
-        )
-        plan = plan_for(tier)
+        plan = owner.plan(self.settings)
         subscription = pick_current(await self.repo.owner_subscriptions(owner)) if billing else None
         # Counters of a past month read as zero until the next write resets them.
         this_month = row.usage_period_start >= month_start(utcnow())
-        return CurrentSubscriptionOut(
-            tier=tier.value,
-            subscribed_tier=row.subscription_tier if billing else tier.value,
-            status=row.subscription_status if billing else None,
-            features=sorted(plan.features),
-            limits=LimitsOut(
+        if plan is None:
+            # Billing off: no plan, every feature, no limit but the operator's optional AI cap.
+            features = sorted(set().union(*(p.features for p in PLANS.values())))
+            limits = LimitsOut(
+                brands=None,
+                social_accounts=None,
+                posts_per_month=None,
+                ai_credits_per_month=self.settings.ai_monthly_credits,
+                team_seats=None,
+            )
+        else:
+            features = sorted(plan.features)
+            limits = LimitsOut(
                 brands=plan.brands,
                 social_accounts=plan.social_accounts,
                 posts_per_month=plan.posts_per_month,
                 ai_credits_per_month=plan.ai_credits_per_month,
                 team_seats=plan.team_seats,
-            ),
+            )
+        return CurrentSubscriptionOut(
+            tier=plan.tier.value if plan else None,
+            subscribed_tier=row.subscription_tier if billing else None,
+            status=row.subscription_status if billing else None,
+            features=features,
+            limits=limits,
             usage=UsageOut(
                 brands=await self.repo.count_brands(owner),
                 social_accounts=await self.repo.count_social_accounts(owner),

@@ -43,8 +43,7 @@ class BrandService:
             owner = owner_of_user(user)
             count = await self.brands.count_for_owner(user_id=user.id, organization_id=None)
             role = Role.owner
-        plan = owner.plan(self.settings)
-        ensure_below_limit(count, plan.brands, "brands", plan)
+        ensure_below_limit(count, owner.plan(self.settings), "brands", "brands")
         values = data.model_dump(exclude={"organization_id", "website"})
         brand = Brand(
             **values,

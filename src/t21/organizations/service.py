@@ -105,7 +105,7 @@ class OrganizationService:
         if await self.orgs.open_invitation(org.id, email) is not None:
             raise Conflict("An invitation for this email is already open", code="invitation_exists")
         plan = owner_of_org(org).plan(self.settings)
-        ensure_below_limit(await self.orgs.seats_taken(org.id), plan.team_seats, "team seats", plan)
+        ensure_below_limit(await self.orgs.seats_taken(org.id), plan, "team_seats", "team seats")
         token = random_token(24)
         invitation = Invitation(
             organization_id=org.id,

@@ -26,13 +26,44 @@ from t21.users.models import User
 PAST_DUE_GRACE = timedelta(days=7)
 
 
+def applicable_plan(
+    settings: Settings, tier: str, status: str | None, past_due_since: datetime | None
+) -> Plan | None:
+    """The one answer to "which plan applies to this payer": None when billing is off (no Stripe
+    keys: a self-hosted install), where nothing is limited and every feature is on (DESIGN
+    section 8); otherwise the plan of `effective_tier`. Every limit and feature check asks here."""
+    if not settings.billing_enabled:
+        return None
+    return plan_for(effective_tier(settings, tier, status, past_due_since))
+
+
+@dataclass(frozen=True)
+class AiAllowance:
+    """What a payer may spend on AI a month. `monthly` None: unlimited (billing off without
+    T21_AI_MONTHLY_CREDITS). `tier` None when no plan applies."""
+
+    monthly: int | None
+    per_call: int
+    tier: str | None
+
+
+def ai_allowance(
+    settings: Settings, tier: str, status: str | None, past_due_since: datetime | None
+) -> AiAllowance:
+    plan = applicable_plan(settings, tier, status, past_due_since)
+    if plan is None:
+        return AiAllowance(monthly=settings.ai_monthly_credits, per_call=1, tier=None)
+    return AiAllowance(plan.ai_credits_per_month, plan.ai_credits_per_call, plan.tier.value)
+
+
 def effective_tier(
     settings: Settings, tier: str, status: str | None, past_due_since: datetime | None
 ) -> Tier:
-    """Self-hosters without Stripe run everyone on T21_DEFAULT_TIER. With billing on, a
-    subscription that is past due keeps its plan for a grace period, then falls back to FREE."""
+    """The tier in force with billing on: a subscription that is past due keeps its plan for a
+    grace period, then falls back to FREE. With billing off it is the stored tier, which no
+    limit reads (see `applicable_plan`)."""
     if not settings.billing_enabled:
-        return settings.default_tier
+        return Tier(tier)
     if status == SubscriptionStatus.past_due:
         since = past_due_since or utcnow()
         if utcnow() - since > PAST_DUE_GRACE:
@@ -62,11 +93,10 @@ class BillingOwner:
     def model(self) -> type[User] | type[Organization]:
         return User if self.kind == "user" else Organization
 
-    def plan(self, settings: Settings) -> Plan:
-        return plan_for(
-            effective_tier(
-                settings, self.row.subscription_tier, self.row.subscription_status, self.row.past_due_since
-            )
+    def plan(self, settings: Settings) -> Plan | None:
+        """The plan that applies; None when billing is off (nothing limited)."""
+        return applicable_plan(
+            settings, self.row.subscription_tier, self.row.subscription_status, self.row.past_due_since
         )
 
 
@@ -96,15 +126,21 @@ def owner_of_org(org: Organization) -> BillingOwner:
 
 
 async def user_has_feature(session: AsyncSession, settings: Settings, user: User, feature: str) -> bool:
-    """True if the person's own plan, or the plan of any organization they belong to, has it."""
-    if feature in owner_of_user(user).plan(settings).features:
+    """True if the person's own plan, or the plan of any organization they belong to, has it.
+    Always true with billing off (no plan applies: every feature is on)."""
+    own = owner_of_user(user).plan(settings)
+    if own is None or feature in own.features:
         return True
     orgs = await session.execute(
         select(Organization)
         .join(TeamMember, TeamMember.organization_id == Organization.id)
         .where(TeamMember.user_id == user.id)
     )
-    return any(feature in owner_of_org(org).plan(settings).features for org in orgs.scalars())
+    for org in orgs.scalars():
+        plan = owner_of_org(org).plan(settings)
+        if plan is None or feature in plan.features:
+            return True
+    return False
 
 
 async def _reset_if_new_month(session: AsyncSession, owner: BillingOwner) -> None:
@@ -128,11 +164,13 @@ async def consume_posts(
     plan = owner.plan(settings)
     model = owner.model
     stmt = update(model).where(model.id == owner.id).values(posts_this_month=model.posts_this_month + count)
-    if plan.posts_per_month is not None:
+    if plan is not None and plan.posts_per_month is not None:
         stmt = stmt.where(model.posts_this_month + count <= plan.posts_per_month)
     result = await session.execute(stmt.returning(model.posts_this_month))
     used = result.scalar_one_or_none()
     if used is None:
+        if plan is None:  # the owner's row is gone: nothing to count against
+            raise NotFound("Brand not found", code="brand_not_found")
         raise QuotaExceeded(
             f"You have used all {plan.posts_per_month} posts of your {plan.tier.value} plan this month",
             details={
@@ -153,7 +191,12 @@ async def release_posts(session: AsyncSession, owner: BillingOwner, count: int =
     )
 
 
-def ensure_below_limit(current: int, limit: int, what: str, plan: Plan) -> None:
+def ensure_below_limit(current: int, plan: Plan | None, limit_of: str, what: str) -> None:
+    """PlanLimitReached when `current` reached the plan's `limit_of` (a Plan field: "brands",
+    "social_accounts", "team_seats"). No plan (billing off): no limit."""
+    if plan is None:
+        return
+    limit: int = getattr(plan, limit_of)
     if current >= limit:
         raise PlanLimitReached(
             f"Your {plan.tier.value} plan allows {limit} {what}. Upgrade to add more.",

@@ -179,9 +179,8 @@ class SocialAccountService:
         owner = await billing_owner_for_brand(self.session, brand)
         if lock:
             await self.accounts.lock_owner(owner)
-        plan = owner.plan(self.settings)
         current = await self.accounts.count_holding_tokens(owner)
-        ensure_below_limit(current, plan.social_accounts, "social accounts", plan)
+        ensure_below_limit(current, owner.plan(self.settings), "social_accounts", "social accounts")
 
     # --- the callback ------------------------------------------------------------------------
 

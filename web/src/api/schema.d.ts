@@ -1312,9 +1312,9 @@ export interface components {
             /** Status */
             status: string | null;
             /** Subscribedtier */
-            subscribedTier: string;
+            subscribedTier: string | null;
             /** Tier */
-            tier: string;
+            tier: string | null;
             usage: components["schemas"]["t21__billing__schemas__UsageOut"];
         };
         /**
@@ -1431,9 +1431,9 @@ export interface components {
             content: string;
             /**
              * Creditsremaining
-             * @description AI credits left this month after this call
+             * @description AI credits left this month after this call; null when unlimited (billing off)
              */
-            creditsRemaining: number;
+            creditsRemaining: number | null;
             /**
              * Emulated
              * @description True when T21's built-in emulator wrote this, not a real model
@@ -1588,18 +1588,22 @@ export interface components {
             /** Shares */
             shares: number;
         };
-        /** LimitsOut */
+        /**
+         * LimitsOut
+         * @description A plan's limits; null = unlimited (every limit is, with billing off, but the optional
+         *     T21_AI_MONTHLY_CREDITS).
+         */
         LimitsOut: {
             /** Aicreditspermonth */
-            aiCreditsPerMonth: number;
+            aiCreditsPerMonth: number | null;
             /** Brands */
-            brands: number;
+            brands: number | null;
             /** Postspermonth */
             postsPerMonth: number | null;
             /** Socialaccounts */
-            socialAccounts: number;
+            socialAccounts: number | null;
             /** Teamseats */
-            teamSeats: number;
+            teamSeats: number | null;
         };
         /** ListResponse[ApiKeyOut] */
         ListResponse_ApiKeyOut_: {

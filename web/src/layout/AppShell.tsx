@@ -5,6 +5,7 @@ import { Button } from "../components/Button";
 import { LiveUpdates } from "../features/live/LiveUpdates";
 import { useNotifications } from "../features/notifications/NotificationsPage";
 import { useCapabilities } from "../api/capabilities";
+import { useBillingEnabled } from "../features/billing/useBillingEnabled";
 import { WorkspaceSwitcher } from "../workspace/WorkspaceSwitcher";
 
 interface NavItem {
@@ -57,6 +58,8 @@ function useUnreadCount(): number {
 
 export function AppShell() {
   const unread = useUnreadCount();
+  // No billing page on a server without billing (self-hosted: no plan applies).
+  const billingEnabled = useBillingEnabled();
   const user = useUser();
   const { signOut } = useAuth();
   const [menuOpen, setMenuOpen] = useState(false);
@@ -95,7 +98,7 @@ export function AppShell() {
               <div className="nav-section" aria-hidden="true">
                 {section.title}
               </div>
-              {section.items.map((item) => (
+              {section.items.filter((item) => item.to !== "/billing" || billingEnabled === true).map((item) => (
                 <NavLink key={item.to} to={item.to} end={item.to === "/"}>
                   <span className="nav-icon" aria-hidden="true">
                     {item.icon}

@@ -1,5 +1,5 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
-import { useSearchParams } from "react-router";
+import { Navigate, useSearchParams } from "react-router";
 import { api, type Schemas } from "../../api/client";
 import { useCapabilities } from "../../api/capabilities";
 import { unwrap } from "../../api/errors";
@@ -9,6 +9,7 @@ import { ErrorState, LoadingRows, NotAvailableYet } from "../../components/State
 import { formatDate } from "../../lib/format";
 import { useWorkspace } from "../../workspace/WorkspaceProvider";
 import { UsageBar } from "./UsageBar";
+import { useBillingEnabled } from "./useBillingEnabled";
 
 type Subscription = Schemas["CurrentSubscriptionOut"];
 type PaidTier = Schemas["PaidTier"];
@@ -79,7 +80,7 @@ function Plans({ subscription, organizationId }: { subscription: Subscription; o
       unwrap(api.POST("/api/v1/subscriptions/checkout", { body: { tier, interval: "month", organizationId: organizationId ?? null } })),
     onSuccess: ({ url }) => window.location.assign(url),
   });
-  const subscribed = subscription.subscribedTier;
+  const subscribed = subscription.subscribedTier ?? "FREE";
   return (
     <section className="stack" aria-labelledby="plans-title">
       <h2 id="plans-title">Plans</h2>
@@ -206,7 +207,10 @@ function Billing() {
 
 export function BillingPage() {
   const capabilities = useCapabilities();
+  const billingEnabled = useBillingEnabled();
   const { workspace } = useWorkspace();
+  // A server without billing (self-hosted, no Stripe keys) has no billing page.
+  if (billingEnabled === false) return <Navigate to="/" replace />;
   const whose = workspace.kind === "organization" ? workspace.organization.name : "your personal workspace";
   return (
     <div className="page">

@@ -1,41 +1,61 @@
 import type { BestTimes } from "./analyticsQueries";
+import { HEATMAP_ROWS, heatmapGrid } from "./heatmap";
+import "./heatmap.css";
 
-const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-
-/** Weekday × hour of publication, shaded by engagement rate; empty cells had no posts. */
+/**
+ * Weekday × hour of publication (the API's ISO weekdays, Monday first), shaded by engagement rate
+ * relative to the best hour. Hours with no published post are hatched "no data", not faint.
+ */
 export function BestTimesHeatmap({ data }: { data: BestTimes }) {
-  const max = Math.max(0, ...data.cells.map((c) => c.engagementRate));
-  const cell = (weekday: number, hour: number) => data.cells.find((c) => c.weekday === weekday && c.hour === hour);
-  // Weekday numbering follows the server: detect whether Monday is 0 or 1 from the names it sends.
-  const mondayIndex = data.cells.find((c) => c.weekdayName.startsWith("Mon"))?.weekday ?? 0;
+  const grid = heatmapGrid(data.cells);
   return (
     <div className="stack" style={{ gap: 8 }}>
       <div className="table-wrap">
-        <div className="heatmap" role="img" aria-label="Engagement by weekday and hour of publication" style={{ minWidth: 520 }}>
+        <div className="heatmap" role="img" aria-label="Engagement by weekday and hour of publication" style={{ minWidth: 520 }} data-testid="best-times-heatmap">
           <span />
           {Array.from({ length: 24 }, (_, h) => (
             <span key={h} className="muted" style={{ textAlign: "center" }}>
               {h % 3 === 0 ? h : ""}
             </span>
           ))}
-          {DAYS.map((day, d) => (
-            <div key={day} style={{ display: "contents" }}>
-              <span className="muted">{day}</span>
-              {Array.from({ length: 24 }, (_, h) => {
-                const c = cell((mondayIndex + d) % 7, h);
-                const strength = c && max > 0 ? 0.12 + 0.88 * (c.engagementRate / max) : 0;
-                return (
+          {HEATMAP_ROWS.map(({ label }, d) => (
+            <div key={label} style={{ display: "contents" }}>
+              <span className="muted">{label}</span>
+              {grid[d]!.map((c) =>
+                c.kind === "none" ? (
+                  <span key={c.hour} className="cell no-data" data-weekday={c.weekday} data-hour={c.hour} title={`${label} ${c.hour}:00 — no data (nothing published)`} />
+                ) : (
                   <span
-                    key={h}
+                    key={c.hour}
                     className="cell"
-                    style={{ opacity: c ? strength : 1, background: c ? undefined : "var(--surface-2)" }}
-                    title={c ? `${day} ${h}:00 — ${(c.engagementRate * 100).toFixed(1)}% engagement, ${c.sampleSize} posts` : `${day} ${h}:00 — no posts`}
+                    data-weekday={c.weekday}
+                    data-hour={c.hour}
+                    style={{ opacity: c.strength }}
+                    title={`${label} ${c.hour}:00 — ${(c.cell.engagementRate * 100).toFixed(1)}% engagement, ${c.cell.sampleSize} post${c.cell.sampleSize === 1 ? "" : "s"}`}
                   />
-                );
-              })}
+                ),
+              )}
             </div>
           ))}
         </div>
+      </div>
+      <div className="heatmap-legend" aria-hidden="true">
+        <span>
+          <span className="swatch no-data" />
+          No data
+        </span>
+        <span>
+          <span className="swatch" style={{ opacity: 0.15 }} />
+          Low
+        </span>
+        <span>
+          <span className="swatch" style={{ opacity: 0.55 }} />
+          Medium
+        </span>
+        <span>
+          <span className="swatch" />
+          High engagement
+        </span>
       </div>
       {data.suggestions.length > 0 ? (
         <p className="small">

@@ -151,6 +151,43 @@ async def db(settings: Settings, database_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
+# The statement that empties a test database, by URL (the tables do not change during a run).
+_EMPTYING: dict[str, str] = {}
+
+
+def _emptying_statement(conn: psycopg.Connection[Any]) -> str:
+    """DELETE every table's rows and restart the sequences, as `TRUNCATE ... RESTART IDENTITY
+    CASCADE` would, in about 20 ms instead of about a second: TRUNCATE gives each of the ~30
+    tables new files, which is most of the suite's time on a busy disk. With
+    session_replication_role = replica no trigger or foreign key fires, so the order does not
+    matter. A server where that is not allowed (not a superuser) gets the TRUNCATE."""
+    tables = [
+        row[0]
+        for row in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        ).fetchall()
+    ]
+    sequences = [
+        row[0]
+        for row in conn.execute(
+            "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences WHERE schemaname = 'public'"
+        ).fetchall()
+    ]
+    try:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("RESET session_replication_role")
+    except psycopg.errors.InsufficientPrivilege:
+        return f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE" if tables else ""
+    return " ".join(
+        [
+            "SET session_replication_role = replica;",
+            *(f'DELETE FROM "{table}";' for table in tables),
+            *(f"SELECT setval('{sequence}', 1, false);" for sequence in sequences),
+            "RESET session_replication_role;",
+        ]
+    )
+
+
 @pytest.fixture(autouse=True)
 def _empty_tables(request: pytest.FixtureRequest) -> None:
     """Each test starts from empty tables. Tests that need no database pay nothing. Sync on
@@ -160,15 +197,10 @@ def _empty_tables(request: pytest.FixtureRequest) -> None:
         return
     url = libpq_url(request.getfixturevalue("database_url"))
     with psycopg.connect(url, autocommit=True) as conn:
-        tables = [
-            row[0]
-            for row in conn.execute(
-                "SELECT tablename FROM pg_tables "
-                "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-            ).fetchall()
-        ]
-        if tables:
-            conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        if url not in _EMPTYING:
+            _EMPTYING[url] = _emptying_statement(conn)
+        if _EMPTYING[url]:
+            conn.execute(_EMPTYING[url])  # built from the catalog, not from input
 
 
 class AppFactory:

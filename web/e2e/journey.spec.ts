@@ -277,6 +277,10 @@ test("settings: profile, and an API key shown once then revoked", async () => {
   await page.getByRole("button", { name: "I saved it" }).click();
   await expect(page.getByTestId("new-api-key")).toHaveCount(0);
   await page.getByRole("button", { name: "Revoke Zapier" }).click();
+  // Destructive: asked first.
+  const confirm = page.getByRole("dialog", { name: "Revoke “Zapier”?" });
+  await expect(confirm).toBeVisible();
+  await confirm.getByRole("button", { name: "Revoke key" }).click();
   await expect(page.getByRole("list", { name: "API keys" }).getByText("Revoked")).toBeVisible();
 });
 

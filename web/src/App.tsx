@@ -1,6 +1,6 @@
 import { QueryClientProvider } from "@tanstack/react-query";
 import { lazy, Suspense, useState, type ComponentType, type ReactNode } from "react";
-import { BrowserRouter, Route, Routes } from "react-router";
+import { createBrowserRouter, createRoutesFromElements, Outlet, Route, RouterProvider } from "react-router";
 import { AuthProvider } from "./auth/AuthProvider";
 import { RedirectIfSignedIn, RequireAuth } from "./auth/RequireAuth";
 import { ToastProvider } from "./components/Toasts";
@@ -41,6 +41,7 @@ const BillingPage = lazyPage(() => import("./features/billing/BillingPage"), "Bi
 const CalendarPage = lazyPage(() => import("./features/calendar/CalendarPage"), "CalendarPage");
 const ComposerPage = lazyPage(() => import("./features/composer/ComposerPage"), "ComposerPage");
 const NotificationsPage = lazyPage(() => import("./features/notifications/NotificationsPage"), "NotificationsPage");
+const PostPage = lazyPage(() => import("./features/posts/PostPage"), "PostPage");
 const PostsPage = lazyPage(() => import("./features/posts/PostsPage"), "PostsPage");
 const AppShell = lazyPage(() => import("./layout/AppShell"), "AppShell");
 const EditBrandPage = lazyPage(() => import("./pages/brands/BrandEditorPage"), "EditBrandPage");
@@ -62,37 +63,56 @@ function SignedInApp() {
   );
 }
 
+/** Providers that need the router (navigation) sit inside it, around every page. */
+function Root() {
+  return (
+    <ToastProvider>
+      <AuthProvider>
+        <Outlet />
+      </AuthProvider>
+    </ToastProvider>
+  );
+}
+
+/**
+ * A data router (not <BrowserRouter>): the composer's "leave with unsaved changes?" prompt needs
+ * useBlocker, which only data routers offer.
+ */
+function createRouter() {
+  return createBrowserRouter(
+    createRoutesFromElements(
+      <Route element={<Root />}>
+        <Route path="/login" element={<RedirectIfSignedIn><LoginPage /></RedirectIfSignedIn>} />
+        <Route path="/signup" element={<RedirectIfSignedIn><SignupPage /></RedirectIfSignedIn>} />
+        <Route element={<SignedInApp />}>
+          <Route index element={<HomePage />} />
+          <Route path="compose" element={<ComposerPage />} />
+          <Route path="calendar" element={<CalendarPage />} />
+          <Route path="posts" element={<PostsPage />} />
+          <Route path="posts/:postId" element={<PostPage />} />
+          <Route path="analytics" element={<AnalyticsPage />} />
+          <Route path="brands" element={<BrandsPage />} />
+          <Route path="brands/new" element={<NewBrandPage />} />
+          <Route path="brands/:brandId" element={<EditBrandPage />} />
+          <Route path="accounts" element={<AccountsPage />} />
+          <Route path="team" element={<TeamPage />} />
+          <Route path="invitations/accept" element={<AcceptInvitationPage />} />
+          <Route path="notifications" element={<NotificationsPage />} />
+          <Route path="billing" element={<BillingPage />} />
+          <Route path="settings" element={<SettingsPage />} />
+          <Route path="*" element={<NotFoundPage />} />
+        </Route>
+      </Route>,
+    ),
+  );
+}
+
 export function App() {
   const [queryClient] = useState(createQueryClient);
+  const [router] = useState(createRouter);
   return (
     <QueryClientProvider client={queryClient}>
-      <BrowserRouter>
-        <ToastProvider>
-          <AuthProvider>
-            <Routes>
-              <Route path="/login" element={<RedirectIfSignedIn><LoginPage /></RedirectIfSignedIn>} />
-              <Route path="/signup" element={<RedirectIfSignedIn><SignupPage /></RedirectIfSignedIn>} />
-              <Route element={<SignedInApp />}>
-                <Route index element={<HomePage />} />
-                <Route path="compose" element={<ComposerPage />} />
-                <Route path="calendar" element={<CalendarPage />} />
-                <Route path="posts" element={<PostsPage />} />
-                <Route path="analytics" element={<AnalyticsPage />} />
-                <Route path="brands" element={<BrandsPage />} />
-                <Route path="brands/new" element={<NewBrandPage />} />
-                <Route path="brands/:brandId" element={<EditBrandPage />} />
-                <Route path="accounts" element={<AccountsPage />} />
-                <Route path="team" element={<TeamPage />} />
-                <Route path="invitations/accept" element={<AcceptInvitationPage />} />
-                <Route path="notifications" element={<NotificationsPage />} />
-                <Route path="billing" element={<BillingPage />} />
-                <Route path="settings" element={<SettingsPage />} />
-                <Route path="*" element={<NotFoundPage />} />
-              </Route>
-            </Routes>
-          </AuthProvider>
-        </ToastProvider>
-      </BrowserRouter>
+      <RouterProvider router={router} />
     </QueryClientProvider>
   );
 }

@@ -1,4 +1,5 @@
-import type { ReactNode } from "react";
+import { onlineManager } from "@tanstack/react-query";
+import { useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
 import { errorMessage } from "../api/errors";
 import { Button } from "./Button";
 
@@ -30,10 +31,44 @@ export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () =>
   );
 }
 
-/** Placeholder rows with the height of real ones, so content does not jump when it arrives. */
+function useOnline(): boolean {
+  return useSyncExternalStore(
+    (notify) => onlineManager.subscribe(notify),
+    () => onlineManager.isOnline(),
+    () => true,
+  );
+}
+
+const SLOW_MS = 15_000;
+
+/**
+ * Placeholder rows with the height of real ones, so content does not jump when it arrives. Never
+ * an endless skeleton: offline (queries wait for the connection) it says so, and a load that
+ * takes unusually long offers to reload.
+ */
 export function LoadingRows({ rows = 3, height = 56, label = "Loading" }: { rows?: number; height?: number; label?: string }) {
+  const online = useOnline();
+  const [slow, setSlow] = useState(false);
+  useEffect(() => {
+    const timer = setTimeout(() => setSlow(true), SLOW_MS);
+    return () => clearTimeout(timer);
+  }, []);
   return (
     <div className="stack" role="status" aria-label={label} style={{ gap: 8 }}>
+      {!online ? (
+        <div className="alert alert-warning" data-testid="offline-note">
+          You are offline. This loads as soon as the connection is back.
+        </div>
+      ) : (
+        slow && (
+          <div className="alert alert-warning row" style={{ justifyContent: "space-between" }}>
+            <span>This is taking longer than usual.</span>
+            <Button size="sm" onClick={() => window.location.reload()}>
+              Reload
+            </Button>
+          </div>
+        )
+      )}
       {Array.from({ length: rows }, (_, i) => (
         <div key={i} className="skeleton" style={{ height }} />
       ))}

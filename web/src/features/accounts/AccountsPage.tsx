@@ -4,6 +4,7 @@ import { api } from "../../api/client";
 import { unwrap } from "../../api/errors";
 import { useCapabilities } from "../../api/capabilities";
 import { Button } from "../../components/Button";
+import { useConfirm } from "../../components/ConfirmDialog";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState, ErrorState, LoadingRows, NotAvailableYet } from "../../components/States";
 import { useToast } from "../../components/Toasts";
@@ -66,8 +67,18 @@ function AccountRow({ account }: { account: SocialAccount }) {
     onError: (error) => toast.show(error.message, "error"),
   });
   const name = account.displayName || account.username || account.platformUserId;
+  const { confirm, dialog } = useConfirm();
+  const askRemove = async () => {
+    const ok = await confirm({
+      title: `Remove ${PLATFORM_NAMES[account.platform]} account ${name}?`,
+      body: `Posts scheduled for ${name} will not be published there. Posts already on ${PLATFORM_NAMES[account.platform]} stay. You can connect the account again later.`,
+      confirmLabel: "Remove account",
+    });
+    if (ok) disconnect.mutate();
+  };
   return (
     <li>
+      {dialog}
       <div style={{ minWidth: 0 }}>
         <div className="primary row" style={{ gap: 6 }}>
           <span>{PLATFORM_NAMES[account.platform]}</span>
@@ -88,7 +99,7 @@ function AccountRow({ account }: { account: SocialAccount }) {
             Reconnect
           </Button>
         )}
-        <Button size="sm" variant="danger" busy={disconnect.isPending} onClick={() => disconnect.mutate()} aria-label={`Remove ${PLATFORM_NAMES[account.platform]} account ${name}`}>
+        <Button size="sm" variant="danger" busy={disconnect.isPending} onClick={() => void askRemove()} aria-label={`Remove ${PLATFORM_NAMES[account.platform]} account ${name}`}>
           Remove
         </Button>
       </div>

@@ -147,14 +147,18 @@ function TopPosts({ brand, range }: { brand: Brand; range: AnalyticsRange }) {
               {top.data.data.map((post) => (
                 <tr key={post.socialPostId}>
                   <td style={{ maxWidth: 320, overflowWrap: "anywhere" }}>
-                    {post.platformPostUrl ? (
-                      <a href={post.platformPostUrl} target="_blank" rel="noreferrer">
-                        {post.content.slice(0, 80) || "(media)"}
-                      </a>
-                    ) : (
-                      post.content.slice(0, 80)
-                    )}
-                    <div className="small muted">{formatDate(post.publishedAt, brand.timeZone)}</div>
+                    <Link to={`/posts/${post.postId}`}>{post.content.slice(0, 80) || "(media)"}</Link>
+                    <div className="small muted">
+                      {formatDate(post.publishedAt, brand.timeZone)}
+                      {post.platformPostUrl && (
+                        <>
+                          {" · "}
+                          <a href={post.platformPostUrl} target="_blank" rel="noreferrer">
+                            View on {PLATFORM_NAMES[post.platform as keyof typeof PLATFORM_NAMES] ?? post.platform} ↗
+                          </a>
+                        </>
+                      )}
+                    </div>
                   </td>
                   <td>{PLATFORM_NAMES[post.platform as keyof typeof PLATFORM_NAMES] ?? post.platform}</td>
                   <td>{formatNumber(post.impressions)}</td>

@@ -14,6 +14,9 @@ interface ComposerEditorProps {
   onTab(tab: EditorTab): void;
   /** Server answers from POST /posts/validate, per network. */
   serverIssues: Partial<Record<Network, string[]>>;
+  /** Why the last save was refused, for the text or the thread, in plain words. */
+  textError?: string | undefined;
+  threadError?: string | undefined;
 }
 
 function tabLabel(tab: EditorTab): string {
@@ -81,7 +84,7 @@ function ThreadEditor({ thread, dispatch }: { thread: string[]; dispatch: Dispat
   );
 }
 
-export function ComposerEditor({ state, dispatch, tab, onTab, serverIssues }: ComposerEditorProps) {
+export function ComposerEditor({ state, dispatch, tab, onTab, serverIssues, textError, threadError }: ComposerEditorProps) {
   const idBase = useId();
   const tabs: EditorTab[] = ["all", ...state.networks];
   const active = tabs.includes(tab) ? tab : "all";
@@ -95,7 +98,21 @@ export function ComposerEditor({ state, dispatch, tab, onTab, serverIssues }: Co
           <>
             <div className="field">
               <label htmlFor={`${idBase}-text`}>Post text</label>
-              <textarea id={`${idBase}-text`} className="textarea" rows={7} value={state.text} placeholder="What do you want to share?" onChange={(e) => dispatch({ type: "setText", text: e.target.value })} />
+              <textarea
+                id={`${idBase}-text`}
+                className="textarea"
+                rows={7}
+                value={state.text}
+                placeholder="What do you want to share?"
+                aria-invalid={textError ? true : undefined}
+                aria-describedby={textError ? `${idBase}-text-error` : undefined}
+                onChange={(e) => dispatch({ type: "setText", text: e.target.value })}
+              />
+              {textError && (
+                <p className="field-error" id={`${idBase}-text-error`}>
+                  {textError}
+                </p>
+              )}
             </div>
             {state.networks.length === 0 && <p className="small muted">Pick at least one network below to see its limits.</p>}
             {state.networks.map((n) => (
@@ -119,10 +136,12 @@ export function ComposerEditor({ state, dispatch, tab, onTab, serverIssues }: Co
               </p>
             </div>
             <NetworkCounter network={network} text={textFor(state, network)} />
+            {textError && <p className="field-error">{textError}</p>}
             {network === "x" && (
               <>
                 <h3>Thread</h3>
                 <ThreadEditor thread={state.xThread} dispatch={dispatch} />
+                {threadError && <p className="field-error">{threadError}</p>}
               </>
             )}
           </>

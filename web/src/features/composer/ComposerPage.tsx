@@ -1,10 +1,10 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useReducer, useRef, useState } from "react";
+import { useMutation, useQueries, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { Link } from "react-router";
 import { api } from "../../api/client";
 import { useCapabilities } from "../../api/capabilities";
-import { unwrap } from "../../api/errors";
-import { FormError } from "../../components/FormError";
+import { NetworkError, unwrap } from "../../api/errors";
+import { Button } from "../../components/Button";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState, LoadingRows, NotAvailableYet } from "../../components/States";
 import { useToast } from "../../components/Toasts";
@@ -13,19 +13,25 @@ import { formatDateTime } from "../../lib/format";
 import { BrandPicker, useSelectedBrand } from "../brands/BrandPicker";
 import type { Brand } from "../brands/brandQueries";
 import { PLATFORM_NAMES, useSocialAccounts } from "../accounts/accountQueries";
+import { postKey, type Post } from "../posts/postQueries";
 import { AiAssist } from "./AiAssist";
+import { debouncer, discardDraft, draftKey, loadDraft, sameContent, saveDraft } from "./autosave";
 import { ComposerEditor, type EditorTab } from "./ComposerEditor";
-import { composerReducer, emptyComposer, isUploading, NETWORKS, overridesFor, textFor } from "./composerState";
+import { composerReducer, emptyComposer, isUploading, localInputValue, NETWORKS, overridesFor, stateFromPost, textFor, type ComposerState, type UploadedMedia } from "./composerState";
+import { LeaveGuard } from "./LeaveGuard";
 import { MediaPicker } from "./MediaPicker";
+import { composerErrors } from "./postErrors";
 import { PostPreview } from "./PostPreview";
 import { SchedulePanel, type SubmitKind } from "./SchedulePanel";
 import { useServerValidation } from "./useServerValidation";
 import { useBestTimes } from "../analytics/analyticsQueries";
 import { zonedParts } from "../../lib/calendar";
 
-function NetworkChoice({ connected, selected, onToggle }: { connected: Network[]; selected: Network[]; onToggle(n: Network): void }) {
+const AUTOSAVE_MS = 800;
+
+function NetworkChoice({ connected, selected, onToggle, error }: { connected: Network[]; selected: Network[]; onToggle(n: Network): void; error?: string | undefined }) {
   return (
-    <fieldset className="field" style={{ border: 0, padding: 0, margin: 0 }}>
+    <fieldset className="field" style={{ border: 0, padding: 0, margin: 0 }} aria-describedby={error ? "networks-error" : undefined} aria-invalid={error ? true : undefined}>
       <legend className="label" style={{ fontWeight: 600, fontSize: "0.875rem", marginBottom: 4 }}>
         Publish to
       </legend>
@@ -41,6 +47,11 @@ function NetworkChoice({ connected, selected, onToggle }: { connected: Network[]
           );
         })}
       </div>
+      {error && (
+        <p className="field-error" id="networks-error">
+          {error}
+        </p>
+      )}
     </fieldset>
   );
 }
@@ -54,53 +65,198 @@ function useSuggestedTimes(brand: Brand, enabled: boolean) {
   });
 }
 
-function Composer({ brand, canUseAi, canUpload, canSuggest }: { brand: Brand; canUseAi: boolean; canUpload: boolean; canSuggest: boolean }) {
-  const [state, dispatch] = useReducer(composerReducer, emptyComposer);
+/** A stored post's media, for previews: the post only holds their ids. */
+function useMediaPreviews(media: UploadedMedia[], dispatch: (action: { type: "hydrateMedia"; media: UploadedMedia[] }) => void) {
+  const missing = media.filter((m) => m.previewUrl === "").map((m) => m.id);
+  const results = useQueries({
+    queries: missing.map((id) => ({
+      queryKey: ["media", id],
+      queryFn: () => unwrap(api.GET("/api/v1/media/{media_id}", { params: { path: { media_id: id } } })),
+      staleTime: Infinity,
+    })),
+  });
+  const loaded = results.flatMap((r) => (r.data ? [{ id: r.data.id, kind: r.data.kind, contentType: r.data.contentType, previewUrl: r.data.url, filename: r.data.filename ?? "", serverUrl: r.data.url }] : []));
+  const loadedKey = loaded.map((m) => m.id).join(",");
+  useEffect(() => {
+    if (loaded.length) dispatch({ type: "hydrateMedia", media: loaded });
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the ids say everything
+  }, [loadedKey]);
+}
+
+/** The accounts a post goes to: the ones it already has per network, else the network's first connected one. */
+function accountIdsFor(networks: Network[], accounts: Array<{ id: string; platform: string; status: string }>, post: Post | undefined): string[] {
+  return networks.flatMap((network) => {
+    const kept = post?.targets.filter((t) => t.platform === network).map((t) => t.socialAccountId) ?? [];
+    if (kept.length) return kept;
+    const account = accounts.find((a) => a.platform === network && a.status === "CONNECTED");
+    return account ? [account.id] : [];
+  });
+}
+
+function sameState(a: ComposerState, b: ComposerState, withNetworks: boolean): boolean {
+  return sameContent(a, b) && (!withNetworks || a.networks.join() === b.networks.join());
+}
+
+export interface ComposerProps {
+  brand: Brand;
+  canUseAi: boolean;
+  canUpload: boolean;
+  canSuggest: boolean;
+  /** Edit this stored post (draft or scheduled) instead of writing a new one. */
+  post?: Post | undefined;
+  onSaved?(post: Post): void;
+}
+
+export function Composer({ brand, canUseAi, canUpload, canSuggest, post, onSaved }: ComposerProps) {
+  const zone = post?.timeZone ?? brand.timeZone;
+  const storageKey = draftKey(brand.id, post?.id);
+  // What is saved in T21: the empty composer, or the stored post.
+  const initial = useMemo(() => (post ? stateFromPost(post, zone) : emptyComposer), [post?.id]); // eslint-disable-line react-hooks/exhaustive-deps
+  const [restored, setRestored] = useState(() => {
+    const saved = loadDraft(storageKey);
+    return saved && !sameContent(saved.state, initial) ? saved : null;
+  });
+  const [state, dispatch] = useReducer(composerReducer, undefined, () => restored?.state ?? initial);
+  const baseline = useRef<ComposerState>(initial);
   const [tab, setTab] = useState<EditorTab>("all");
   const accounts = useSocialAccounts(brand.id);
   const queryClient = useQueryClient();
   const toast = useToast();
   // One key per post being written: a double click or a retried request cannot create it twice.
   const idempotencyKey = useRef(crypto.randomUUID());
+  const [waitingForNetwork, setWaitingForNetwork] = useState<SubmitKind | null>(null);
+  const [localScheduleError, setLocalScheduleError] = useState<string | null>(null);
 
   const connected = NETWORKS.filter((n) => accounts.data?.some((a) => a.platform === n && a.status === "CONNECTED"));
   const connectedKey = connected.join(",");
   useEffect(() => {
-    // Start with every connected network ticked; the user unticks what they do not want.
+    // A new post starts with every connected network ticked; a stored or restored one keeps its own.
+    if (post || restored) return;
     dispatch({ type: "setNetworks", networks: connectedKey ? (connectedKey.split(",") as Network[]) : [] });
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- only when the connected set changes
   }, [connectedKey, brand.id]);
+
+  useMediaPreviews(state.media, dispatch);
+
+  const dirty = !sameState(state, baseline.current, Boolean(post));
+
+  // The local copy: a moment after each change, and at once when the page is hidden or left.
+  const latest = useRef({ state, dirty });
+  latest.current = { state, dirty };
+  const autosave = useMemo(
+    () =>
+      debouncer(() => {
+        if (latest.current.dirty) saveDraft(storageKey, latest.current.state);
+        else discardDraft(storageKey);
+      }, AUTOSAVE_MS),
+    [storageKey],
+  );
+  useEffect(() => {
+    autosave.schedule();
+  }, [state, autosave]);
+  useEffect(() => {
+    const flush = () => autosave.flush();
+    window.addEventListener("pagehide", flush);
+    return () => {
+      window.removeEventListener("pagehide", flush);
+      autosave.flush();
+    };
+  }, [autosave]);
 
   const validation = useServerValidation(brand.id, state, true);
   const suggestions = useSuggestedTimes(brand, canSuggest);
   const overLimit = state.networks.some((n) => countFor(n, textFor(state, n)).over);
 
-  const create = useMutation({
-    mutationFn: (kind: SubmitKind) =>
-      unwrap(
-        api.POST("/api/v1/posts", {
-          params: { header: { "Idempotency-Key": idempotencyKey.current } },
+  const save = useMutation({
+    mutationFn: async (kind: SubmitKind) => {
+      if (typeof navigator !== "undefined" && navigator.onLine === false) throw new NetworkError(new TypeError("offline"));
+      const scheduledFor = kind === "now" ? "now" : kind === "schedule" ? state.scheduleLocal : null;
+      if (!post) {
+        return unwrap(
+          api.POST("/api/v1/posts", {
+            params: { header: { "Idempotency-Key": idempotencyKey.current } },
+            body: {
+              brandId: brand.id,
+              content: state.text,
+              platforms: state.networks,
+              mediaIds: state.media.filter((m) => !m.id.startsWith("local-")).map((m) => m.id),
+              overrides: overridesFor(state),
+              scheduledFor,
+              timeZone: zone,
+              aiGenerationId: state.aiGenerationId,
+            },
+          }),
+        );
+      }
+      return unwrap(
+        api.PATCH("/api/v1/posts/{post_id}", {
+          params: { path: { post_id: post.id } },
           body: {
-            brandId: brand.id,
             content: state.text,
-            platforms: state.networks,
-            mediaIds: state.media.map((m) => m.id),
             overrides: overridesFor(state),
-            scheduledFor: kind === "now" ? "now" : kind === "schedule" ? state.scheduleLocal : null,
-            timeZone: brand.timeZone,
-            aiGenerationId: state.aiGenerationId,
+            // The thread lives in X's override (overridesFor); none left at the top level.
+            thread: [],
+            mediaIds: state.media.filter((m) => !m.id.startsWith("local-")).map((m) => m.id),
+            socialAccountIds: accountIdsFor(state.networks, accounts.data ?? [], post),
+            timeZone: zone,
+            unschedule: kind === "draft",
+            ...(kind === "draft" ? {} : { scheduledFor }),
           },
         }),
-      ),
-    onSuccess: async (post, kind) => {
-      idempotencyKey.current = crypto.randomUUID();
-      dispatch({ type: "reset", networks: state.networks });
-      setTab("all");
+      );
+    },
+    onMutate: () => setWaitingForNetwork(null),
+    onSuccess: async (saved, kind) => {
+      discardDraft(storageKey);
+      setRestored(null);
+      if (post) {
+        baseline.current = state;
+      } else {
+        idempotencyKey.current = crypto.randomUUID();
+        const fresh = { ...emptyComposer, networks: state.networks };
+        baseline.current = fresh;
+        dispatch({ type: "reset", networks: state.networks });
+        setTab("all");
+      }
       await queryClient.invalidateQueries({ queryKey: ["posts"] });
-      if (kind === "draft") toast.show("Draft saved", "success");
+      if (post) queryClient.setQueryData(postKey(post.id), saved);
+      if (kind === "draft") toast.show(post && post.status !== "DRAFT" ? "Moved to drafts" : "Draft saved", "success");
       else if (kind === "now") toast.show("Publishing now…");
-      else toast.show(`Scheduled for ${formatDateTime(post.scheduledFor ?? "", brand.timeZone)} (${brand.timeZone})`, "success");
+      else toast.show(`${post?.status === "SCHEDULED" ? "Rescheduled" : "Scheduled"} for ${formatDateTime(saved.scheduledFor ?? "", zone)} (${zone})`, "success");
+      onSaved?.(saved);
+    },
+    onError: (error, kind) => {
+      if (error instanceof NetworkError) setWaitingForNetwork(kind);
     },
   });
+
+  // Saved while offline: try again as soon as the browser is back online.
+  const mutate = save.mutate;
+  useEffect(() => {
+    if (!waitingForNetwork) return;
+    // Back online, or the server answers again: try every 15 s too, as "online" may never fire.
+    const retry = () => mutate(waitingForNetwork);
+    window.addEventListener("online", retry);
+    const timer = setInterval(retry, 15_000);
+    return () => {
+      window.removeEventListener("online", retry);
+      clearInterval(timer);
+    };
+  }, [waitingForNetwork, mutate]);
+
+  const submit = (kind: SubmitKind) => {
+    setLocalScheduleError(null);
+    if (kind === "schedule" && state.scheduleLocal && state.scheduleLocal < localInputValue(new Date().toISOString(), zone)) {
+      setLocalScheduleError("That time has already passed. Pick a time in the future, or publish now.");
+      return;
+    }
+    save.mutate(kind);
+  };
+
+  // Offline, TanStack Query holds the save (isPaused) and sends it when the connection is back.
+  const offline = save.isPaused || waitingForNetwork !== null;
+  const errors = offline ? composerErrors(new NetworkError(null), zone) : save.isError ? composerErrors(save.error, zone) : {};
+  const scheduleError = localScheduleError ?? errors.schedule;
 
   const uploading = isUploading(state);
   const blockedReason =
@@ -116,19 +272,63 @@ function Composer({ brand, canUseAi, canUpload, canSuggest }: { brand: Brand; ca
 
   return (
     <div className="composer-grid">
+      <LeaveGuard when={dirty && !save.isPending} />
       <div className="stack-lg">
+        {restored && (
+          <div className="alert alert-info row" role="status" style={{ justifyContent: "space-between" }} data-testid="restored-draft">
+            <span>
+              Restored your unsaved draft from {formatDateTime(new Date(restored.savedAt).toISOString())}.
+            </span>
+            <Button
+              size="sm"
+              onClick={() => {
+                discardDraft(storageKey);
+                setRestored(null);
+                const back = post ? initial : { ...emptyComposer, networks: connected };
+                baseline.current = back;
+                dispatch({ type: "replaceAll", state: back });
+              }}
+            >
+              Discard
+            </Button>
+          </div>
+        )}
         <section className="card stack" aria-label="Post">
           {accounts.data && connected.length === 0 && (
             <div className="alert alert-info">
               No connected accounts for {brand.name} yet. <Link to="/accounts">Connect one</Link> to publish; you can still save drafts.
             </div>
           )}
-          <NetworkChoice connected={connected} selected={state.networks} onToggle={(network) => dispatch({ type: "toggleNetwork", network })} />
-          <FormError error={create.error} fields={[]} />
-          <ComposerEditor state={state} dispatch={dispatch} tab={tab} onTab={setTab} serverIssues={validation.issues} />
+          {errors.form && (
+            <div className={`alert ${offline ? "alert-warning" : "alert-error"}`} role="alert" data-testid="composer-error">
+              {errors.form}
+              {offline && <span className="small"> Waiting for the connection…</span>}
+            </div>
+          )}
+          <NetworkChoice connected={connected} selected={state.networks} onToggle={(network) => dispatch({ type: "toggleNetwork", network })} error={errors.networks} />
+          <ComposerEditor state={state} dispatch={dispatch} tab={tab} onTab={setTab} serverIssues={validation.issues} textError={errors.text} threadError={errors.thread} />
           {canUpload ? <MediaPicker brandId={brand.id} media={state.media} dispatch={dispatch} /> : <p className="small muted">Media upload is not available on this server yet.</p>}
+          {errors.media && (
+            <p className="field-error" role="alert">
+              {errors.media}
+            </p>
+          )}
         </section>
-        <SchedulePanel timeZone={brand.timeZone} value={state.scheduleLocal} onChange={(scheduleLocal) => dispatch({ type: "setSchedule", scheduleLocal })} onSubmit={(kind) => create.mutate(kind)} busy={create.isPending ? (create.variables ?? null) : null} canPublish={blockedReason === null} blockedReason={blockedReason} suggestions={suggestions} />
+        <SchedulePanel
+          timeZone={zone}
+          value={state.scheduleLocal}
+          onChange={(scheduleLocal) => {
+            setLocalScheduleError(null);
+            dispatch({ type: "setSchedule", scheduleLocal });
+          }}
+          onSubmit={submit}
+          busy={save.isPending ? (save.variables ?? null) : null}
+          canPublish={blockedReason === null}
+          blockedReason={blockedReason}
+          suggestions={suggestions}
+          error={scheduleError}
+          mode={!post ? "new" : post.status === "DRAFT" ? "draft" : "scheduled"}
+        />
       </div>
       <div className="stack-lg">
         {canUseAi && (
@@ -136,6 +336,7 @@ function Composer({ brand, canUseAi, canUpload, canSuggest }: { brand: Brand; ca
             brandId={brand.id}
             defaultNetwork={state.networks[0] ?? "x"}
             editorEmpty={state.text.trim() === ""}
+            currentText={state.text}
             onUse={(text, generationId, network) => dispatch({ type: "useAiText", text, generationId, network })}
             onAddHashtag={(tag) => dispatch({ type: "setText", text: `${state.text.trimEnd()} ${tag.startsWith("#") ? tag : `#${tag}`}` })}
           />

@@ -58,7 +58,7 @@ export function MediaPicker({ brandId, media, dispatch }: { brandId: string; med
         try {
           const uploaded = await uploadMedia(brandId, file);
           // Keep showing the local copy: it is already decoded, and the server URL may need auth.
-          dispatch({ type: "replaceMedia", tempId, media: { id: uploaded.id, kind: uploaded.kind, contentType: uploaded.contentType, previewUrl, filename: uploaded.filename ?? file.name } });
+          dispatch({ type: "replaceMedia", tempId, media: { id: uploaded.id, kind: uploaded.kind, contentType: uploaded.contentType, previewUrl, filename: uploaded.filename ?? file.name, serverUrl: uploaded.url } });
         } catch (failure) {
           dispatch({ type: "removeMedia", id: tempId });
           URL.revokeObjectURL(previewUrl);

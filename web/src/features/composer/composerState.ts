@@ -1,3 +1,4 @@
+import { zonedParts } from "../../lib/calendar";
 import type { Network } from "../../lib/counters";
 
 export const NETWORKS: readonly Network[] = ["x", "instagram", "linkedin"];
@@ -9,6 +10,8 @@ export interface UploadedMedia {
   /** A local object URL while uploading, then the server's URL. */
   previewUrl: string;
   filename: string;
+  /** The server's URL once uploaded (the preview may stay the local copy). */
+  serverUrl?: string | undefined;
 }
 
 export interface ComposerState {
@@ -46,6 +49,8 @@ export type ComposerAction =
   | { type: "removeMedia"; id: string }
   | { type: "useAiText"; text: string; generationId: string | null; network?: Network | undefined }
   | { type: "setSchedule"; scheduleLocal: string }
+  | { type: "hydrateMedia"; media: UploadedMedia[] }
+  | { type: "replaceAll"; state: ComposerState }
   | { type: "reset"; networks: Network[] };
 
 export function composerReducer(state: ComposerState, action: ComposerAction): ComposerState {
@@ -81,6 +86,12 @@ export function composerReducer(state: ComposerState, action: ComposerAction): C
         : { ...state, text: action.text, aiGenerationId: action.generationId };
     case "setSchedule":
       return { ...state, scheduleLocal: action.scheduleLocal };
+    case "hydrateMedia": {
+      const byId = new Map(action.media.map((m) => [m.id, m]));
+      return { ...state, media: state.media.map((m) => (m.previewUrl === "" && byId.has(m.id) ? byId.get(m.id)! : m)) };
+    }
+    case "replaceAll":
+      return action.state;
     case "reset":
       return { ...emptyComposer, networks: action.networks };
   }
@@ -105,4 +116,42 @@ export function overridesFor(state: ComposerState) {
 
 export function isUploading(state: ComposerState): boolean {
   return state.media.some((m) => m.id.startsWith("local-"));
+}
+
+/** The fields of a stored post the composer edits (PostOut, loosely typed to stay independent). */
+export interface EditablePost {
+  content: string;
+  platforms: string[];
+  overrides: Record<string, unknown>;
+  thread: string[];
+  mediaIds: string[];
+  scheduledFor: string | null;
+  status: string;
+  aiGenerationId?: string | null | undefined;
+}
+
+/** "YYYY-MM-DDTHH:mm" of an instant in a zone: what a datetime-local input holds. */
+export function localInputValue(iso: string, timeZone: string): string {
+  const { day, time } = zonedParts(iso, timeZone);
+  return `${day}T${time.slice(0, 5)}`;
+}
+
+/** A stored post as composer state: its texts, thread, media (previews loaded later) and its
+ * time of day in the brand's zone. The thread lives in X's override (see overridesFor). */
+export function stateFromPost(post: EditablePost, timeZone: string): ComposerState {
+  const overrides = post.overrides as Partial<Record<Network, { content?: string | null; thread?: string[] | null }>>;
+  const custom: Partial<Record<Network, string>> = {};
+  for (const network of NETWORKS) {
+    const content = overrides[network]?.content;
+    if (typeof content === "string") custom[network] = content;
+  }
+  return {
+    text: post.content,
+    custom,
+    xThread: [...(overrides.x?.thread ?? post.thread ?? [])],
+    networks: NETWORKS.filter((n) => post.platforms.includes(n)),
+    media: post.mediaIds.map((id) => ({ id, kind: "image", contentType: "", previewUrl: "", filename: "" })),
+    aiGenerationId: post.aiGenerationId ?? null,
+    scheduleLocal: post.scheduledFor && post.status !== "DRAFT" ? localInputValue(post.scheduledFor, timeZone) : "",
+  };
 }

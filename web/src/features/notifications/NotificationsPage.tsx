@@ -1,4 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Link } from "react-router";
 import { api, type Schemas } from "../../api/client";
 import { useCapabilities } from "../../api/capabilities";
 import { unwrap } from "../../api/errors";
@@ -24,12 +25,19 @@ function NotificationRow({ notification }: { notification: Notification }) {
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ["notifications"] }),
   });
   const unread = !notification.readAt;
+  const postId = typeof notification.data.postId === "string" ? notification.data.postId : null;
   return (
     <li style={unread ? { background: "var(--brand-soft)" } : undefined}>
       <div style={{ minWidth: 0 }}>
         <div className="primary">
           {unread && <span className="visually-hidden">Unread: </span>}
-          {notification.title}
+          {postId ? (
+            <Link to={`/posts/${postId}`} onClick={() => unread && markRead.mutate()}>
+              {notification.title}
+            </Link>
+          ) : (
+            notification.title
+          )}
         </div>
         <p className="small muted preview-text">{notification.body}</p>
         <span className="small muted">{formatDateTime(notification.createdAt)}</span>

@@ -1,7 +1,9 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { Link } from "react-router";
 import { api } from "../../api/client";
 import { unwrap } from "../../api/errors";
 import { Button } from "../../components/Button";
+import { useConfirm } from "../../components/ConfirmDialog";
 import { StatusBadge } from "../../components/StatusBadge";
 import { useToast } from "../../components/Toasts";
 import { formatDateTime } from "../../lib/format";
@@ -49,6 +51,7 @@ function TargetLine({ target, explain }: { target: SocialPost; explain: boolean 
 export function PostCard({ post, timeZone }: { post: Post; timeZone?: string | undefined }) {
   const queryClient = useQueryClient();
   const toast = useToast();
+  const { confirm, dialog } = useConfirm();
   const refresh = () => queryClient.invalidateQueries({ queryKey: ["posts"] });
   const path = { post_id: post.id };
   const retry = useMutation({
@@ -84,7 +87,9 @@ export function PostCard({ post, timeZone }: { post: Post; timeZone?: string | u
         </span>
       </div>
       {post.overdue && <OverdueNote overdue={post.overdue} timeZone={zone ?? undefined} />}
-      <p className="preview-text">{post.content || <span className="muted">(no text)</span>}</p>
+      <Link to={`/posts/${post.id}`} className="post-card-link" aria-label={`Open post: ${post.content.slice(0, 60) || "(no text)"}`}>
+        <p className="preview-text">{post.content || <span className="muted">(no text)</span>}</p>
+      </Link>
       {post.targets.length > 0 && (
         <ul style={{ margin: 0, paddingLeft: 18 }} aria-label="Networks">
           {post.targets.map((target) => (
@@ -94,13 +99,30 @@ export function PostCard({ post, timeZone }: { post: Post; timeZone?: string | u
         </ul>
       )}
       <div className="row">
+        {dialog}
+        <Link className="btn btn-secondary btn-sm" to={`/posts/${post.id}`}>
+          {cancellable ? "Edit" : "Open"}
+        </Link>
         {needsAttention(post) && (
           <Button size="sm" variant="primary" busy={retry.isPending} onClick={() => retry.mutate()}>
             Retry
           </Button>
         )}
         {cancellable && (
-          <Button size="sm" variant="danger" busy={cancel.isPending} onClick={() => cancel.mutate()}>
+          <Button
+            size="sm"
+            variant="danger"
+            busy={cancel.isPending}
+            onClick={async () => {
+              const draft = post.status === "DRAFT";
+              const ok = await confirm({
+                title: draft ? "Delete this draft?" : "Cancel this post?",
+                body: draft ? "It is removed from T21 for good." : "It will not be published. It stays in your posts as Cancelled, and you can duplicate it later.",
+                confirmLabel: draft ? "Delete draft" : "Cancel post",
+              });
+              if (ok) cancel.mutate();
+            }}
+          >
             {post.status === "DRAFT" ? "Delete draft" : "Cancel"}
           </Button>
         )}

@@ -40,3 +40,31 @@ export function awaitingPublish(post: Post, now: number): boolean {
 export function needsAttention(post: Post): boolean {
   return post.status === "FAILED" || post.status === "PARTIALLY_PUBLISHED" || post.targets.some((t) => t.status === "UNKNOWN");
 }
+
+/** One post, under "posts" so live events refresh it with the lists. */
+export function postKey(postId: string) {
+  return ["posts", "one", postId] as const;
+}
+
+export function usePost(postId: string | undefined) {
+  return useQuery({
+    queryKey: postKey(postId ?? ""),
+    queryFn: () => unwrap(api.GET("/api/v1/posts/{post_id}", { params: { path: { post_id: postId ?? "" } } })),
+    enabled: Boolean(postId),
+    retry: (count, error) => count < 2 && !(error instanceof Error && "status" in error && (error as { status: number }).status === 404),
+  });
+}
+
+/** Only drafts and posts not yet handed to a network can be edited (posts/service.py EDITABLE). */
+export function isEditable(post: Post): boolean {
+  return (
+    (post.status === "DRAFT" || post.status === "SCHEDULED" || post.status === "PENDING_APPROVAL") &&
+    post.targets.every((t) => t.status === "SCHEDULED" || t.status === "CANCELLED")
+  );
+}
+
+/** Cancel keeps a scheduled post (as Cancelled); a draft, cancelled or failed post is deleted. */
+export function canCancelOrDelete(post: Post): "cancel" | "delete" | null {
+  if (post.targets.some((t) => !["SCHEDULED", "CANCELLED", "FAILED"].includes(t.status))) return null;
+  return post.status === "SCHEDULED" || post.status === "PENDING_APPROVAL" ? "cancel" : "delete";
+}

@@ -4,6 +4,7 @@ import { Link } from "react-router";
 import { api, type Schemas } from "../../api/client";
 import { ApiError, unwrap } from "../../api/errors";
 import { Button } from "../../components/Button";
+import { useConfirm } from "../../components/ConfirmDialog";
 import { TextField } from "../../components/Field";
 import { FormError, fieldError } from "../../components/FormError";
 import { ErrorState, LoadingRows } from "../../components/States";
@@ -119,9 +120,19 @@ function KeyRow({ apiKey }: { apiKey: ApiKey }) {
     mutationFn: () => unwrap(api.DELETE("/api/v1/api-keys/{key_id}", { params: { path: { key_id: apiKey.id } } })),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: apiKeysQueryKey }),
   });
+  const { confirm, dialog } = useConfirm();
+  const askRevoke = async () => {
+    const ok = await confirm({
+      title: `Revoke “${apiKey.name}”?`,
+      body: "Anything using this key stops working at once. This cannot be undone: you would create a new key.",
+      confirmLabel: "Revoke key",
+    });
+    if (ok) revoke.mutate();
+  };
   const revoked = Boolean(apiKey.revokedAt);
   return (
     <li>
+      {dialog}
       <div style={{ minWidth: 0 }}>
         <div className="primary">
           {apiKey.name} <span className="mono muted">{apiKey.prefix}…</span>
@@ -134,7 +145,7 @@ function KeyRow({ apiKey }: { apiKey: ApiKey }) {
       {revoked ? (
         <span className="badge badge-danger">Revoked</span>
       ) : (
-        <Button size="sm" variant="danger" busy={revoke.isPending} onClick={() => revoke.mutate()} aria-label={`Revoke ${apiKey.name}`}>
+        <Button size="sm" variant="danger" busy={revoke.isPending} onClick={() => void askRevoke()} aria-label={`Revoke ${apiKey.name}`}>
           Revoke
         </Button>
       )}

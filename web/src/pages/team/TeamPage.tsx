@@ -3,6 +3,7 @@ import { api } from "../../api/client";
 import { unwrap } from "../../api/errors";
 import { useUser } from "../../auth/AuthProvider";
 import { Button } from "../../components/Button";
+import { useConfirm } from "../../components/ConfirmDialog";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState, ErrorState, LoadingRows } from "../../components/States";
 import { useToast } from "../../components/Toasts";
@@ -35,8 +36,18 @@ function MemberRow({ member, org, canManage }: { member: Member; org: Organizati
     onError: (error) => toast.show(error.message, "error"),
   });
   const editable = canManage && member.role !== "owner" && member.userId !== me.id;
+  const { confirm, dialog } = useConfirm();
+  const askRemove = async () => {
+    const ok = await confirm({
+      title: `Remove ${member.name} from ${org.name}?`,
+      body: `${member.name} loses access to this organization's brands, posts and analytics at once. Their posts stay. You can invite them again later.`,
+      confirmLabel: "Remove member",
+    });
+    if (ok) remove.mutate();
+  };
   return (
     <li>
+      {dialog}
       <div style={{ minWidth: 0 }}>
         <div className="primary">
           {member.name} {member.userId === me.id && <span className="muted">(you)</span>}
@@ -56,7 +67,7 @@ function MemberRow({ member, org, canManage }: { member: Member; org: Organizati
                 </option>
               ))}
             </select>
-            <Button size="sm" variant="danger" busy={remove.isPending} onClick={() => remove.mutate()} aria-label={`Remove ${member.name}`}>
+            <Button size="sm" variant="danger" busy={remove.isPending} onClick={() => void askRemove()} aria-label={`Remove ${member.name}`}>
               Remove
             </Button>
           </>

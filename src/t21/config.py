@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     jwt_audience: str = "t21-api"
     # bcrypt work factor; tests lower it, production keeps >= 12.
     bcrypt_rounds: int = 12
+    # A password reset link works once, for this long.
+    password_reset_ttl_minutes: int = 30
 
     # The plan new accounts start on when billing is on. With billing off (no Stripe keys: a
     # self-hosted install) no plan applies: nothing is limited and every feature is on.
@@ -117,6 +119,8 @@ class Settings(BaseSettings):
     rate_limit_auth: str = "20/minute"
     rate_limit_default: str = "1200/minute"
     rate_limit_anonymous: str = "300/minute"
+    # Password reset emails asked for one address (whoever asks, whether or not it has an account).
+    rate_limit_password_reset: str = "5/hour"
     max_request_bytes: int = 1024 * 1024
     # URLs T21 fetches for users (media from a URL) may not point at loopback, link-local or
     # private addresses unless this is set (a self-hoster's LAN media server, tests).

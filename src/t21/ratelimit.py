@@ -1,5 +1,6 @@
 """Rate limits: per client IP on the authentication endpoints (brute force), per user or API key
-elsewhere. Counters live in Redis when T21_REDIS_URL is set, so every API instance shares them;
+elsewhere; services may count other keys on the same limiter (`RateLimiter.hit`: password reset
+emails per address). Counters live in Redis when T21_REDIS_URL is set, so every API instance shares them;
 otherwise in this process. If Redis goes away the API keeps serving on in-process counters (and
 says so once in the logs), and goes back to Redis when it answers again."""
 
@@ -30,6 +31,8 @@ AUTH_PATHS = {
     "/api/v1/auth/register",
     "/api/v1/auth/refresh",
     "/api/v1/auth/password",
+    "/api/v1/auth/password-reset",
+    "/api/v1/auth/password-reset/confirm",
     "/api/v1/invitations/accept",
 }
 EXEMPT_PREFIXES = ("/healthz", "/readyz", "/metrics", "/assets/", "/api/v1/webhooks/")

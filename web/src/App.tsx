@@ -5,6 +5,7 @@ import { AuthProvider } from "./auth/AuthProvider";
 import { RedirectIfSignedIn, RequireAuth } from "./auth/RequireAuth";
 import { ToastProvider } from "./components/Toasts";
 import { LoginPage } from "./pages/auth/LoginPage";
+import { ForgotPasswordPage, ResetPasswordPage } from "./pages/auth/PasswordResetPages";
 import { SignupPage } from "./pages/auth/SignupPage";
 import { LoadingRows } from "./components/States";
 import { createQueryClient } from "./queryClient";
@@ -84,6 +85,8 @@ function createRouter() {
       <Route element={<Root />}>
         <Route path="/login" element={<RedirectIfSignedIn><LoginPage /></RedirectIfSignedIn>} />
         <Route path="/signup" element={<RedirectIfSignedIn><SignupPage /></RedirectIfSignedIn>} />
+        <Route path="/forgot-password" element={<RedirectIfSignedIn><ForgotPasswordPage /></RedirectIfSignedIn>} />
+        <Route path="/reset-password" element={<ResetPasswordPage />} />
         <Route element={<SignedInApp />}>
           <Route index element={<HomePage />} />
           <Route path="compose" element={<ComposerPage />} />

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from t21.db.base import Base, IdMixin, TimestampMixin
+from t21.db.base import Base, IdMixin, TimestampMixin, enum_check
 
 
 class RefreshToken(IdMixin, TimestampMixin, Base):
@@ -43,3 +44,27 @@ class ApiKey(IdMixin, TimestampMixin, Base):
     last_used_at: Mapped[datetime | None] = mapped_column()
     expires_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class TokenPurpose(StrEnum):
+    password_reset = "password_reset"
+    email_verification = "email_verification"
+
+
+class AccountToken(IdMixin, TimestampMixin, Base):
+    """A single-use secret sent by email (a password reset link, ...). Only its SHA-256 is
+    stored; `used_at` is set when it is spent, and it is refused after `expires_at`."""
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (
+        CheckConstraint(enum_check("purpose", TokenPurpose), name="purpose"),
+        Index("ix_account_tokens_user_id_purpose", "user_id", "purpose"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    purpose: Mapped[str] = mapped_column(String(24), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    # The address the link was sent to.
+    email: Mapped[str] = mapped_column(String(320), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column()

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from t21.auth.models import ApiKey, RefreshToken
+from t21.auth.models import AccountToken, ApiKey, RefreshToken
 from t21.kit.clock import utcnow
 from t21.kit.crypto import sha256_hex
 
@@ -71,3 +71,33 @@ class ApiKeyRepository:
     async def add(self, key: ApiKey) -> None:
         self.session.add(key)
         await self.session.flush()
+
+
+class AccountTokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, token: AccountToken) -> None:
+        self.session.add(token)
+        await self.session.flush()
+
+    async def get_by_secret_for_update(self, secret: str, purpose: str) -> AccountToken | None:
+        # Row lock: two confirmations with the same link must not both spend it.
+        result = await self.session.execute(
+            select(AccountToken)
+            .where(AccountToken.token_hash == sha256_hex(secret), AccountToken.purpose == purpose)
+            .with_for_update()
+        )
+        return result.scalar_one_or_none()
+
+    async def spend_all_for_user(self, user_id: uuid.UUID, purpose: str, at: datetime) -> None:
+        """Every open token of this purpose becomes used (an older link dies with the new password)."""
+        await self.session.execute(
+            update(AccountToken)
+            .where(
+                AccountToken.user_id == user_id,
+                AccountToken.purpose == purpose,
+                AccountToken.used_at.is_(None),
+            )
+            .values(used_at=at)
+        )

@@ -5,6 +5,7 @@ import uuid
 from fastapi import Depends, Request, Response, status
 
 from t21.auth.dependencies import Principal, get_principal, scoped
+from t21.auth.recovery import confirm_reset, request_reset, reset_requested
 from t21.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -13,12 +14,16 @@ from t21.auth.schemas import (
     ChangePasswordIn,
     LoginIn,
     LogoutIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    PasswordResetRequested,
     RefreshIn,
     RefreshOut,
     RegisterIn,
 )
 from t21.auth.scopes import Scope
 from t21.auth.service import ApiKeyService, AuthService
+from t21.errors import ErrorResponse
 from t21.kit.deps import SessionDep, SettingsDep
 from t21.kit.routing import make_router
 from t21.kit.schemas import ListResponse
@@ -55,6 +60,39 @@ async def refresh(
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(body: LogoutIn, session: SessionDep, settings: SettingsDep) -> Response:
     await AuthService(session, settings).logout(body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PasswordResetRequested,
+    responses={429: {"model": ErrorResponse, "description": "Too many from this IP or for this address"}},
+)
+async def request_password_reset(
+    body: PasswordResetIn, request: Request, session: SessionDep, settings: SettingsDep
+) -> PasswordResetRequested:
+    """Emails a single-use link to `/reset-password?token=...` (valid 30 minutes) if an account
+    uses this address. The answer is the same either way."""
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    await request_reset(session, settings, limiter, str(body.email))
+    return PasswordResetRequested(message=reset_requested(settings))
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        400: {"model": ErrorResponse, "description": "Unknown token (invalid_reset_token)"},
+        410: {"model": ErrorResponse, "description": "reset_token_used or reset_token_expired"},
+    },
+)
+async def confirm_password_reset(
+    body: PasswordResetConfirmIn, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """Sets the new password, spends the link, and signs the person out everywhere (every
+    refresh token revoked, live sockets closed)."""
+    await confirm_reset(session, settings, body.token, body.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

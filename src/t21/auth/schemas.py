@@ -60,6 +60,22 @@ class ChangePasswordIn(StrictInput):
     _password = field_validator("new_password")(_check_password)
 
 
+class PasswordResetIn(StrictInput):
+    email: EmailStr
+
+
+class PasswordResetRequested(Schema):
+    # The same sentence whether or not the address has an account.
+    message: str
+
+
+class PasswordResetConfirmIn(StrictInput):
+    token: str = Field(min_length=1, max_length=512)
+    password: str
+
+    _password = field_validator("password")(_check_password)
+
+
 class TokensOut(Schema):
     access_token: str
     refresh_token: str

@@ -2,7 +2,7 @@
 
 from t21.ai.models import AIGeneration
 from t21.analytics.models import PostAnalytics
-from t21.auth.models import ApiKey, RefreshToken
+from t21.auth.models import AccountToken, ApiKey, RefreshToken
 from t21.billing.models import Invoice, StripeEvent, Subscription
 from t21.brands.models import Brand
 from t21.db.base import Base
@@ -15,6 +15,7 @@ from t21.users.models import User
 
 __all__ = [
     "AIGeneration",
+    "AccountToken",
     "ApiKey",
     "Base",
     "Brand",

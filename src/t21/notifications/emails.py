@@ -103,6 +103,25 @@ def render(template: str, **ctx: str) -> RenderedEmail:
             [f"Thank you! Your {ctx['tier']} plan is active."],
             ("Billing", ctx["url"]),
         ),
+        "password_reset": lambda: (
+            "Reset your T21 password",
+            [
+                f"Hi {ctx['name']},",
+                "Someone (hopefully you) asked to reset the password of your T21 account.",
+                f"The link below works once, within {ctx['minutes']} minutes. If you did not ask for it, "
+                "ignore this email: your password stays as it is.",
+            ],
+            ("Choose a new password", ctx["url"]),
+        ),
+        "password_changed": lambda: (
+            "Your T21 password was changed",
+            [
+                f"Hi {ctx['name']},",
+                "The password of your T21 account was just reset, and every session was signed out.",
+                "If this was not you, reset it again now and check your account.",
+            ],
+            ("Reset the password", ctx["url"]),
+        ),
         "payment_failed": lambda: (
             "Your T21 payment failed",
             ["We could not charge your card. Update your payment method within 7 days to keep your plan."],

@@ -29,6 +29,9 @@ log = structlog.get_logger(__name__)
 LIVE_CHANNEL = "t21_live"
 # Closes the sockets opened with that key (notifications/socket.py); others just see it.
 API_KEY_REVOKED = "api_key.revoked"
+# Closes every socket of the user opened with an access token (a password reset ended their
+# sessions); sockets opened with an API key stay, as the key does.
+SESSIONS_REVOKED = "user.sessions_revoked"
 # How long a batch waits for company once its first event arrived: a spike's outcomes share a
 # NOTIFY transaction, and an event still reaches the browser well within a frame or two.
 BATCH_SECONDS = 0.01

@@ -8,7 +8,8 @@
     client → {"type": "auth", "token": ...} again at any time, to extend the socket's life with
              a fresh access token (same user only)
 
-Close codes: 4401 not authenticated / token invalid or expired / API key revoked (the reason says which),
+Close codes: 4401 not authenticated / token invalid or expired / API key revoked / the user's
+sessions ended by a password reset (the reason says which),
 4403 not allowed (API key without notifications:read, another user's token), 1013 too slow to
 keep up (reconnect and refetch), 1012 server restarting.
 """
@@ -31,7 +32,7 @@ from t21.errors import Forbidden, T21Error
 from t21.kit.clock import utcnow
 from t21.notifications.hub import LiveClient, LiveHub
 from t21.notifications.inbox import SocketIdentity, authenticate_socket
-from t21.notifications.live import API_KEY_REVOKED
+from t21.notifications.live import API_KEY_REVOKED, SESSIONS_REVOKED
 
 log = structlog.get_logger(__name__)
 
@@ -104,7 +105,20 @@ async def _send_loop(websocket: WebSocket, client: LiveClient, state: _State) ->
         if API_KEY_REVOKED in message and _revokes_this_key(message, state):
             client.close(CLOSE_UNAUTHORIZED, "API key revoked")
             return
+        if SESSIONS_REVOKED in message and _ends_this_session(message, state):
+            client.close(CLOSE_UNAUTHORIZED, "Signed out: the password was reset")
+            return
         await websocket.send_text(message)
+
+
+def _ends_this_session(message: str, state: _State) -> bool:
+    """A socket opened with an access token ends with its user's sessions; one opened with an API
+    key lives as long as the key."""
+    if state.identity.api_key_id is not None:
+        return False
+    with contextlib.suppress(ValueError):
+        return bool(json.loads(message).get("type") == SESSIONS_REVOKED)
+    return False
 
 
 def _revokes_this_key(message: str, state: _State) -> bool:

@@ -22,6 +22,8 @@ export function LoginPage() {
   const location = useLocation();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
+  // Set by the reset page after a new password was chosen.
+  const passwordReset = (location.state as { passwordReset?: boolean } | null)?.passwordReset === true;
   const login = useMutation({
     mutationFn: () => unwrap(api.POST("/api/v1/auth/login", { body: { email: email.trim(), password } })),
     onSuccess: (result) => {
@@ -43,7 +45,12 @@ export function LoginPage() {
         </>
       }
     >
-      {signedOutReason && signedOutReason !== "user" && !login.error && (
+      {passwordReset && !login.error && (
+        <div className="alert alert-info" role="status">
+          Your password was changed and every session signed out. Sign in with the new password.
+        </div>
+      )}
+      {!passwordReset && signedOutReason && signedOutReason !== "user" && !login.error && (
         <div className="alert alert-info" role="status">
           {SIGNED_OUT_MESSAGES[signedOutReason]}
         </div>
@@ -52,6 +59,9 @@ export function LoginPage() {
         <FormError error={login.error} fields={["email", "password"]} />
         <TextField label="Email" type="email" name="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} error={fieldError(login.error, "email")} required />
         <TextField label="Password" type="password" name="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} error={fieldError(login.error, "password")} required />
+        <p className="small" style={{ margin: 0, textAlign: "right" }}>
+          <Link to="/forgot-password">Forgot password?</Link>
+        </p>
         <Button type="submit" variant="primary" block busy={login.isPending}>
           Sign in
         </Button>

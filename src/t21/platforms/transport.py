@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from t21.enums import Platform
+from t21.enums import Platform, network_name
 from t21.platforms.base import Connector, ConnectorConfig, ErrorKind, PlatformError
 
 DEFAULT_TIMEOUT = 20.0
@@ -57,7 +57,7 @@ def server_side_error(
     kind = ErrorKind.UNKNOWN_OUTCOME if irreversible else ErrorKind.TRANSIENT
     return PlatformError(
         kind,
-        f"{platform.value} answered {response.status_code}: {message}",
+        f"{network_name(platform)} answered {response.status_code}: {message}",
         platform=platform,
         status_code=response.status_code,
         raw=body_of(response),
@@ -106,7 +106,7 @@ class Transport:
             kind = ErrorKind.UNKNOWN_OUTCOME if irreversible else ErrorKind.TRANSIENT
             raise PlatformError(
                 kind,
-                f"{self.platform.value} answered {response.status_code} with a body that is not JSON",
+                f"{network_name(self.platform)} answered {response.status_code} with a body that is not JSON",
                 platform=self.platform,
                 status_code=response.status_code,
                 raw=response.text[:500],

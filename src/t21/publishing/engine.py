@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import re
 import time
 import unicodedata
@@ -30,8 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.brands.models import Brand
 from t21.db.session import transaction
-from t21.enums import Platform, PostStatus, Role, SocialAccountStatus, SocialPostStatus
+from t21.enums import Platform, PostStatus, Role, SocialAccountStatus, SocialPostStatus, network_name
 from t21.jobs.context import JobResources
+from t21.kit.backoff import jittered
 from t21.kit.clock import utcnow
 from t21.notifications.live import publish_live_event
 from t21.notifications.service import brand_audience, notify
@@ -90,11 +90,6 @@ class RetryLater(Exception):
     def __init__(self, delay: float, reason: str) -> None:
         super().__init__(reason)
         self.delay = max(0.0, delay)
-
-
-def backoff(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float:
-    """Exponential backoff with full jitter: spreads retries of many posts after an outage."""
-    return random.uniform(0.5, 1.0) * min(cap, base * 2 ** max(0, attempt - 1))
 
 
 def _normalise(text: str) -> str:
@@ -167,6 +162,8 @@ class Snapshot:
     attempt_started_at: datetime | None = None
     # This attempt sends again what reconciliation proved absent after an unknown outcome.
     resent_after_unknown: bool = False
+    # When the target was due: its publish lag is measured from here.
+    scheduled_for: datetime | None = None
 
 
 class StoreProgress(PublishProgress):
@@ -179,13 +176,15 @@ class StoreProgress(PublishProgress):
     async def container_created(self, container_id: str) -> None:
         async with transaction(self.res.db.sessionmaker) as session:
             target = await session.get(SocialPost, self.target_id, with_for_update=True)
-            assert target is not None
+            if target is None:
+                raise RuntimeError("the target vanished mid-publish")
             target.platform_container_id = container_id
 
     async def part_published(self, index: int, platform_post_id: str) -> None:
         async with transaction(self.res.db.sessionmaker) as session:
             target = await session.get(SocialPost, self.target_id, with_for_update=True)
-            assert target is not None
+            if target is None:
+                raise RuntimeError("the target vanished mid-publish")
             if index == 0:
                 target.platform_post_id = platform_post_id
             elif platform_post_id not in target.thread_post_ids:
@@ -360,6 +359,7 @@ def _snapshot(res: JobResources, claimed: fastpath.Claimed) -> Snapshot:
         platform_post_id=claimed.platform_post_id,
         thread_post_ids=list(claimed.thread_post_ids),
         container_id=claimed.container_id,
+        scheduled_for=claimed.scheduled_for,
     )
 
 
@@ -402,6 +402,7 @@ async def _publish_claimed(
 ) -> None:
     """The call for a target the fast claim took (recorded and committed), then its outcome."""
     snapshot = _snapshot(res, claimed)
+    _log_start(snapshot)
     connector = _connector(res, res.http, snapshot.platform.value, snapshot.sandbox)
     try:
         await _ensure_fresh_token(res, snapshot)
@@ -412,6 +413,7 @@ async def _publish_claimed(
         await _handle_failure(res, snapshot, exc)
         return
     now = utcnow()
+    _log_done(snapshot, result, now, reconciled=False)
     if claimed.alone and await fastpath.succeed_alone(
         res, claimed, content=claimed.content, platform=claimed.platform, result=result, now=now, then=then
     ):
@@ -432,13 +434,7 @@ async def _publish_slow(res: JobResources, target_id: uuid.UUID, job_id: int | N
     snapshot = await _claim(res, target_id, job_id)
     if snapshot is None:
         return
-    log.info(
-        "publish_start",
-        social_post_id=str(target_id),
-        platform=snapshot.platform.value,
-        attempt=snapshot.attempt_number,
-        reconcile=snapshot.reconcile,
-    )
+    _log_start(snapshot)
     connector = connector_for(res.settings, res.http, snapshot.platform.value, sandbox=snapshot.sandbox)
     try:
         if snapshot.reconcile:
@@ -467,8 +463,16 @@ async def _publish_slow(res: JobResources, target_id: uuid.UUID, job_id: int | N
 
 async def _claim(res: JobResources, target_id: uuid.UUID, job_id: int | None) -> Snapshot | None:
     async with transaction(res.db.sessionmaker) as session:
+        # The post before its target (db/locking.py), so a request editing the post cannot
+        # deadlock with this claim.
+        post_id = (
+            await session.execute(select(SocialPost.post_id).where(SocialPost.id == target_id))
+        ).scalar_one_or_none()
+        if post_id is None:
+            return None
+        post = await session.get(Post, post_id, with_for_update=True)
         target = await session.get(SocialPost, target_id, with_for_update=True)
-        if target is None:
+        if post is None or target is None:
             return None
         # A job that is no longer the target's (the post was moved, retried or swept) does nothing.
         if job_id is not None and target.job_id is not None and target.job_id != job_id:
@@ -482,9 +486,9 @@ async def _claim(res: JobResources, target_id: uuid.UUID, job_id: int | None) ->
             and target.scheduled_for > now
         ):
             return None
-        post = await session.get(Post, target.post_id, with_for_update=True)
         account = await session.get(SocialAccount, target.social_account_id)
-        assert post is not None and account is not None
+        if account is None:
+            return None  # deleted with its account (the foreign key cascades to the target)
         if account.status != SocialAccountStatus.CONNECTED.value:
             await _finish(
                 session,
@@ -492,7 +496,8 @@ async def _claim(res: JobResources, target_id: uuid.UUID, job_id: int | None) ->
                 target,
                 post,
                 SocialPostStatus.FAILED,
-                error=f"The {account.platform} account is disconnected; reconnect it and retry.",
+                error=f"The {network_name(account.platform)} account is disconnected; "
+                "reconnect it and retry.",
                 error_code="account_disconnected",
             )
             return None
@@ -511,7 +516,8 @@ async def _claim(res: JobResources, target_id: uuid.UUID, job_id: int | None) ->
             if post.status in (PostStatus.SCHEDULED.value, PostStatus.DRAFT.value):
                 post.status = PostStatus.PUBLISHING.value
             await session.flush()
-        assert attempt is not None
+        if attempt is None:
+            raise RuntimeError("the attempt vanished mid-publish")
         first = await _first_attempt_at(session, target.id) or attempt.started_at
         platform, overrides = target.platform, post.overrides or {}
         try:
@@ -547,6 +553,7 @@ async def _claim(res: JobResources, target_id: uuid.UUID, job_id: int | None) ->
             platform_post_id=target.platform_post_id,
             thread_post_ids=list(target.thread_post_ids),
             container_id=target.platform_container_id,
+            scheduled_for=target.scheduled_for,
             attempt_started_at=attempt.started_at,
         )
 
@@ -585,7 +592,8 @@ async def _new_attempt(res: JobResources, snapshot: Snapshot, found: list[str] |
     new attempt continues after them."""
     async with transaction(res.db.sessionmaker) as session:
         target = await session.get(SocialPost, snapshot.target_id, with_for_update=True)
-        assert target is not None
+        if target is None:
+            raise RuntimeError("the target vanished mid-publish")
         if found and len(found) > (1 + len(target.thread_post_ids) if target.platform_post_id else 0):
             target.platform_post_id = found[0]
             target.thread_post_ids = list(found[1:])
@@ -799,7 +807,8 @@ async def _ensure_fresh_token(res: JobResources, snapshot: Snapshot) -> None:
 async def _refresh(res: JobResources, snapshot: Snapshot) -> None:
     async with transaction(res.db.sessionmaker) as session:
         account = await session.get(SocialAccount, snapshot.account_id, with_for_update=True)
-        assert account is not None
+        if account is None:
+            raise RuntimeError("the account vanished mid-publish")
         try:
             tokens = await refresh_account_tokens(session, res.settings, res.http, account)
         except PlatformError as exc:
@@ -912,7 +921,8 @@ async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformEr
         post = await session.get(Post, snapshot.post_id, with_for_update=True)  # post, then target
         target = await session.get(SocialPost, snapshot.target_id, with_for_update=True)
         attempt = await session.get(PublishAttempt, snapshot.attempt_id)
-        assert target is not None and post is not None
+        if target is None or post is None:
+            raise RuntimeError(f"the target or post of target {snapshot.target_id} vanished mid-publish")
         if attempt is not None:
             attempt.finished_at = utcnow()
             attempt.outcome = kind.value
@@ -921,7 +931,8 @@ async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformEr
         if unknown is not None:
             # The post may be live: say so, with where to look, and send nothing on our own.
             account = await session.get(SocialAccount, snapshot.account_id, with_for_update=True)
-            assert account is not None
+            if account is None:
+                raise RuntimeError("the account vanished mid-publish")
             if kind == ErrorKind.TOKEN_REVOKED:
                 await mark_disconnected(session, res.settings, account, exc.message)
             await _finish(
@@ -936,7 +947,8 @@ async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformEr
             return
         if kind == ErrorKind.TOKEN_REVOKED:
             account = await session.get(SocialAccount, snapshot.account_id, with_for_update=True)
-            assert account is not None
+            if account is None:
+                raise RuntimeError("the account vanished mid-publish")
             await mark_disconnected(session, res.settings, account, exc.message)
             await _finish(
                 session,
@@ -944,7 +956,7 @@ async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformEr
                 target,
                 post,
                 SocialPostStatus.FAILED,
-                error=f"{snapshot.platform.value} refused the account's token: {exc.message}. "
+                error=f"{network_name(snapshot.platform)} refused the account's token: {exc.message}. "
                 "Reconnect the account and retry.",
                 error_code="token_revoked",
             )
@@ -964,7 +976,8 @@ async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformEr
         if kind == ErrorKind.UNKNOWN_OUTCOME:
             if exhausted:
                 account = await session.get(SocialAccount, snapshot.account_id)
-                assert account is not None
+                if account is None:
+                    raise RuntimeError("the account vanished mid-publish")
                 await _finish(
                     session,
                     res,
@@ -983,7 +996,7 @@ async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformEr
             delay = (
                 exc.retry_after
                 if exc.retry_after is not None
-                else backoff(target.attempts, base=2.0, cap=60.0)
+                else jittered(target.attempts, base=2.0, cap=60.0)
             )
         elif kind in (ErrorKind.RATE_LIMITED, ErrorKind.TRANSIENT) and snapshot.reconcile:
             # Reconciliation could not start (the token endpoint was out of reach): the earlier
@@ -992,7 +1005,7 @@ async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformEr
             delay = (
                 exc.retry_after
                 if kind == ErrorKind.RATE_LIMITED and exc.retry_after is not None
-                else backoff(MAX_ATTEMPTS)
+                else jittered(MAX_ATTEMPTS, base=2.0, cap=300.0)
             )
         elif kind in (ErrorKind.RATE_LIMITED, ErrorKind.TRANSIENT):
             if exhausted and kind == ErrorKind.TRANSIENT:
@@ -1002,7 +1015,7 @@ async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformEr
                     target,
                     post,
                     SocialPostStatus.FAILED,
-                    error=f"{snapshot.platform.value} was unreachable: {exc.message}",
+                    error=f"{network_name(snapshot.platform)} was unreachable: {exc.message}",
                     error_code="network_unavailable",
                 )
                 return
@@ -1012,7 +1025,7 @@ async def _handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformEr
             delay = (
                 exc.retry_after
                 if kind == ErrorKind.RATE_LIMITED and exc.retry_after is not None
-                else backoff(target.attempts)
+                else jittered(target.attempts, base=2.0, cap=300.0)
             )
             if kind == ErrorKind.RATE_LIMITED:
                 # Rate limits are the network asking us to wait, not a failure: they do not use up attempts.
@@ -1030,7 +1043,8 @@ async def _succeed(res: JobResources, snapshot: Snapshot, result: PublishResult,
         post = await session.get(Post, snapshot.post_id, with_for_update=True)  # post, then target
         target = await session.get(SocialPost, snapshot.target_id, with_for_update=True)
         attempt = await session.get(PublishAttempt, snapshot.attempt_id)
-        assert target is not None and post is not None
+        if target is None or post is None:
+            raise RuntimeError(f"the target or post of target {snapshot.target_id} vanished mid-publish")
         now = utcnow()
         target.platform_post_id = result.platform_post_id
         target.platform_post_url = result.url or target.platform_post_url
@@ -1043,11 +1057,30 @@ async def _succeed(res: JobResources, snapshot: Snapshot, result: PublishResult,
             attempt.outcome = "reconciled" if reconciled else "published"
             attempt.platform_post_id = result.platform_post_id
         await _finish(session, res, target, post, SocialPostStatus.PUBLISHED)
+    _log_done(snapshot, result, now, reconciled=reconciled)
+
+
+def _log_start(snapshot: Snapshot) -> None:
+    log.info(
+        "publish_start",
+        social_post_id=str(snapshot.target_id),
+        platform=snapshot.platform.value,
+        attempt=snapshot.attempt_number,
+        reconcile=snapshot.reconcile,
+    )
+
+
+def _log_done(snapshot: Snapshot, result: PublishResult, now: datetime, *, reconciled: bool) -> None:
+    """One line per publish the network took, with its lag (due time → the network's answer)."""
+    lag = (now - snapshot.scheduled_for).total_seconds() if snapshot.scheduled_for else None
     log.info(
         "publish_done",
         social_post_id=str(snapshot.target_id),
+        platform=snapshot.platform.value,
         platform_post_id=result.platform_post_id,
+        attempt=snapshot.attempt_number,
         reconciled=reconciled,
+        lag_seconds=round(lag, 3) if lag is not None else None,
     )
 
 
@@ -1082,7 +1115,8 @@ async def _finish(
         post.published_at = utcnow()
     await session.flush()
     brand = await session.get(Brand, post.brand_id)
-    assert brand is not None
+    if brand is None:
+        raise RuntimeError("the brand vanished mid-publish")
     audience = await brand_audience(session, brand, Role.viewer)
     payload = fastpath.post_event(
         post_id=post.id,

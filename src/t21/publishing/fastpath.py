@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from psycopg.rows import class_row, dict_row
 from psycopg.types.json import Jsonb
 
 from t21.enums import PostStatus, SocialPostStatus
@@ -71,6 +72,7 @@ class Claimed:
     sandbox: bool
     access_token_encrypted: str
     token_expires_at: datetime | None
+    scheduled_for: datetime | None
     content: str
     overrides: dict[str, Any]
     thread: list[Any]
@@ -90,10 +92,17 @@ class Claimed:
 
 
 CLAIM = """
-WITH t AS (
+WITH lp AS (
+    -- The post before its target: the lock order of db/locking.py (the API locks them so too).
+    SELECT p.id
+      FROM posts p
+     WHERE p.id = (SELECT post_id FROM social_posts WHERE id = %(target)s)
+       FOR UPDATE OF p
+),
+t AS (
     SELECT sp.id, sp.post_id, sp.social_account_id, sp.platform, sp.status, sp.job_id,
            sp.scheduled_for, sp.attempts
-      FROM social_posts sp
+      FROM social_posts sp JOIN lp ON lp.id = sp.post_id
      WHERE sp.id = %(target)s
        FOR UPDATE OF sp
 ),
@@ -122,21 +131,22 @@ moved AS (
     UPDATE posts p SET status = 'PUBLISHING', updated_at = now()
       FROM ok WHERE p.id = ok.post_id AND p.status IN ('SCHEDULED', 'DRAFT')
 )
-SELECT t.id, t.status, t.job_id, att.id, att.attempt_number,
-       upd.platform_post_id, upd.thread_post_ids, upd.platform_container_id,
-       t.post_id, p.brand_id, t.social_account_id, t.platform,
-       a.platform_user_id, a.is_sandbox, a.access_token_encrypted, a.token_expires_at,
-       p.content, p.overrides, p.thread, p.media_ids,
+SELECT t.id AS target_id, t.status AS target_status, t.job_id AS current_job,
+       att.id AS attempt_id, att.attempt_number,
+       upd.platform_post_id, upd.thread_post_ids, upd.platform_container_id AS container_id,
+       upd.platform_post_url, t.post_id, p.brand_id, t.social_account_id AS account_id, t.platform,
+       t.scheduled_for, a.platform_user_id, a.is_sandbox AS sandbox, a.access_token_encrypted,
+       a.token_expires_at, p.content, p.overrides, p.thread, p.media_ids,
        (SELECT pa.started_at FROM publish_attempts pa WHERE pa.social_post_id = t.id
-         ORDER BY pa.attempt_number LIMIT 1),
+         ORDER BY pa.attempt_number LIMIT 1) AS first_attempt_at,
        -- For the one-statement success of a post with no other live target (succeed_alone).
        NOT EXISTS (SELECT 1 FROM social_posts o
-                    WHERE o.post_id = t.post_id AND o.id <> t.id AND o.status <> 'CANCELLED'),
-       b.name,
+                    WHERE o.post_id = t.post_id AND o.id <> t.id AND o.status <> 'CANCELLED') AS alone,
+       b.name AS brand_name,
        CASE WHEN b.user_id IS NOT NULL THEN ARRAY[b.user_id]
             ELSE ARRAY(SELECT m.user_id FROM team_members m WHERE m.organization_id = b.organization_id)
-       END,
-       p.user_id, au.email, upd.platform_post_url
+       END AS audience,
+       p.user_id AS author_id, au.email AS author_email
   FROM t
   LEFT JOIN upd ON upd.id = t.id
   LEFT JOIN att ON true
@@ -166,8 +176,8 @@ async def claim(
 
     None: nothing to do (no such target, a finished one, one that is no longer this job's).
     Raises Fallback when the ORM claim must look (reconciliation, a disconnected account, ...)."""
-    async with connection(res) as conn:
-        cur = await conn.execute(CLAIM, _claim_params(job_id, now, worker, target_id))
+    async with connection(res) as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(CLAIM, _claim_params(job_id, now, worker, target_id))
         row = await cur.fetchone()
     return _claimed(row, job_id, now)
 
@@ -198,43 +208,44 @@ def _claim_params(job_id: int | None, now: datetime, worker: str, target_id: uui
     }
 
 
-def _claimed(row: Any, job_id: int | None, now: datetime) -> Claimed | None:
+def _claimed(row: dict[str, Any] | None, job_id: int | None, now: datetime) -> Claimed | None:
     """What a CLAIM statement's row means (see `claim`)."""
     if row is None:
         return None
-    status, current_job, attempt_id = row[1], row[2], row[3]
-    if attempt_id is None:
-        if status in TERMINAL:
+    if row["attempt_id"] is None:
+        if row["target_status"] in TERMINAL:
             return None
+        current_job = row["current_job"]
         if job_id is not None and current_job is not None and current_job != job_id:
             return None
         raise Fallback
     return Claimed(
-        target_id=row[0],
-        post_id=row[8],
-        brand_id=row[9],
-        account_id=row[10],
-        platform=row[11],
-        platform_user_id=row[12],
-        sandbox=row[13],
-        access_token_encrypted=row[14],
-        token_expires_at=row[15],
-        content=row[16] or "",
-        overrides=row[17] or {},
-        thread=row[18] or [],
-        media_ids=list(row[19] or []),
-        attempt_id=attempt_id,
-        attempt_number=row[4],
-        first_attempt_at=row[20] or now,
-        platform_post_id=row[5],
-        thread_post_ids=list(row[6] or []),
-        container_id=row[7],
-        alone=bool(row[21]),
-        brand_name=row[22],
-        audience=list(row[23] or []),
-        author_id=row[24],
-        author_email=row[25],
-        platform_post_url=row[26],
+        target_id=row["target_id"],
+        post_id=row["post_id"],
+        brand_id=row["brand_id"],
+        account_id=row["account_id"],
+        platform=row["platform"],
+        platform_user_id=row["platform_user_id"],
+        sandbox=row["sandbox"],
+        access_token_encrypted=row["access_token_encrypted"],
+        token_expires_at=row["token_expires_at"],
+        scheduled_for=row["scheduled_for"],
+        content=row["content"] or "",
+        overrides=row["overrides"] or {},
+        thread=row["thread"] or [],
+        media_ids=list(row["media_ids"] or []),
+        attempt_id=row["attempt_id"],
+        attempt_number=row["attempt_number"],
+        first_attempt_at=row["first_attempt_at"] or now,
+        platform_post_id=row["platform_post_id"],
+        thread_post_ids=list(row["thread_post_ids"] or []),
+        container_id=row["container_id"],
+        alone=bool(row["alone"]),
+        brand_name=row["brand_name"],
+        audience=list(row["audience"] or []),
+        author_id=row["author_id"],
+        author_email=row["author_email"],
+        platform_post_url=row["platform_post_url"],
     )
 
 
@@ -264,7 +275,8 @@ stop AS (SELECT COALESCE(min(c.rn), 9223372036854775807) AS rn FROM c WHERE NOT 
 sp AS (
     SELECT s.id, c.job, c.rn
       FROM c JOIN stop ON c.rn < stop.rn
-      JOIN social_posts s ON s.id = c.sp_id
+      -- Re-checked on the row as locked (a request may have moved or cancelled it meanwhile).
+      JOIN social_posts s ON s.id = c.sp_id AND s.status = 'SCHEDULED' AND s.job_id = c.job
        FOR UPDATE OF s
 ),
 gone AS (DELETE FROM procrastinate_jobs j USING sp WHERE j.id = sp.job AND j.status = 'todo'),
@@ -310,11 +322,12 @@ async def store_container(res: JobResources, target_id: uuid.UUID, container_id:
 # --- success ---------------------------------------------------------------------------------------
 
 LOCK_POST = """
-SELECT p.status, p.published_at IS NOT NULL, p.user_id, p.content, b.id, b.name,
+SELECT p.status AS old_status, p.published_at IS NOT NULL AS had_published_at, p.user_id AS author_id,
+       p.content, b.id AS brand_id, b.name AS brand_name,
        CASE WHEN b.user_id IS NOT NULL THEN ARRAY[b.user_id]
             ELSE ARRAY(SELECT m.user_id FROM team_members m WHERE m.organization_id = b.organization_id)
-       END,
-       u.email
+       END AS audience,
+       u.email AS author_email
   FROM posts p
   JOIN brands b ON b.id = p.brand_id
   LEFT JOIN users u ON u.id = p.user_id
@@ -386,6 +399,20 @@ def post_event(
 
 
 @dataclass
+class LockedPost:
+    """LOCK_POST's row: the post as it was before this outcome, and whom to tell."""
+
+    old_status: str
+    had_published_at: bool
+    author_id: uuid.UUID | None
+    content: str
+    brand_id: uuid.UUID
+    brand_name: str
+    audience: list[uuid.UUID] | None
+    author_email: str | None
+
+
+@dataclass
 class TargetRow:
     id: uuid.UUID
     status: str
@@ -436,8 +463,10 @@ async def succeed(
     it committed, the live message."""
     async with connection(res) as conn, conn.transaction():
         async with conn.pipeline():
-            locked = await conn.execute(LOCK_POST, {"post": post_id})
-            written = await conn.execute(
+            locked = conn.cursor(row_factory=class_row(LockedPost))
+            await locked.execute(LOCK_POST, {"post": post_id})
+            written = conn.cursor(row_factory=class_row(TargetRow))
+            await written.execute(
                 WRITE_TARGET,
                 {
                     "ppid": result.platform_post_id,
@@ -453,9 +482,12 @@ async def succeed(
                 },
             )
             post = await locked.fetchone()
-            rows = [TargetRow(*r) for r in await written.fetchall()]
-        assert post is not None and rows and rows[0].id == target_id
-        old_status, had_published_at, author_id, content, brand_id, brand_name, audience, author_email = post
+            rows = await written.fetchall()
+        if post is None or not rows or rows[0].id != target_id:
+            raise RuntimeError(f"post {post_id} or its target {target_id} vanished while being published")
+        old_status, had_published_at, author_id = post.old_status, post.had_published_at, post.author_id
+        content, brand_id, brand_name = post.content, post.brand_id, post.brand_name
+        audience, author_email = post.audience, post.author_email
         target = rows[0]
         rolled = rollup(rows)
         changed_to_terminal = rolled != old_status and rolled in (
@@ -493,7 +525,7 @@ async def succeed(
         if fresh:
             sql.append(MARK_NOTIFIED)
             params.update(notified_ids=[t.id for t in fresh], notified_statuses=[t.status for t in fresh])
-        if fresh and author_id is not None:
+        if fresh and author_id is not None and author_email is not None:
             _author_notices(
                 res, sql, params, fresh, post_id, brand_id, brand_name, content, author_id, author_email, now
             )
@@ -669,7 +701,8 @@ async def succeed_alone(
             # One Sync for both: one transaction, one commit, one round trip.
             async with conn.pipeline():
                 cur = await conn.execute(sql, params)
-                nxt = await conn.execute(CLAIM, _claim_params(then.job_id, now, then.worker, then.target_id))
+                nxt = conn.cursor(row_factory=dict_row)
+                await nxt.execute(CLAIM, _claim_params(then.job_id, now, then.worker, then.target_id))
             row = await cur.fetchone()
             then.done = True
             try:

@@ -9,8 +9,9 @@ from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
 from t21.jobs.app import app
 from t21.jobs.context import resources
+from t21.kit.backoff import jittered
 from t21.kit.clock import utcnow, wall
-from t21.publishing.engine import RetryLater, backoff
+from t21.publishing.engine import RetryLater
 
 # Unexpected errors (a database restart mid-job, a bug) retry a few times; the job is idempotent
 # because every step re-reads the target under lock.
@@ -28,7 +29,7 @@ class PublishRetryStrategy(BaseRetryStrategy):
         if job.attempts >= UNEXPECTED_ERROR_RETRIES:
             return None
         return RetryDecision(
-            retry_at=wall(utcnow() + timedelta(seconds=backoff(job.attempts + 1, base=1.0, cap=60)))
+            retry_at=wall(utcnow() + timedelta(seconds=jittered(job.attempts + 1, base=1.0, cap=60)))
         )
 
 

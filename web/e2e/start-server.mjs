@@ -10,7 +10,7 @@
 //   sends signed webhooks to this server). Social networks stay on T21's built-in sandbox and AI on
 //   its built-in emulator, which is what a fresh self-hosted install shows.
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -58,6 +58,12 @@ const env = {
 };
 if (database) env.T21_DATABASE_URL = database.url;
 else delete env.T21_DATABASE_URL;
+// Where this run's data lives, for tests that read the server's outbox with `t21 outbox`
+// (e2e/outbox.ts): the same T21_DATA_DIR and database as the server.
+writeFileSync(
+  path.join(webDir, "test-results", "e2e-server", "current.json"),
+  JSON.stringify({ T21_DATA_DIR: dataDir, T21_DATABASE_URL: database?.url ?? null, python }),
+);
 
 /** Starts `t21 emulate` and resolves with the T21_STRIPE_* settings it prints. */
 function startStripeEmulator() {

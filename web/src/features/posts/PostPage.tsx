@@ -190,11 +190,20 @@ function PostReadOnly({ post, brand, canMeasure }: { post: Post; brand: Brand; c
   const metrics = usePostMetrics(post, canMeasure);
   const byTarget = new Map((metrics.data?.targets ?? []).map((t) => [t.socialPostId, t.latest]));
   const overrides = post.overrides as Partial<Record<string, { content?: string | null; thread?: string[] | null }>>;
+  const cancelled = post.status === "CANCELLED";
+  const wentOut = post.targets.some((t) => t.status !== "SCHEDULED" && t.status !== "CANCELLED");
+  const note = cancelled
+    ? "This post was cancelled and will not be published. Duplicate it to schedule it again."
+    : post.status === "FAILED"
+      ? "This post could not be published. Retry it, or duplicate it to change it first."
+      : post.status === "PUBLISHING"
+        ? "This post is being published right now, so it can no longer be edited."
+        : "This post has gone out, so it can no longer be edited. Duplicate it to post something similar.";
   return (
     <div className="composer-grid">
       <div className="stack-lg">
-        <section className="card stack" aria-label="Post text">
-          <h2>What was sent</h2>
+        <section className="card stack" aria-labelledby="content-title">
+          <h2 id="content-title">{wentOut ? "What was sent" : "The post"}</h2>
           <p className="preview-text" data-testid="post-content">
             {post.content || <span className="muted">(no text)</span>}
           </p>
@@ -217,12 +226,12 @@ function PostReadOnly({ post, brand, canMeasure }: { post: Post; brand: Brand; c
             );
           })}
           {post.mediaIds.length > 0 && <p className="small muted">{post.mediaIds.length} attached image(s) or video(s)</p>}
-          <p className="small muted">This post has gone out, so it can no longer be edited. Duplicate it to post something similar.</p>
+          <p className="small muted">{note}</p>
         </section>
       </div>
       <div className="stack-lg">
         <section className="stack" aria-labelledby="targets-title">
-          <h2 id="targets-title">Where it went</h2>
+          <h2 id="targets-title">{wentOut ? "Where it went" : "Networks"}</h2>
           {metrics.isError && <ErrorState error={metrics.error} onRetry={() => void metrics.refetch()} />}
           <ul className="stack" style={{ listStyle: "none", margin: 0, padding: 0 }} aria-label="Networks">
             {post.targets.map((target) => (
@@ -240,6 +249,7 @@ function PostReadOnly({ post, brand, canMeasure }: { post: Post; brand: Brand; c
 
 function describe(post: Post, zone: string): string {
   if (post.publishedAt) return `Published ${formatDateTime(post.publishedAt, zone)} (${zone.replace(/_/g, " ")})`;
+  if (post.scheduledFor && post.status === "CANCELLED") return `Was scheduled for ${formatDateTime(post.scheduledFor, zone)} (${zone.replace(/_/g, " ")})`;
   if (post.scheduledFor && post.status !== "DRAFT") return `Scheduled for ${formatDateTime(post.scheduledFor, zone)} (${zone.replace(/_/g, " ")})`;
   return post.status === "DRAFT" ? "A draft: finish it and schedule it when ready." : "";
 }

@@ -64,6 +64,8 @@ class PostStatus(StrEnum):
     PUBLISHED = "PUBLISHED"
     PARTIALLY_PUBLISHED = "PARTIALLY_PUBLISHED"
     FAILED = "FAILED"
+    # No target went out for sure and at least one may have (UNKNOWN): someone must look.
+    NEEDS_ATTENTION = "NEEDS_ATTENTION"
     CANCELLED = "CANCELLED"
 
 

@@ -1106,6 +1106,7 @@ async def _finish(
         PostStatus.PUBLISHED.value,
         PostStatus.PARTIALLY_PUBLISHED.value,
         PostStatus.FAILED.value,
+        PostStatus.NEEDS_ATTENTION.value,
     )
     post.status = rolled
     if (

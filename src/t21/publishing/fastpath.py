@@ -446,7 +446,13 @@ def rollup(targets: Sequence[TargetState]) -> str:
     published = sum(s == SocialPostStatus.PUBLISHED.value for s in statuses)
     if published == len(statuses):
         return PostStatus.PUBLISHED.value
-    return PostStatus.PARTIALLY_PUBLISHED.value if published else PostStatus.FAILED.value
+    if published:
+        return PostStatus.PARTIALLY_PUBLISHED.value
+    # Nothing surely out: FAILED only when nothing may be out either (a FAILED post invites a
+    # retry, which must never post twice).
+    if SocialPostStatus.UNKNOWN.value in statuses:
+        return PostStatus.NEEDS_ATTENTION.value
+    return PostStatus.FAILED.value
 
 
 async def succeed(
@@ -494,6 +500,7 @@ async def succeed(
             PostStatus.PUBLISHED.value,
             PostStatus.PARTIALLY_PUBLISHED.value,
             PostStatus.FAILED.value,
+            PostStatus.NEEDS_ATTENTION.value,
         )
         set_published_at = not had_published_at and rolled in (
             PostStatus.PUBLISHED.value,

@@ -31,6 +31,7 @@ POST_OUTCOME_EVENTS = {
     PostStatus.PUBLISHED.value: "post.published",
     PostStatus.PARTIALLY_PUBLISHED.value: "post.partially_published",
     PostStatus.FAILED.value: "post.failed",
+    PostStatus.NEEDS_ATTENTION.value: "post.needs_attention",
 }
 # A target's outcomes that its author hears of.
 ANNOUNCED = frozenset(

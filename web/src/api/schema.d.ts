@@ -2097,7 +2097,7 @@ export interface components {
          * PostStatus
          * @enum {string}
          */
-        PostStatus: "DRAFT" | "PENDING_APPROVAL" | "SCHEDULED" | "PUBLISHING" | "PUBLISHED" | "PARTIALLY_PUBLISHED" | "FAILED" | "CANCELLED";
+        PostStatus: "DRAFT" | "PENDING_APPROVAL" | "SCHEDULED" | "PUBLISHING" | "PUBLISHED" | "PARTIALLY_PUBLISHED" | "FAILED" | "NEEDS_ATTENTION" | "CANCELLED";
         /** PostUpdate */
         PostUpdate: {
             /** Content */

@@ -7,6 +7,7 @@ export const POST_STATUSES = [
   "PUBLISHED",
   "PARTIALLY_PUBLISHED",
   "FAILED",
+  "NEEDS_ATTENTION",
   "UNKNOWN",
   "CANCELLED",
 ] as const;
@@ -21,6 +22,7 @@ const LABELS: Record<PostStatus, string> = {
   PUBLISHED: "Published",
   PARTIALLY_PUBLISHED: "Partly published",
   FAILED: "Failed",
+  NEEDS_ATTENTION: "Needs attention",
   UNKNOWN: "Outcome unknown",
   CANCELLED: "Cancelled",
 };

@@ -7,7 +7,12 @@
  */
 
 /** A post's outcome events: published everywhere, on some of its networks, or on none. */
-export const POST_OUTCOME_TYPES = ["post.published", "post.partially_published", "post.failed"] as const;
+export const POST_OUTCOME_TYPES = [
+  "post.published",
+  "post.partially_published",
+  "post.failed",
+  "post.needs_attention",
+] as const;
 const POST_EVENT_TYPES: readonly string[] = [...POST_OUTCOME_TYPES, "post.updated"];
 
 export interface PostEventTarget {

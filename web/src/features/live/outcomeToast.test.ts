@@ -18,6 +18,13 @@ function event(type: string, status: string, targets: Array<[string, string]>, e
 }
 
 describe("outcomeToast", () => {
+  it("never says failed while a network may have the post: it asks to check first", () => {
+    expect(outcomeToast(event("post.needs_attention", "NEEDS_ATTENTION", [["linkedin", "UNKNOWN"], ["x", "FAILED"]]))).toEqual({
+      message: "Not confirmed on LinkedIn: check the network before retrying",
+      kind: "error",
+    });
+  });
+
   it("says published only when every network took the post, naming each as it writes itself", () => {
     expect(outcomeToast(event("post.published", "PUBLISHED", [["x", "PUBLISHED"]]))).toEqual({
       message: "Published on X",

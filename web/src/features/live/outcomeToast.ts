@@ -41,6 +41,13 @@ export function outcomeToast(event: PostEvent): OutcomeToast | null {
       const reason = event.target?.error && missed.length <= 1 ? `: ${event.target.error}` : "";
       return { message: missed.length ? `Failed on ${names(missed)}${reason}` : `A post failed to publish${reason}`, kind: "error" };
     }
+    case "post.needs_attention": {
+      const unsure = all.filter((t) => t.status === "UNKNOWN");
+      return {
+        message: `Not confirmed on ${names(unsure.length ? unsure : missed)}: check the network before retrying`,
+        kind: "error",
+      };
+    }
     default:
       return null;
   }

@@ -218,8 +218,10 @@ export function Composer({ brand, canUseAi, canUpload, canSuggest, post, onSaved
         dispatch({ type: "reset", networks: state.networks });
         setTab("all");
       }
-      await queryClient.invalidateQueries({ queryKey: ["posts"] });
+      // The answer first, then a refetch: a live event may already have moved the post on
+      // (published within a second of "Publish now"), and the answer must not overwrite that.
       if (post) queryClient.setQueryData(postKey(post.id), saved);
+      await queryClient.invalidateQueries({ queryKey: ["posts"] });
       if (kind === "draft") toast.show(post && post.status !== "DRAFT" ? "Moved to drafts" : "Draft saved", "success");
       else if (kind === "now") toast.show("Publishing now…");
       else toast.show(`${post?.status === "SCHEDULED" ? "Rescheduled" : "Scheduled"} for ${formatDateTime(saved.scheduledFor ?? "", zone)} (${zone})`, "success");

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = 12
     # A password reset link works once, for this long.
     password_reset_ttl_minutes: int = 30
+    # Connecting accounts, publishing and inviting wait for a verified email address. Unset: on
+    # in production, off in development and test.
+    require_verified_email: bool | None = None
+    email_verification_ttl_hours: int = 48
+    # At most one "resend the verification email" per this many seconds.
+    email_verification_resend_seconds: int = 60
 
     # The plan new accounts start on when billing is on. With billing off (no Stripe keys: a
     # self-hosted install) no plan applies: nothing is limited and every feature is on.
@@ -85,6 +91,9 @@ class Settings(BaseSettings):
     linkedin_auth_base: str = "https://www.linkedin.com/oauth/v2"
     # LinkedIn retires API versions after about a year: keep this recent.
     linkedin_version: str = "202610"
+    # Restricted scopes LinkedIn approved for this app (r_member_social lets reconciliation read
+    # the member's posts back); asking for one unapproved fails the whole authorization.
+    linkedin_partner_scopes: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     openrouter_api_key: SecretStr | None = None
     openrouter_base_url: str = "https://openrouter.ai/api/v1"
@@ -139,7 +148,9 @@ class Settings(BaseSettings):
     # A worker silent for this long is presumed dead; its running jobs go to another worker.
     worker_stalled_seconds: int = 60
 
-    @field_validator("ai_allowed_models", "ai_fallback_models", "cors_origins", mode="before")
+    @field_validator(
+        "ai_allowed_models", "ai_fallback_models", "cors_origins", "linkedin_partner_scopes", mode="before"
+    )
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -172,6 +183,12 @@ class Settings(BaseSettings):
     @property
     def sandbox_base(self) -> str:
         return (self.sandbox_url or f"{self.base_url}/sandbox").rstrip("/")
+
+    @property
+    def verified_email_required(self) -> bool:
+        if self.require_verified_email is None:
+            return self.is_production
+        return self.require_verified_email
 
     @property
     def billing_enabled(self) -> bool:

@@ -69,3 +69,24 @@ async def test_a_network_without_credentials_needs_the_sandbox(http: httpx.Async
         build_connector(Platform.instagram, SETTINGS, http, sandbox=False, sandbox_base_url=None)
     with pytest.raises(ValueError, match="emulator"):
         build_connector(Platform.instagram, SETTINGS, http, sandbox=True, sandbox_base_url=None)
+
+
+async def test_linkedin_partner_scopes_are_asked_for_only_by_the_real_app(http: httpx.AsyncClient) -> None:
+    """T21_LINKEDIN_PARTNER_SCOPES: an approved partner app asks for r_member_social so that
+    reconciliation can read posts back; a sandbox (an unapproved app) never does, since LinkedIn
+    refuses the whole authorization of an app asking for a scope it was not granted."""
+    partner = SETTINGS.model_copy(update={"linkedin_partner_scopes": ["r_member_social"]})
+    real = build_connector(Platform.linkedin, partner, http, sandbox=False, sandbox_base_url=None)
+    sandbox = build_connector(
+        Platform.linkedin, partner, http, sandbox=True, sandbox_base_url="http://127.0.0.1:7000/sandbox/"
+    )
+    plain = build_connector(Platform.linkedin, SETTINGS, http, sandbox=False, sandbox_base_url=None)
+    assert "r_member_social" in real.scopes
+    assert "r_member_social" not in sandbox.scopes
+    assert "r_member_social" not in plain.scopes
+    assert Settings(
+        linkedin_partner_scopes="r_member_social, r_organization_social"
+    ).linkedin_partner_scopes == [
+        "r_member_social",
+        "r_organization_social",
+    ]

@@ -100,4 +100,8 @@ def build_connector(
         case Platform.instagram:
             return InstagramConnector(config, http, timeout=timeout, poll_interval=poll_interval)
         case Platform.linkedin:
-            return LinkedInConnector(config, http, timeout=timeout, poll_interval=poll_interval)
+            # A sandbox is an ordinary, unapproved app: it asks for no partner scope.
+            partner = () if sandbox else tuple(settings.linkedin_partner_scopes)
+            return LinkedInConnector(
+                config, http, timeout=timeout, poll_interval=poll_interval, partner_scopes=partner
+            )

@@ -32,8 +32,34 @@ def _migrate(settings: Settings) -> str:
     from t21.db.database import migrate, resolve_database_url
 
     url = resolve_database_url(settings)
+    _refuse_newer_schema(url)
     migrate(url)
     return url
+
+
+def _refuse_newer_schema(url: str) -> None:
+    """Code older than its database would misread tables it does not know: stop, and say so.
+    (Behind is fine for `serve`, which migrates; `api` and `worker` are told to migrate.)"""
+    from t21.db.database import SchemaState, schema_state
+
+    schema = schema_state(url)
+    if schema.state == SchemaState.AHEAD:
+        console.print(
+            f"[red]The database was migrated by a newer T21 (revision {', '.join(schema.database)}); "
+            f"this T21 knows migrations up to {', '.join(schema.code)}. Run the newer T21, or restore "
+            "a backup taken before the upgrade.[/red]"
+        )
+        raise typer.Exit(3)
+
+
+def _require_current_schema(settings: Settings) -> None:
+    from t21.db.database import SchemaState, resolve_database_url, schema_state
+
+    url = resolve_database_url(settings)
+    _refuse_newer_schema(url)
+    if schema_state(url).state == SchemaState.BEHIND:
+        console.print("[red]The database has migrations pending: run `t21 migrate` first.[/red]")
+        raise typer.Exit(3)
 
 
 @app.command()
@@ -93,6 +119,7 @@ def api(
 ) -> None:
     """The API alone (production: run `t21 worker` processes beside it)."""
     settings = _settings()
+    _require_current_schema(settings)
     _run_api(settings, in_process_worker=False, host=host, port=port)
 
 
@@ -107,6 +134,7 @@ def worker(
     from t21.observability import configure_logging
 
     settings = _settings()
+    _require_current_schema(settings)
     configure_logging(settings)
     from t21.sentry import init_sentry
 

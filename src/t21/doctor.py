@@ -67,7 +67,7 @@ def _configuration(settings: Settings) -> list[Check]:
 async def _database(settings: Settings) -> list[Check]:
     from sqlalchemy import text
 
-    from t21.db.database import Database, current_revision_is_head, resolve_database_url
+    from t21.db.database import Database, SchemaState, resolve_database_url, schema_state
 
     try:
         url = resolve_database_url(settings)
@@ -84,11 +84,17 @@ async def _database(settings: Settings) -> list[Check]:
                 )
             ).scalar_one_or_none()
         checks.append(Check("database", OK, "PostgreSQL reachable"))
-        current = await asyncio.to_thread(current_revision_is_head, url)
+        schema = await asyncio.to_thread(schema_state, url)
         checks.append(
             Check("migrations", OK, "schema is current")
-            if current
+            if schema.state == SchemaState.CURRENT
             else Check("migrations", FAIL, "migrations pending: run `t21 migrate`")
+            if schema.state == SchemaState.BEHIND
+            else Check(
+                "migrations",
+                FAIL,
+                f"the database was migrated by a newer T21 ({', '.join(schema.database)}): run that version",
+            )
         )
         if heartbeat is None:
             checks.append(

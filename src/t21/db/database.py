@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -45,14 +46,43 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
+# Any bigint, the same for every T21 process: migrations of one database run one at a time.
+MIGRATION_LOCK_KEY = 0x7432_316D_6967  # "t21mig"
+
+
 def migrate(database_url: str) -> None:
-    """Apply every pending migration (ours, then Procrastinate's schema)."""
+    """Apply every pending migration (ours, then Procrastinate's schema), holding a PostgreSQL
+    advisory lock for the whole run, so that several instances starting at once migrate once:
+    the others wait, then find nothing left to do."""
+    import psycopg
     from alembic import command
 
-    command.upgrade(alembic_config(database_url), "head")
+    from t21.db.urls import libpq_url
+
+    with psycopg.connect(libpq_url(database_url), autocommit=True, application_name="t21-migrate") as lock:
+        lock.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        try:
+            command.upgrade(alembic_config(database_url), "head")
+        finally:
+            lock.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
 
 
-def current_revision_is_head(database_url: str) -> bool:
+class SchemaState(StrEnum):
+    CURRENT = "current"
+    BEHIND = "behind"  # migrations pending: `t21 migrate`
+    AHEAD = "ahead"  # migrated by a newer T21 than this code
+
+
+@dataclass(frozen=True)
+class Schema:
+    state: SchemaState
+    database: tuple[str, ...]
+    code: tuple[str, ...]
+
+
+def schema_state(database_url: str) -> Schema:
+    """Where the database's schema stands against this code's migrations. A revision this code
+    does not know was written by a newer T21: running older code on it would misread its tables."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine as create_sync_engine
@@ -64,10 +94,22 @@ def current_revision_is_head(database_url: str) -> bool:
     engine = create_sync_engine(sqlalchemy_url(database_url), poolclass=pool.NullPool)
     try:
         with engine.connect() as conn:
-            heads = set(MigrationContext.configure(conn).get_current_heads())
+            heads = tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
     finally:
         engine.dispose()
-    return heads == set(script.get_heads())
+    code = tuple(sorted(script.get_heads()))
+    known = {revision.revision for revision in script.walk_revisions()}
+    if any(head not in known for head in heads):
+        state = SchemaState.AHEAD
+    elif set(heads) == set(code):
+        state = SchemaState.CURRENT
+    else:
+        state = SchemaState.BEHIND
+    return Schema(state, heads, code)
+
+
+def current_revision_is_head(database_url: str) -> bool:
+    return schema_state(database_url).state == SchemaState.CURRENT
 
 
 @dataclass

@@ -9,18 +9,21 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import psycopg
 import pytest
 
-from t21.config import Environment, Settings
-from t21.db.database import Database, migrate
-from t21.db.scratch import scratch_database
-from t21.db.urls import libpq_url
 from t21.kit import clock as moving_clock
-from t21.main import create_app
+
+if TYPE_CHECKING:
+    from t21.config import Settings
+    from t21.db.database import Database
+
+# T21's own modules are imported where they are used, not here: under pytest-xdist the controller
+# process loads this file too, and importing the app (about 2 s of CPU) there only delays the start
+# of the workers.
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_FERNET_KEY = "Ixv9ul0sVJ0HGd6bvQzO8Lp5ebTN4aqVvCbnMTu5G9w="
@@ -96,6 +99,9 @@ def pg_server_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url(pg_server_url: str) -> Iterator[str]:
     """A database of our own on the server, so parallel runs (and pytest-xdist) never collide."""
+    from t21.db.database import migrate
+    from t21.db.scratch import scratch_database
+
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     with scratch_database(pg_server_url, f"t21_test_{worker}") as url:
         migrate(url)
@@ -119,6 +125,8 @@ def _wall_clock_after_each_test() -> Iterator[None]:
 
 
 def make_settings(database_url: str, tmp_dir: Path, **overrides: Any) -> Settings:
+    from t21.config import Environment, Settings
+
     values: dict[str, Any] = {
         "env": Environment.test,
         "database_url": database_url,
@@ -146,6 +154,8 @@ def settings(database_url: str, session_tmp: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 async def db(settings: Settings, database_url: str) -> AsyncIterator[Database]:
+    from t21.db.database import Database
+
     database = Database.connect(settings, database_url)
     yield database
     await database.dispose()
@@ -195,6 +205,8 @@ def _empty_tables(request: pytest.FixtureRequest) -> None:
     pytest-asyncio's runner."""
     if "database_url" not in request.fixturenames:
         return
+    from t21.db.urls import libpq_url
+
     url = libpq_url(request.getfixturevalue("database_url"))
     with psycopg.connect(url, autocommit=True) as conn:
         if url not in _EMPTYING:
@@ -213,6 +225,8 @@ class AppFactory:
         self._stack: list[Any] = []
 
     async def __call__(self, **overrides: Any) -> Any:
+        from t21.main import create_app
+
         settings = make_settings(self.database_url, self.tmp, **overrides)
         app = create_app(settings, database=self.db)
         ctx = app.router.lifespan_context(app)

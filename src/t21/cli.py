@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -390,6 +391,52 @@ def outbox(
             await db.dispose()
 
     raise typer.Exit(asyncio.run(_run()))
+
+
+@app.command()
+def backup(
+    to: Annotated[Path | None, typer.Option("--to", help="Archive path (default: T21_BACKUP_DIR)")] = None,
+) -> None:
+    """Back up the database, local media and generated secrets into one archive (safe while T21 runs)."""
+    from t21.db.database import resolve_database_url
+    from t21.ops.backup import BackupError, default_backup_path
+    from t21.ops.backup import backup as run_backup
+
+    settings = _settings()
+    target = to or default_backup_path(settings)
+    try:
+        manifest = run_backup(settings, resolve_database_url(settings), target)
+    except BackupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    rows = ", ".join(f"{count} {table}" for table, count in manifest.counts.items() if count)
+    console.print(f"[green]backed up to {target}[/green] ({len(manifest.sha256)} parts; {rows or 'no rows'})")
+
+
+@app.command()
+def restore(
+    archive: Annotated[Path, typer.Argument(help="An archive written by `t21 backup`")],
+    force: Annotated[bool, typer.Option(help="Replace a database or media folder that is not empty")] = False,
+) -> None:
+    """Restore a backup into an empty database (and T21_DATA_DIR), then migrate it forward."""
+    from t21.db.database import resolve_database_url
+    from t21.ops.backup import BackupError
+    from t21.ops.backup import restore as run_restore
+
+    settings = _settings()
+    if not archive.is_file():
+        console.print(f"[red]{archive} does not exist[/red]")
+        raise typer.Exit(1)
+    url = resolve_database_url(settings)
+    _refuse_newer_schema(url)
+    try:
+        manifest = run_restore(settings, url, archive, force=force)
+    except BackupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(
+        f"[green]restored {archive}[/green] (taken {manifest.created_at} by T21 {manifest.t21_version})"
+    )
 
 
 if __name__ == "__main__":

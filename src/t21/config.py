@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     port: int = 8000
     public_url: str = ""
     web_dist_dir: Path | None = None
+    # Where `t21 backup` writes its archives by default (and `t21 doctor` looks for the last one).
+    backup_dir: Path | None = None
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -159,6 +161,10 @@ class Settings(BaseSettings):
                 return json.loads(value)
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @property
+    def backup_dir_path(self) -> Path:
+        return self.backup_dir or self.data_dir / "backups"
 
     @property
     def is_production(self) -> bool:

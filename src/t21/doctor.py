@@ -236,10 +236,31 @@ async def _services(settings: Settings, http: httpx.AsyncClient) -> list[Check]:
     return checks
 
 
+# A backup older than this is worth a warning (a daily schedule leaves one at most a day old).
+BACKUP_STALE_AFTER_HOURS = 48
+
+
+def _backups(settings: Settings) -> list[Check]:
+    """The last successful backup in T21_BACKUP_DIR and its age."""
+    from datetime import UTC, datetime
+
+    from t21.ops.backup import latest_backup
+
+    found = latest_backup(settings)
+    if found is None:
+        return [Check("backup", WARN, f"no backup in {settings.backup_dir_path}: run `t21 backup`")]
+    path, manifest = found
+    age = datetime.now(UTC) - datetime.fromisoformat(manifest.created_at)
+    hours = age.total_seconds() / 3600
+    status = OK if hours <= BACKUP_STALE_AFTER_HOURS else WARN
+    return [Check("backup", status, f"last backup {path.name}, {hours:.1f} hours old")]
+
+
 async def run_checks(settings: Settings) -> list[Check]:
     checks = _configuration(settings)
     checks += await _database(settings)
     checks += await _redis(settings)
+    checks += _backups(settings)
     async with httpx.AsyncClient(timeout=5.0) as http:
         checks += await _networks(settings, http)
         checks += await _services(settings, http)

@@ -208,6 +208,38 @@ test("publish now from the post's page; it opens read-only with its link, then d
   await screenshot(page, "post-duplicated-draft");
 });
 
+test("a notification opens its post", async () => {
+  requireEndpoint("get", "/api/v1/notifications");
+  await page.getByRole("link", { name: "Notifications" }).click();
+  await page.getByRole("list", { name: "Notifications" }).getByRole("link", { name: "Published on X" }).first().click();
+  await expect(page).toHaveURL(/\/posts\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId("post-page")).toHaveAttribute("data-status", "PUBLISHED");
+});
+
+test("the AI assistant rewrites the current text, counts credits and offers earlier drafts", async () => {
+  requireEndpoint("post", "/api/v1/ai/rewrite");
+  await page.getByRole("link", { name: "Compose" }).click();
+  await expect(page.getByText(/Generate uses \d+ AI credits?; 3 variants use \d+ AI credits/)).toBeVisible();
+  await page.getByLabel("Post text").fill("Join us at the villa on Friday evening for a candle-lit reading of ghost stories by the lake, with tea and cake.");
+  await page.getByLabel("How").selectOption({ label: "Shorter" });
+  await page.getByLabel("For", { exact: true }).selectOption({ label: "X" });
+  await page.getByRole("button", { name: "Rewrite" }).click();
+  const answer = page.getByTestId("ai-answer").first();
+  await expect(answer).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByTestId("ai-credits")).toHaveText(/(\d+ AI credits? left this month|Unlimited AI credits)/);
+  const rewritten = (await answer.locator(".preview-text").textContent()) ?? "";
+  expect(rewritten.trim()).not.toBe("");
+  await answer.getByRole("button", { name: "Use this text" }).click();
+  await expect(page.getByLabel("Post text")).toHaveValue(rewritten);
+
+  await page.getByTestId("ai-history").locator("summary").click();
+  const earlier = page.getByRole("list", { name: "Earlier drafts" }).getByRole("listitem");
+  await expect(earlier.first()).toContainText("Rewrite for X");
+  await screenshot(page, "composer-ai-rewrite-history");
+  await page.getByRole("button", { name: "Save draft" }).click();
+  await expect(page.locator(".toast").getByText("Draft saved").last()).toBeVisible();
+});
+
 test("a post's address survives a cold load, and an unknown one says so", async () => {
   await page.goto("/posts/00000000-0000-4000-8000-000000000000");
   await expect(page.getByRole("heading", { name: "Post not found" })).toBeVisible();

@@ -265,9 +265,11 @@ export function AiAssist({ brandId, defaultNetwork, editorEmpty, currentText, on
               <p className="preview-text" style={{ margin: "4px 0" }}>
                 {g.content}
               </p>
-              <Button size="sm" onClick={() => onUse(g.content, g.id, (NETWORK_LIST as readonly string[]).includes(g.platform) ? (g.platform as Network) : network)}>
-                Use again
-              </Button>
+              <div>
+                <Button size="sm" onClick={() => onUse(g.content, g.id, (NETWORK_LIST as readonly string[]).includes(g.platform) ? (g.platform as Network) : network)}>
+                  Use again
+                </Button>
+              </div>
             </li>
           ))}
         </ul>

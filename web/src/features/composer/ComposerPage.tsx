@@ -223,7 +223,10 @@ export function Composer({ brand, canUseAi, canUpload, canSuggest, post, onSaved
       if (post) queryClient.setQueryData(postKey(post.id), saved);
       await queryClient.invalidateQueries({ queryKey: ["posts"] });
       if (kind === "draft") toast.show(post && post.status !== "DRAFT" ? "Moved to drafts" : "Draft saved", "success");
-      else if (kind === "now") toast.show("Publishing now…");
+      // Already out (a live event said so first): the outcome toast has told it.
+      else if (kind === "now") {
+        if (saved.status === "SCHEDULED" || saved.status === "PUBLISHING") toast.show("Publishing now…");
+      }
       else toast.show(`${post?.status === "SCHEDULED" ? "Rescheduled" : "Scheduled"} for ${formatDateTime(saved.scheduledFor ?? "", zone)} (${zone})`, "success");
       onSaved?.(saved);
     },

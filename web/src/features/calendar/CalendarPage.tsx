@@ -1,162 +1,392 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useMemo, useState, type DragEvent } from "react";
-import { Link } from "react-router";
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type DragEvent, type KeyboardEvent, type MouseEvent } from "react";
+import { Link, useNavigate, useSearchParams } from "react-router";
 import { api } from "../../api/client";
 import { useCapabilities } from "../../api/capabilities";
 import { unwrap } from "../../api/errors";
 import { Button } from "../../components/Button";
-import { Dialog } from "../../components/Dialog";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState, ErrorState, LoadingRows, NotAvailableYet } from "../../components/States";
 import { StatusBadge } from "../../components/StatusBadge";
 import { useToast } from "../../components/Toasts";
-import { addDays, addMonths, dayKeyIn, fetchWindow, monthGrid, moveToDay, sameMonth, weekDays, zonedParts, type DayKey } from "../../lib/calendar";
-import { canReschedule, displayLabel, OVERDUE_LABEL, POST_STATUSES, statusClass } from "../../lib/status";
+import { addDays, addMonths, dayKeyIn, fetchWindow, monthGrid, sameMonth, weekDays, type DayKey } from "../../lib/calendar";
+import { OVERDUE_LABEL, POST_STATUSES, statusLabel } from "../../lib/status";
+import { PLATFORM_NAMES, useSocialAccounts } from "../accounts/accountQueries";
 import { BrandPicker, useSelectedBrand } from "../brands/BrandPicker";
 import type { Brand } from "../brands/brandQueries";
-import { OverdueNote } from "../posts/PostCard";
-import { usePosts, type Post } from "../posts/postQueries";
-
-type View = "month" | "week";
+import type { Post } from "../posts/postQueries";
+import { CalendarItem, DRAG_TYPE, type ItemHandlers } from "./CalendarItems";
+import {
+  groupByDay,
+  hhmm,
+  instantOf,
+  ITEM_MINUTES,
+  isValidDay,
+  layoutDay,
+  localString,
+  matches,
+  MINUTES_PER_DAY,
+  sameLocal,
+  shiftLocal,
+  snapMinutes,
+  STEP_MINUTES,
+  toEntries,
+  VIEWS,
+  type Entry,
+  type Filters,
+  type LocalTime,
+  type View,
+} from "./calendarModel";
+import { calendarKey, useCalendarPosts, type CalendarWindow } from "./calendarQueries";
+import "./calendar.css";
 
 const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const HOUR_PX = 56;
+const PX_PER_MINUTE = HOUR_PX / 60;
+/** Chips a month cell shows before "+N more" (the day view has them all). */
+const MONTH_CHIPS = 3;
+const LIST_PAGE = 300;
 
-function postInstant(post: Post): string | null {
-  return post.publishedAt ?? post.scheduledFor;
-}
+// Formatters are costly to build (a week's slots need hundreds of labels): one of each, reused.
+const fullDay = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeZone: "UTC" });
+const mediumDay = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
+const weekdayDay = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", timeZone: "UTC" });
+const weekdayDayMonth = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" });
+const shortMonth = new Intl.DateTimeFormat(undefined, { month: "short", timeZone: "UTC" });
+const monthYear = new Intl.DateTimeFormat(undefined, { month: "long", year: "numeric", timeZone: "UTC" });
+const noon = (day: DayKey) => new Date(`${day}T12:00:00Z`);
 
+const titles = new Map<string, string>();
 function dayTitle(day: DayKey, style: "long" | "short" = "long"): string {
-  return new Intl.DateTimeFormat(undefined, { dateStyle: style === "long" ? "full" : "medium", timeZone: "UTC" }).format(new Date(`${day}T12:00:00Z`));
+  const key = `${style}${day}`;
+  let title = titles.get(key);
+  if (title === undefined) {
+    title = (style === "long" ? fullDay : mediumDay).format(noon(day));
+    titles.set(key, title);
+  }
+  return title;
 }
 
-/** "14" in a month; "1 Nov" on the first of a month; "Mon 14" in a week (weekday shown on phones). */
-function dayLabel(day: DayKey, view: View): string {
-  const date = new Date(`${day}T12:00:00Z`);
-  const number = String(date.getUTCDate());
-  if (view === "week") return `${new Intl.DateTimeFormat(undefined, { weekday: "short", timeZone: "UTC" }).format(date)} ${number}`;
-  if (day.endsWith("-01")) return `${number} ${new Intl.DateTimeFormat(undefined, { month: "short", timeZone: "UTC" }).format(date)}`;
-  return number;
+function weekdayShort(day: DayKey): string {
+  return weekdayDay.format(noon(day));
 }
 
-export function PostChip({ post, timeZone, onOpen }: { post: Post; timeZone: string; onOpen(post: Post): void }) {
-  const instant = postInstant(post);
-  const time = instant ? zonedParts(instant, timeZone).time.slice(0, 5) : "";
-  const movable = canReschedule(post.status);
-  const onDragStart = (event: DragEvent) => {
-    event.dataTransfer.setData("text/x-t21-post", post.id);
-    event.dataTransfer.effectAllowed = "move";
-  };
-  return (
-    <button
-      type="button"
-      className={`chip ${statusClass(post.status, post.overdue)}`}
-      draggable={movable}
-      onDragStart={movable ? onDragStart : undefined}
-      onClick={() => onOpen(post)}
-      title={`${displayLabel(post.status, post.overdue)}${post.overdue ? ` (${post.overdue.message})` : ""} · ${post.content}`}
-      aria-label={`${time} ${displayLabel(post.status, post.overdue)}: ${post.content.slice(0, 60)}`}
-      data-post-id={post.id}
-    >
-      {time} {post.content || "(media)"}
-    </button>
-  );
+/** "Tue 3 Dec, 14:15" */
+function momentLabel(local: LocalTime): string {
+  return `${weekdayDayMonth.format(noon(local.day))}, ${hhmm(local.minutes)}`;
+}
+
+/** "14" in a month; "1 Nov" on the first of a month. */
+function monthDayLabel(day: DayKey): string {
+  const number = String(Number(day.slice(8, 10)));
+  return day.endsWith("-01") ? `${number} ${shortMonth.format(noon(day))}` : number;
+}
+
+function visibleDays(view: View, anchor: DayKey): DayKey[] {
+  if (view === "week") return weekDays(anchor);
+  if (view === "day") return [anchor];
+  return monthGrid(anchor);
+}
+
+// ---- month ----------------------------------------------------------------------------------------
+
+interface DropTargets {
+  onDropDay(day: DayKey, event: DragEvent<HTMLElement>): void;
+  onDropTime(day: DayKey, event: DragEvent<HTMLElement>, column: HTMLElement): void;
+  onSlot(local: LocalTime): void;
+  onShowDay(day: DayKey): void;
 }
 
 interface DayCellProps {
   day: DayKey;
-  posts: Post[];
+  entries: Entry[];
   muted: boolean;
   today: boolean;
-  timeZone: string;
-  onDropPost(postId: string, day: DayKey): void;
-  onOpen(post: Post): void;
-  label: string;
+  handlers: ItemHandlers;
+  targets: DropTargets;
+  accountOf(entry: Entry): string;
+  pendingId: string | null;
 }
 
-function DayCell({ day, posts, muted, today, timeZone, onDropPost, onOpen, label }: DayCellProps) {
+const MonthCell = memo(function MonthCell({ day, entries, muted, today, handlers, targets, accountOf, pendingId }: DayCellProps) {
   const [over, setOver] = useState(false);
+  // The focused or moving item stays visible even beyond the first few.
+  const shown = entries.filter((e, i) => i < MONTH_CHIPS || e.post.id === pendingId);
+  const hidden = entries.length - shown.length;
   return (
     <div
       className={`calendar-day${muted ? " outside" : ""}${today ? " today" : ""}${over ? " drop-target" : ""}`}
       role="gridcell"
-      aria-label={`${dayTitle(day)}, ${posts.length} post${posts.length === 1 ? "" : "s"}`}
+      aria-label={`${dayTitle(day)}, ${entries.length} post${entries.length === 1 ? "" : "s"}`}
       data-day={day}
       onDragOver={(e) => {
-        if (e.dataTransfer.types.includes("text/x-t21-post")) {
+        if (e.dataTransfer.types.includes(DRAG_TYPE)) {
           e.preventDefault();
-          setOver(true);
+          if (!over) setOver(true);
         }
       }}
       onDragLeave={() => setOver(false)}
       onDrop={(e) => {
         e.preventDefault();
         setOver(false);
-        const id = e.dataTransfer.getData("text/x-t21-post");
-        if (id) onDropPost(id, day);
+        targets.onDropDay(day, e);
       }}
     >
-      <span className="day-number" aria-hidden="true">
-        {label}
-      </span>
-      {posts.map((post) => (
-        <PostChip key={post.id} post={post} timeZone={timeZone} onOpen={onOpen} />
+      <button type="button" className="day-number" onClick={() => targets.onShowDay(day)} aria-label={`${dayTitle(day)}: open the day`}>
+        {monthDayLabel(day)}
+      </button>
+      {shown.map((entry) => (
+        <CalendarItem key={entry.post.id} entry={entry} account={accountOf(entry)} handlers={handlers} pending={entry.post.id === pendingId} variant="chip" />
+      ))}
+      {hidden > 0 && (
+        <button type="button" className="more-link" onClick={() => targets.onShowDay(day)}>
+          +{hidden} more
+        </button>
+      )}
+    </div>
+  );
+});
+
+function MonthView({ days, anchor, today, byDay, ...rest }: { days: DayKey[]; anchor: DayKey; today: DayKey; byDay: Map<DayKey, Entry[]> } & Omit<DayCellProps, "day" | "entries" | "muted" | "today">) {
+  return (
+    <div className="calendar" role="grid" aria-label="Month">
+      <div role="row" style={{ display: "contents" }}>
+        {WEEKDAYS.map((weekday) => (
+          <div key={weekday} className="calendar-head" role="columnheader">
+            {weekday}
+          </div>
+        ))}
+      </div>
+      {Array.from({ length: days.length / 7 }, (_, week) => (
+        <div key={week} role="row" style={{ display: "contents" }}>
+          {days.slice(week * 7, week * 7 + 7).map((day) => (
+            <MonthCell key={day} day={day} entries={byDay.get(day) ?? EMPTY} muted={!sameMonth(day, anchor)} today={day === today} {...rest} />
+          ))}
+        </div>
       ))}
     </div>
   );
 }
 
-/** The keyboard (and touch) way to reschedule: pick a new date for the post. */
-function PostDialog({ post, brand, onClose, onMove }: { post: Post | null; brand: Brand; onClose(): void; onMove(post: Post, day: DayKey): void }) {
-  const instant = post ? postInstant(post) : null;
-  const [day, setDay] = useState<string>("");
-  const currentDay = instant ? dayKeyIn(instant, brand.timeZone) : "";
+const EMPTY: Entry[] = [];
+
+// ---- week and day: the hour grid -------------------------------------------------------------------
+
+interface ColumnProps {
+  day: DayKey;
+  entries: Entry[];
+  handlers: ItemHandlers;
+  targets: DropTargets;
+  accountOf(entry: Entry): string;
+  pendingId: string | null;
+  /** Minutes since midnight now, when this column is today; slots before it are past. */
+  pastUntil: number;
+}
+
+const HOURS = Array.from({ length: 24 }, (_, h) => h);
+
+const DayColumn = memo(function DayColumn({ day, entries, handlers, targets, accountOf, pendingId, pastUntil }: ColumnProps) {
+  const placements = useMemo(() => layoutDay(entries), [entries]);
+  const preview = useRef<HTMLDivElement>(null);
+  const onSlotClick = (hour: number, event: MouseEvent<HTMLButtonElement>) => {
+    // A pointer click picks the quarter hour under it; a keyboard "click" (detail 0) the full hour.
+    const quarter = event.detail > 0 ? Math.min(3, Math.max(0, Math.floor(event.nativeEvent.offsetY / (HOUR_PX / 4)))) : 0;
+    const minutes = hour * 60 + quarter * STEP_MINUTES;
+    if (minutes < pastUntil) return;
+    targets.onSlot({ day, minutes });
+  };
   return (
-    <Dialog open={post !== null} title="Post" onClose={onClose}>
-      {post && (
-        <div className="stack">
-          <div className="row">
-            <StatusBadge status={post.status} overdue={post.overdue} />
-            {instant && <span className="small muted">{`${dayTitle(currentDay, "short")} ${zonedParts(instant, brand.timeZone).time.slice(0, 5)} (${brand.timeZone})`}</span>}
+    <div
+      className="tg-col"
+      role="gridcell"
+      aria-label={`${dayTitle(day)}, ${entries.length} post${entries.length === 1 ? "" : "s"}`}
+      data-day={day}
+      onDragOver={(e) => {
+        if (!e.dataTransfer.types.includes(DRAG_TYPE)) return;
+        e.preventDefault();
+        // The drop preview moves without re-rendering the grid (hundreds of items in a busy week).
+        const line = preview.current;
+        if (line) {
+          const minutes = dropMinutes(e, e.currentTarget);
+          line.style.display = "block";
+          line.style.top = `${minutes * PX_PER_MINUTE}px`;
+          line.textContent = hhmm(minutes);
+        }
+      }}
+      onDragLeave={(e) => {
+        if (preview.current && !e.currentTarget.contains(e.relatedTarget as Node | null)) preview.current.style.display = "none";
+      }}
+      onDrop={(e) => {
+        e.preventDefault();
+        if (preview.current) preview.current.style.display = "none";
+        targets.onDropTime(day, e, e.currentTarget);
+      }}
+    >
+      {HOURS.map((hour) => {
+        const past = (hour + 1) * 60 <= pastUntil;
+        return (
+          <button
+            key={hour}
+            type="button"
+            className="tg-slot"
+            style={{ top: hour * HOUR_PX, height: HOUR_PX }}
+            disabled={past}
+            data-hour={hour}
+            aria-label={`New post on ${dayTitle(day)} at ${hhmm(hour * 60)}`}
+            onClick={(e) => onSlotClick(hour, e)}
+          />
+        );
+      })}
+      {pastUntil > 0 && <div className="tg-past" style={{ height: Math.min(pastUntil, MINUTES_PER_DAY) * PX_PER_MINUTE }} aria-hidden="true" />}
+      {pastUntil > 0 && pastUntil < MINUTES_PER_DAY && <div className="tg-now" style={{ top: pastUntil * PX_PER_MINUTE }} aria-hidden="true" />}
+      {entries.map((entry) => {
+        const place = placements.get(entry.post.id) ?? { col: 0, cols: 1 };
+        return (
+          <CalendarItem
+            key={entry.post.id}
+            entry={entry}
+            account={accountOf(entry)}
+            handlers={handlers}
+            pending={entry.post.id === pendingId}
+            variant="block"
+            style={{
+              top: entry.local.minutes * PX_PER_MINUTE,
+              height: ITEM_MINUTES * PX_PER_MINUTE - 2,
+              left: `calc(${(place.col / place.cols) * 100}% + 2px)`,
+              width: `calc(${100 / place.cols}% - 4px)`,
+            }}
+          />
+        );
+      })}
+      <div ref={preview} className="tg-preview" aria-hidden="true" />
+    </div>
+  );
+});
+
+/** Where the dragged item's top would land, in minutes, snapped to 15. */
+let grabOffsetY = 0;
+function dropMinutes(event: DragEvent<HTMLElement>, column: HTMLElement): number {
+  const y = event.clientY - column.getBoundingClientRect().top - grabOffsetY;
+  return snapMinutes(y / PX_PER_MINUTE + STEP_MINUTES / 2);
+}
+
+function TimeGrid({ days, today, nowMinutes, byDay, view, ...rest }: { days: DayKey[]; today: DayKey; nowMinutes: number; byDay: Map<DayKey, Entry[]>; view: View } & Omit<ColumnProps, "day" | "entries" | "pastUntil">) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const first = days[0];
+  useEffect(() => {
+    // Open on the morning (or the first post of the period, if earlier).
+    const earliest = Math.min(7 * 60, ...days.flatMap((d) => (byDay.get(d) ?? []).slice(0, 1).map((e) => e.local.minutes)));
+    if (scroller.current) scroller.current.scrollTop = Math.max(0, earliest - 30) * PX_PER_MINUTE;
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- once per period, not on every change
+  }, [first, view]);
+  return (
+    <div className={`tg tg-${view}`} role="grid" aria-label={view === "day" ? "Day" : "Week"} style={{ ["--tg-days" as string]: days.length }}>
+      <div className="tg-head" role="row">
+        <span className="tg-corner" />
+        {days.map((day) => (
+          <button key={day} type="button" role="columnheader" className={`tg-day-head${day === today ? " today" : ""}`} onClick={() => rest.targets.onShowDay(day)} aria-label={`${dayTitle(day)}: open the day`}>
+            {weekdayShort(day)}
+          </button>
+        ))}
+      </div>
+      <div className="tg-scroll" ref={scroller}>
+        <div className="tg-body" style={{ height: 24 * HOUR_PX }}>
+          <div className="tg-hours" aria-hidden="true">
+            {HOURS.map((hour) => (
+              <span key={hour} style={{ top: hour * HOUR_PX }}>
+                {hour === 0 ? "" : hhmm(hour * 60)}
+              </span>
+            ))}
           </div>
-          {post.overdue && <OverdueNote overdue={post.overdue} timeZone={brand.timeZone} />}
-          <p className="preview-text">{post.content}</p>
-          {canReschedule(post.status) && post.scheduledFor ? (
-            <form
-              className="row"
-              onSubmit={(e) => {
-                e.preventDefault();
-                if (day) onMove(post, day);
-              }}
-            >
-              <label className="visually-hidden" htmlFor="move-day">
-                New date
-              </label>
-              <input id="move-day" type="date" className="input" style={{ width: "auto" }} defaultValue={currentDay} onChange={(e) => setDay(e.target.value)} />
-              <Button type="submit" variant="primary" disabled={!day || day === currentDay}>
-                Move
-              </Button>
-            </form>
-          ) : (
-            <p className="small muted">Published and publishing posts cannot be moved.</p>
-          )}
-          <div className="row">
-            <Link className="btn btn-primary btn-sm" to={`/posts/${post.id}`}>
-              {canReschedule(post.status) ? "Edit post" : "Open post"}
-            </Link>
-            <Button size="sm" variant="ghost" onClick={onClose}>
-              Close
-            </Button>
-          </div>
+          {days.map((day) => (
+            <DayColumn key={day} day={day} entries={byDay.get(day) ?? EMPTY} pastUntil={day < today ? MINUTES_PER_DAY : day === today ? nowMinutes : 0} {...rest} />
+          ))}
         </div>
+      </div>
+    </div>
+  );
+}
+
+// ---- list -----------------------------------------------------------------------------------------
+
+function ListView({ days, byDay, handlers, accountOf, pendingId }: { days: DayKey[]; byDay: Map<DayKey, Entry[]>; handlers: ItemHandlers; accountOf(entry: Entry): string; pendingId: string | null }) {
+  const [limit, setLimit] = useState(LIST_PAGE);
+  const withPosts = days.filter((d) => byDay.has(d));
+  const total = withPosts.reduce((n, d) => n + byDay.get(d)!.length, 0);
+  let left = limit;
+  if (!total) return <p className="muted">No posts match in this period.</p>;
+  return (
+    <div className="cal-list" role="list" aria-label="Posts by day">
+      {withPosts.map((day) => {
+        if (left <= 0) return null;
+        const entries = byDay.get(day)!.slice(0, left);
+        left -= entries.length;
+        return (
+          <section key={day} role="listitem" className="cal-list-day" data-day={day} aria-label={dayTitle(day)}>
+            <h3>{dayTitle(day)}</h3>
+            {entries.map((entry) => (
+              <CalendarItem key={entry.post.id} entry={entry} account={accountOf(entry)} handlers={handlers} pending={entry.post.id === pendingId} variant="row" />
+            ))}
+          </section>
+        );
+      })}
+      {total > limit && (
+        <Button size="sm" onClick={() => setLimit(limit + LIST_PAGE * 4)}>
+          Show more ({total - limit} left)
+        </Button>
       )}
-    </Dialog>
+    </div>
+  );
+}
+
+// ---- filters and legend ---------------------------------------------------------------------------
+
+function FilterBar({ brand, filters, setFilter }: { brand: Brand; filters: Filters; setFilter(name: "account" | "network" | "status", value: string): void }) {
+  const accounts = useSocialAccounts(brand.id);
+  return (
+    <div className="row cal-filters" role="group" aria-label="Filters">
+      <label className="small">
+        Account{" "}
+        <select className="input input-sm" value={filters.accountId ?? ""} onChange={(e) => setFilter("account", e.target.value)}>
+          <option value="">All accounts</option>
+          {(accounts.data ?? []).map((a) => (
+            <option key={a.id} value={a.id}>
+              {PLATFORM_NAMES[a.platform]} · {a.username ? `@${a.username}` : (a.displayName ?? a.platformUserId)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="small">
+        Network{" "}
+        <select className="input input-sm" value={filters.network ?? ""} onChange={(e) => setFilter("network", e.target.value)}>
+          <option value="">All networks</option>
+          {Object.entries(PLATFORM_NAMES).map(([value, name]) => (
+            <option key={value} value={value}>
+              {name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="small">
+        Status{" "}
+        <select className="input input-sm" value={filters.status ?? ""} onChange={(e) => setFilter("status", e.target.value)}>
+          <option value="">All statuses</option>
+          {POST_STATUSES.filter((s) => s !== "CANCELLED").map((s) => (
+            <option key={s} value={s}>
+              {statusLabel(s)}
+            </option>
+          ))}
+          <option value="OVERDUE">{OVERDUE_LABEL}</option>
+        </select>
+      </label>
+    </div>
   );
 }
 
 function Legend() {
   return (
     <div className="row small" aria-label="Status colours">
-      {POST_STATUSES.filter((s) => s !== "PENDING_APPROVAL").map((status) => (
+      {POST_STATUSES.filter((s) => s !== "PENDING_APPROVAL" && s !== "CANCELLED").map((status) => (
         <StatusBadge key={status} status={status} />
       ))}
       <span className="badge status-OVERDUE" title="Due, and not sent a minute after its time">
@@ -166,138 +396,267 @@ function Legend() {
   );
 }
 
+// ---- the calendar ---------------------------------------------------------------------------------
+
+interface Move {
+  post: Post;
+  to: LocalTime;
+}
+
+/** Minutes since midnight now in the zone, refreshed every minute (the hour grid's "now" line). */
+function useNow(timeZone: string): { today: DayKey; minutes: number } {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 60_000);
+    return () => clearInterval(timer);
+  }, []);
+  return useMemo(() => {
+    const parts = new Intl.DateTimeFormat("en-GB", { timeZone, hourCycle: "h23", hour: "2-digit", minute: "2-digit" }).formatToParts(new Date(now));
+    const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
+    return { today: dayKeyIn(new Date(now), timeZone), minutes: get("hour") * 60 + get("minute") };
+  }, [now, timeZone]);
+}
+
 function BrandCalendar({ brand }: { brand: Brand }) {
-  const today = dayKeyIn(new Date(), brand.timeZone);
-  const [view, setView] = useState<View>("month");
-  const [anchor, setAnchor] = useState<DayKey>(today);
-  const [open, setOpen] = useState<Post | null>(null);
-  const days = useMemo(() => (view === "month" ? monthGrid(anchor) : weekDays(anchor)), [view, anchor]);
-  const filter = { brandId: brand.id, ...fetchWindow(days) };
-  const posts = usePosts(filter);
+  const zone = brand.timeZone;
+  const now = useNow(zone);
+  const today = now.today;
+  const [params, setParams] = useSearchParams();
+  const navigate = useNavigate();
+  const view: View = (VIEWS as readonly string[]).includes(params.get("view") ?? "") ? (params.get("view") as View) : "month";
+  const dateParam = params.get("date");
+  const anchor: DayKey = isValidDay(dateParam) ? dateParam : today;
+  const filters: Filters = { accountId: params.get("account") || undefined, network: params.get("network") || undefined, status: params.get("status") || undefined };
+  const filterKey = `${filters.accountId}|${filters.network}|${filters.status}`;
+
+  const setParam = useCallback(
+    (changes: Record<string, string | null>) => {
+      setParams(
+        (current) => {
+          const next = new URLSearchParams(current);
+          for (const [k, v] of Object.entries(changes)) {
+            if (v) next.set(k, v);
+            else next.delete(k);
+          }
+          return next;
+        },
+        { replace: true },
+      );
+    },
+    [setParams],
+  );
+
+  const days = useMemo(() => visibleDays(view, anchor), [view, anchor]);
+  // The list covers the anchor's month, like the month view.
+  const fetchDays = useMemo(() => (view === "list" ? monthGrid(anchor) : days), [view, anchor, days]);
+  const range: CalendarWindow = useMemo(() => ({ brandId: brand.id, ...fetchWindow(fetchDays) }), [brand.id, fetchDays]);
+  const posts = useCalendarPosts(range);
+  const accounts = useSocialAccounts(brand.id);
   const queryClient = useQueryClient();
   const toast = useToast();
 
-  const byDay = useMemo(() => {
-    const map = new Map<DayKey, Post[]>();
-    for (const post of posts.data ?? []) {
-      const instant = postInstant(post);
-      if (!instant || post.status === "CANCELLED") continue;
-      const key = dayKeyIn(instant, brand.timeZone);
-      map.set(key, [...(map.get(key) ?? []), post].sort((a, b) => (postInstant(a) ?? "").localeCompare(postInstant(b) ?? "")));
-    }
-    return map;
-  }, [posts.data, brand.timeZone]);
+  // A keyboard move in progress: shown in place, saved with Enter.
+  const [pending, setPending] = useState<Move | null>(null);
+
+  const entries = useMemo(() => toEntries(posts.data ?? [], zone), [posts.data, zone]);
+  const visible = useMemo(() => {
+    const list = filterKey === "undefined|undefined|undefined" ? entries : entries.filter((e) => matches(e.post, filters));
+    if (!pending) return list;
+    return list
+      .map((e) => (e.post.id === pending.post.id ? { ...e, local: pending.to, time: hhmm(pending.to.minutes) } : e))
+      .sort((a, b) => (a.local.day === b.local.day ? a.local.minutes - b.local.minutes : a.local.day < b.local.day ? -1 : 1));
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- filterKey stands for filters
+  }, [entries, filterKey, pending]);
+  // Unchanged days keep their arrays from the last render (see groupByDay).
+  const lastByDay = useRef<Map<DayKey, Entry[]>>(undefined);
+  const byDay = useMemo(() => groupByDay(visible, lastByDay.current), [visible]);
+  useEffect(() => {
+    lastByDay.current = byDay;
+  }, [byDay]);
+
+  const accountNames = useMemo(() => new Map((accounts.data ?? []).map((a) => [a.id, a.username ? `@${a.username}` : (a.displayName ?? a.platformUserId)])), [accounts.data]);
+  const accountOf = useCallback(
+    (entry: Entry) =>
+      [...new Set(entry.post.targets.map((t) => accountNames.get(t.socialAccountId)).filter(Boolean))].join(", "),
+    [accountNames],
+  );
 
   const move = useMutation({
-    mutationFn: ({ post, day }: { post: Post; day: DayKey }) =>
+    mutationFn: ({ post, to }: Move) =>
       unwrap(
         api.PATCH("/api/v1/posts/{post_id}", {
           params: { path: { post_id: post.id } },
-          body: { scheduledFor: moveToDay(post.scheduledFor ?? "", brand.timeZone, day), timeZone: brand.timeZone, unschedule: false },
+          body: { scheduledFor: localString(to), timeZone: zone, unschedule: false },
         }),
       ),
-    // Optimistic: the chip lands where it was dropped at once; a refusal puts it back.
-    onMutate: async ({ post, day }) => {
-      const key = ["posts", filter];
+    // Optimistic: the item lands where it was dropped at once; a refusal puts it back.
+    onMutate: async ({ post, to }) => {
+      const key = calendarKey(range);
       await queryClient.cancelQueries({ queryKey: key });
       const previous = queryClient.getQueryData<Post[]>(key);
-      // Whole days; the server's answer replaces this (a DST change can differ by an hour).
-      const shiftMs = Date.parse(`${day}T00:00:00Z`) - Date.parse(`${dayKeyIn(post.scheduledFor ?? "", brand.timeZone)}T00:00:00Z`);
-      queryClient.setQueryData<Post[]>(key, (all) =>
-        all?.map((p) => (p.id === post.id ? { ...p, scheduledFor: new Date(new Date(p.scheduledFor ?? "").getTime() + shiftMs).toISOString() } : p)),
-      );
+      const instant = instantOf(to, zone).toISOString();
+      queryClient.setQueryData<Post[]>(key, (all) => all?.map((p) => (p.id === post.id ? { ...p, scheduledFor: instant, overdue: null } : p)));
       return { previous, key };
     },
     onError: (error, _vars, context) => {
       if (context) queryClient.setQueryData(context.key, context.previous);
       toast.show(`Could not move the post: ${error.message}`, "error");
     },
-    onSuccess: (_post, { day }) => toast.show(`Moved to ${dayTitle(day, "short")}`, "success"),
+    onSuccess: (_post, { to }) => toast.show(`Moved to ${momentLabel(to)}`, "success"),
     onSettled: () => queryClient.invalidateQueries({ queryKey: ["posts"] }),
   });
 
-  const onDropPost = (postId: string, day: DayKey) => {
-    const post = posts.data?.find((p) => p.id === postId);
-    if (!post || !post.scheduledFor || !canReschedule(post.status)) return;
-    if (dayKeyIn(post.scheduledFor, brand.timeZone) === day) return;
-    move.mutate({ post, day });
-  };
+  const entryById = useMemo(() => new Map(entries.map((e) => [e.post.id, e])), [entries]);
+  const tryMove = useCallback(
+    (postId: string, to: LocalTime) => {
+      const entry = entryById.get(postId);
+      if (!entry || !entry.movable || sameLocal(entry.local, to)) return false;
+      if (instantOf(to, zone).getTime() <= Date.now()) {
+        toast.show(`${momentLabel(to)} has passed: pick a later time`, "error");
+        return false;
+      }
+      move.mutate({ post: entry.post, to });
+      return true;
+    },
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- move.mutate is stable
+    [entryById, zone, toast],
+  );
 
-  const step = (direction: 1 | -1) => setAnchor(view === "month" ? addMonths(anchor, direction) : addDays(anchor, 7 * direction));
+  const dragging = useRef<string | null>(null);
+  // Handlers read the latest state through a ref, so they never change and the memoized cells and
+  // columns of untouched days do not render again when one post moves.
+  const latest = useRef({ entryById, pending, tryMove, navigate, setParam, brandId: brand.id, zone });
+  useLayoutEffect(() => {
+    latest.current = { entryById, pending, tryMove, navigate, setParam, brandId: brand.id, zone };
+  });
+  const handlers: ItemHandlers = useMemo(
+    () => ({
+      open: (postId) => latest.current.navigate(`/posts/${postId}`),
+      dragStart: (event, entry) => {
+        dragging.current = entry.post.id;
+        grabOffsetY = event.clientY - event.currentTarget.getBoundingClientRect().top;
+        if (!Number.isFinite(grabOffsetY) || grabOffsetY < 0) grabOffsetY = 0;
+        event.dataTransfer.setData(DRAG_TYPE, entry.post.id);
+        event.dataTransfer.effectAllowed = "move";
+        setPending(null);
+      },
+      dragEnd: () => {
+        dragging.current = null;
+      },
+      keyDown: (event: KeyboardEvent<HTMLElement>, entry) => {
+        if (!entry.movable) return;
+        const { entryById, pending, tryMove } = latest.current;
+        const steps: Record<string, number> = { ArrowUp: -STEP_MINUTES, ArrowDown: STEP_MINUTES, ArrowLeft: -MINUTES_PER_DAY, ArrowRight: MINUTES_PER_DAY };
+        const step = steps[event.key];
+        if (step !== undefined) {
+          event.preventDefault();
+          setPending((current) => {
+            const from = current?.post.id === entry.post.id ? current.to : (entryById.get(entry.post.id)?.local ?? entry.local);
+            return { post: entry.post, to: shiftLocal(from, event.shiftKey && Math.abs(step) === STEP_MINUTES ? step * 4 : step) };
+          });
+        } else if (event.key === "Enter" && pending?.post.id === entry.post.id) {
+          event.preventDefault();
+          tryMove(pending.post.id, pending.to);
+          setPending(null);
+        } else if (event.key === "Escape" && pending) {
+          event.preventDefault();
+          setPending(null);
+        }
+      },
+    }),
+    [],
+  );
+
+  // The moved item is drawn elsewhere (another cell or column): keep the keyboard on it.
+  const root = useRef<HTMLDivElement>(null);
+  const focusId = pending?.post.id ?? null;
+  useEffect(() => {
+    if (!focusId) return;
+    const item = root.current?.querySelector<HTMLElement>(`[data-post-id="${focusId}"]`);
+    if (item && document.activeElement !== item) item.focus();
+    item?.scrollIntoView({ block: "nearest" });
+  }, [focusId, pending]);
+
+  const targets: DropTargets = useMemo(
+    () => ({
+      onDropDay: (day, event) => {
+        const id = event.dataTransfer.getData(DRAG_TYPE) || dragging.current;
+        const entry = id ? latest.current.entryById.get(id) : undefined;
+        if (entry) latest.current.tryMove(entry.post.id, { day, minutes: entry.local.minutes });
+      },
+      onDropTime: (day, event, column) => {
+        const id = event.dataTransfer.getData(DRAG_TYPE) || dragging.current;
+        if (id) latest.current.tryMove(id, { day, minutes: dropMinutes(event, column) });
+      },
+      onSlot: (local) => {
+        const { navigate, brandId, zone } = latest.current;
+        navigate(`/compose?brandId=${encodeURIComponent(brandId)}&at=${encodeURIComponent(instantOf(local, zone).toISOString())}`);
+      },
+      onShowDay: (day) => latest.current.setParam({ view: "day", date: day }),
+    }),
+    [],
+  );
+
+  const step = (direction: 1 | -1) => {
+    const next = view === "week" ? addDays(anchor, 7 * direction) : view === "day" ? addDays(anchor, direction) : addMonths(anchor, direction);
+    setParam({ date: next });
+  };
+  const unit = view === "week" ? "week" : view === "day" ? "day" : "month";
   const title =
-    view === "month"
-      ? new Intl.DateTimeFormat(undefined, { month: "long", year: "numeric", timeZone: "UTC" }).format(new Date(`${anchor.slice(0, 7)}-15T12:00:00Z`))
-      : `Week of ${dayTitle(days[0]!, "short")}`;
+    view === "week"
+      ? `Week of ${dayTitle(days[0]!, "short")}`
+      : view === "day"
+        ? dayTitle(anchor)
+        : monthYear.format(noon(`${anchor.slice(0, 7)}-15`));
+  const total = visible.filter((e) => fetchDays.includes(e.local.day)).length;
+  const viewProps = { handlers, targets, accountOf, pendingId: pending?.post.id ?? null };
 
   return (
-    <div className="stack">
+    <div className="stack" ref={root}>
       <div className="row" style={{ justifyContent: "space-between" }}>
         <div className="row">
-          <Button size="sm" onClick={() => step(-1)} aria-label={view === "month" ? "Previous month" : "Previous week"}>
+          <Button size="sm" onClick={() => step(-1)} aria-label={`Previous ${unit}`}>
             ‹
           </Button>
-          <Button size="sm" onClick={() => setAnchor(today)}>
+          <Button size="sm" onClick={() => setParam({ date: null })}>
             Today
           </Button>
-          <Button size="sm" onClick={() => step(1)} aria-label={view === "month" ? "Next month" : "Next week"}>
+          <Button size="sm" onClick={() => step(1)} aria-label={`Next ${unit}`}>
             ›
           </Button>
           <h2 aria-live="polite">{title}</h2>
         </div>
         <div className="row" role="group" aria-label="View">
-          <Button size="sm" variant={view === "month" ? "primary" : "secondary"} aria-pressed={view === "month"} onClick={() => setView("month")}>
-            Month
-          </Button>
-          <Button size="sm" variant={view === "week" ? "primary" : "secondary"} aria-pressed={view === "week"} onClick={() => setView("week")}>
-            Week
-          </Button>
-        </div>
-      </div>
-      <p className="small muted">
-        Days in {brand.timeZone.replace(/_/g, " ")}. Drag a scheduled post to another day to move it (same time of day), or click it.
-      </p>
-      {posts.isError && <ErrorState error={posts.error} onRetry={() => void posts.refetch()} />}
-      <div className={`calendar${view === "week" ? " week" : ""}`} role="grid" aria-label={title} aria-busy={posts.isPending}>
-        <div role="row" style={{ display: "contents" }}>
-          {WEEKDAYS.map((weekday) => (
-            <div key={weekday} className="calendar-head" role="columnheader">
-              {weekday}
-            </div>
+          {VIEWS.map((v) => (
+            <Button key={v} size="sm" variant={view === v ? "primary" : "secondary"} aria-pressed={view === v} onClick={() => setParam({ view: v === "month" ? null : v })}>
+              {v[0]!.toUpperCase() + v.slice(1)}
+            </Button>
           ))}
         </div>
-        {Array.from({ length: days.length / 7 }, (_, week) => (
-          <div key={week} role="row" style={{ display: "contents" }}>
-            {days.slice(week * 7, week * 7 + 7).map((day) => (
-              <DayCell
-                key={day}
-                day={day}
-                label={dayLabel(day, view)}
-                posts={byDay.get(day) ?? []}
-                muted={view === "month" && !sameMonth(day, anchor)}
-                today={day === today}
-                timeZone={brand.timeZone}
-                onDropPost={onDropPost}
-                onOpen={setOpen}
-              />
-            ))}
-          </div>
-        ))}
       </div>
-      <Legend />
-      {posts.data?.length === 0 && (
-        <p className="muted">
-          Nothing planned in this period. <Link to="/compose">Write a post</Link> and schedule it — it shows up here.
+      <FilterBar brand={brand} filters={filters} setFilter={(name, value) => setParam({ [name]: value || null })} />
+      <p className="small muted">
+        Times in {zone.replace(/_/g, " ")}. {view === "week" || view === "day" ? "Click an empty slot to write a post for that time; drag" : "Drag"} a scheduled post to move it
+        {view === "month" ? " to another day (same time)" : " (15-minute steps)"}, or focus it and use the arrow keys (↑↓ 15 min, ←→ a day), then Enter. Click a post to open it.
+      </p>
+      {pending && (
+        <p className="alert alert-info small" role="status" data-testid="pending-move">
+          Move “{pending.post.content.slice(0, 40) || "(media)"}” to <strong>{momentLabel(pending.to)}</strong>: Enter to save, Esc to cancel.
         </p>
       )}
-      <PostDialog
-        post={open}
-        brand={brand}
-        onClose={() => setOpen(null)}
-        onMove={(post, day) => {
-          setOpen(null);
-          move.mutate({ post, day });
-        }}
-      />
+      {posts.isError && <ErrorState error={posts.error} onRetry={() => void posts.refetch()} />}
+      <div className="cal-view" aria-busy={posts.isPending} data-view={view} data-loaded={posts.isSuccess ? range.from : ""} data-count={total}>
+        {view === "month" && <MonthView days={days} anchor={anchor} today={today} byDay={byDay} {...viewProps} />}
+        {(view === "week" || view === "day") && <TimeGrid view={view} days={days} today={today} nowMinutes={now.minutes} byDay={byDay} {...viewProps} />}
+        {view === "list" && <ListView key={`${anchor.slice(0, 7)}${filterKey}`} days={fetchDays.filter((d) => sameMonth(d, anchor))} byDay={byDay} handlers={handlers} accountOf={accountOf} pendingId={viewProps.pendingId} />}
+      </div>
+      <Legend />
+      {posts.isSuccess && total === 0 && (
+        <p className="muted">
+          {filterKey === "undefined|undefined|undefined" ? "Nothing planned in this period." : "No post matches these filters in this period."}{" "}
+          <Link to={`/compose?brandId=${brand.id}`}>Write a post</Link> and schedule it — it shows up here.
+        </p>
+      )}
     </div>
   );
 }
@@ -306,7 +665,7 @@ export function CalendarPage() {
   const capabilities = useCapabilities();
   const { brand, isPending } = useSelectedBrand();
   return (
-    <div className="page" style={{ maxWidth: 1200 }}>
+    <div className="page" style={{ maxWidth: 1280 }}>
       <PageHeader title="Calendar" description="What goes out when, by status." actions={<BrandPicker />} />
       {capabilities.isPending || isPending ? (
         <LoadingRows rows={1} height={560} label="Loading calendar" />

@@ -1,7 +1,6 @@
-import { render, screen, within } from "@testing-library/react";
+import { screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { renderWithApp } from "../../test/render";
-import { PostChip } from "../calendar/CalendarPage";
 import { PostCard } from "./PostCard";
 import { awaitingPublish, type Post, type SocialPost } from "./postQueries";
 
@@ -91,14 +90,6 @@ describe("overdue posts", () => {
     expect(screen.getAllByText("Scheduled", { selector: ".badge" })).toHaveLength(2);
     expect(screen.queryByText("Overdue")).toBeNull();
     expect(screen.queryByTestId("overdue-note")).toBeNull();
-  });
-
-  it("colours the calendar chip and names the reason in its tooltip", () => {
-    render(<PostChip post={post({ overdue: RATE_LIMIT })} timeZone="Europe/Paris" onOpen={() => {}} />);
-    const chip = screen.getByRole("button");
-    expect(chip).toHaveClass("chip", "status-OVERDUE");
-    expect(chip).toHaveAccessibleName("15:00 Overdue: Launch day");
-    expect(chip.title).toContain(RATE_LIMIT.message);
   });
 
   it("keeps looking at posts that are due or about to be, and only those", () => {

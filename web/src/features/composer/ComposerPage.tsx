@@ -1,6 +1,6 @@
 import { useMutation, useQueries, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useReducer, useRef, useState } from "react";
-import { Link } from "react-router";
+import { Link, useSearchParams } from "react-router";
 import { api } from "../../api/client";
 import { useCapabilities } from "../../api/capabilities";
 import { NetworkError, unwrap } from "../../api/errors";
@@ -111,7 +111,10 @@ export function Composer({ brand, canUseAi, canUpload, canSuggest, post, onSaved
   const zone = post?.timeZone ?? brand.timeZone;
   const storageKey = draftKey(brand.id, post?.id);
   // What is saved in T21: the empty composer, or the stored post.
-  const initial = useMemo(() => (post ? stateFromPost(post, zone) : emptyComposer), [post?.id]); // eslint-disable-line react-hooks/exhaustive-deps
+  // A calendar slot opens a new post at its time: /compose?at=<ISO instant> (features/calendar).
+  const [params] = useSearchParams();
+  const at = post ? null : params.get("at");
+  const initial = useMemo(() => (post ? stateFromPost(post, zone) : at && !Number.isNaN(Date.parse(at)) ? { ...emptyComposer, scheduleLocal: localInputValue(at, zone) } : emptyComposer), [post?.id, at]); // eslint-disable-line react-hooks/exhaustive-deps
   const [restored, setRestored] = useState(() => {
     const saved = loadDraft(storageKey);
     return saved && !sameContent(saved.state, initial) ? saved : null;

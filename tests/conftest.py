@@ -37,18 +37,25 @@ PASSWORD = "correct horse battery"
 #   (FLUSHDB) and they all publish on the same live-event channel.
 # - "drills": the fault drills, each several processes of its own (API, workers, a Redis or a
 #   PostgreSQL it restarts): one at a time, so that no more than two such tests share two cores.
-# Groups are declared here by node id, not with `xdist_group` marks: xdist 3.8 applies those by
-# rewriting `item._nodeid`, which pytest 9.2 no longer reads, so the marks group nothing.
+# Groups are declared here, not with `xdist_group` marks: xdist 3.8 applies those by rewriting
+# `item._nodeid`, which pytest 9.2 no longer reads, so the marks group nothing. Entries are a test
+# file's name, optionally with `::test_name` (so that moving a file to another folder keeps it).
 XDIST_GROUPS = {
     "shared-redis": (
-        "tests/core/test_http_hygiene.py::test_limits_are_shared_through_redis_and_survive_its_loss",
-        "tests/scaleout/",
+        "test_http_hygiene.py::test_limits_are_shared_through_redis_and_survive_its_loss",
+        "test_scale_out.py",
     ),
-    "drills": ("tests/security/test_drills_quick.py", "tests/publishing/test_drills.py"),
+    "drills": ("test_drills_quick.py", "test_drills.py"),
 }
 # Under xdist, the other long tests start first (workers take tests in collection order), so that
-# none of them is left to run alone at the end.
-LONG_TESTS = ("tests/publishing/test_due_order.py", "tests/analytics/test_collection.py")
+# none of them is left to run alone at the end: those marked slow, and these files.
+LONG_TESTS = ("test_due_order.py", "test_collection.py")
+
+
+def _in_folderless(nodeid: str, entries: tuple[str, ...]) -> bool:
+    """Whether `nodeid`, read without its folders, starts with one of `entries`."""
+    path = nodeid.split("::", 1)[0]
+    return (path.rsplit("/", 1)[-1] + nodeid[len(path) :]).startswith(entries)
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
@@ -61,8 +68,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         """One work unit per test, except the groups above: one unit each, handed out first."""
 
         def _split_scope(self, nodeid: str) -> str:
-            for group, prefixes in XDIST_GROUPS.items():
-                if nodeid.startswith(prefixes):
+            for group, entries in XDIST_GROUPS.items():
+                if _in_folderless(nodeid, entries):
                     return group
             return nodeid
 
@@ -71,7 +78,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        items.sort(key=lambda it: not (it.get_closest_marker("slow") or it.nodeid.startswith(LONG_TESTS)))
+        items.sort(
+            key=lambda it: not (it.get_closest_marker("slow") or _in_folderless(it.nodeid, LONG_TESTS))
+        )
 
 
 @pytest.fixture(scope="session")

@@ -206,6 +206,14 @@ test("publish now from the post's page; it opens read-only with its link, then d
   await expect(page.getByRole("heading", { name: "Draft" })).toBeVisible();
   await expect(page.getByLabel("Post text")).toHaveValue("The year without a summer ⛈️");
   await screenshot(page, "post-duplicated-draft");
+
+  // The draft is completed and scheduled from its page.
+  await page.getByLabel(/Publish at/).fill(localAt(6, "10:15"));
+  await page.getByRole("button", { name: "Schedule", exact: true }).click();
+  await expect(page.locator(".toast").getByText(/^Scheduled for .*10:15/)).toBeVisible();
+  await expect(page.getByTestId("post-page")).toHaveAttribute("data-status", "SCHEDULED");
+  await expect(page.getByRole("heading", { name: "Edit post" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Save changes" })).toBeVisible();
 });
 
 test("a notification opens its post", async () => {

@@ -83,13 +83,13 @@ function useMediaPreviews(media: UploadedMedia[], dispatch: (action: { type: "hy
   }, [loadedKey]);
 }
 
-/** The accounts a post goes to: the ones it already has per network, else the network's first connected one. */
+/** The accounts a post goes to: the ones it already has per network; for a newly ticked network,
+ * its connected accounts (as POST /posts does with `platforms`). */
 function accountIdsFor(networks: Network[], accounts: Array<{ id: string; platform: string; status: string }>, post: Post | undefined): string[] {
   return networks.flatMap((network) => {
     const kept = post?.targets.filter((t) => t.platform === network).map((t) => t.socialAccountId) ?? [];
     if (kept.length) return kept;
-    const account = accounts.find((a) => a.platform === network && a.status === "CONNECTED");
-    return account ? [account.id] : [];
+    return accounts.filter((a) => a.platform === network && a.status === "CONNECTED").map((a) => a.id);
   });
 }
 

@@ -30,7 +30,7 @@ function usePostMetrics(post: Post, enabled: boolean) {
 }
 
 /** Duplicate, retry, retry anyway and cancel/delete: what can be done to the post as a whole. */
-function PostActions({ post }: { post: Post }) {
+export function PostActions({ post }: { post: Post }) {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const toast = useToast();

@@ -33,6 +33,8 @@ AUTH_PATHS = {
     "/api/v1/auth/password",
     "/api/v1/auth/password-reset",
     "/api/v1/auth/password-reset/confirm",
+    "/api/v1/auth/verify-email",
+    "/api/v1/auth/verify-email/resend",
     "/api/v1/invitations/accept",
 }
 EXEMPT_PREFIXES = ("/healthz", "/readyz", "/metrics", "/assets/", "/api/v1/webhooks/")

@@ -246,7 +246,11 @@ async def test_failed_refresh_disconnects_and_notifies(register, http, net_app, 
     assert shown["status"] == "DISCONNECTED"
     assert shown["lastError"]
     async with db.sessionmaker() as session:
-        emails = (await session.execute(select(EmailMessage))).scalars().all()
+        emails = (
+            (await session.execute(select(EmailMessage).where(EmailMessage.template != "verify_email")))
+            .scalars()
+            .all()
+        )
         notes = (await session.execute(select(Notification))).scalars().all()
     assert [(e.to_address, e.template) for e in emails] == [(owner.email, "account_disconnected")]
     assert [(str(n.user_id), n.kind) for n in notes] == [(owner.id, "account.disconnected")]
@@ -274,7 +278,9 @@ async def test_transient_refresh_failure_keeps_the_account(register, http, net_a
     shown = (await owner.get(f"/api/v1/social-accounts/{account_id}")).json()
     assert shown["lastError"] is None
     async with db.sessionmaker() as session:
-        assert (await session.execute(select(EmailMessage))).scalars().all() == []
+        assert (
+            await session.execute(select(EmailMessage).where(EmailMessage.template != "verify_email"))
+        ).scalars().all() == []
 
 
 async def test_instagram_long_lived_token_is_renewed_in_its_last_week(
@@ -333,7 +339,11 @@ async def test_linkedin_without_refresh_token_is_warned_once_then_expires(
     assert await warn_expiring_connections(res) == 1
     assert await warn_expiring_connections(res) == 0  # once
     async with db.sessionmaker() as session:
-        emails = (await session.execute(select(EmailMessage))).scalars().all()
+        emails = (
+            (await session.execute(select(EmailMessage).where(EmailMessage.template != "verify_email")))
+            .scalars()
+            .all()
+        )
         notes = (await session.execute(select(Notification))).scalars().all()
     assert [(e.to_address, e.template) for e in emails] == [(owner.email, "account_expiring")]
     assert "LinkedIn" in emails[0].subject

@@ -66,7 +66,10 @@ async def test_forgot_password_from_email_to_new_password(client, register, db, 
     async with db.engine.connect() as conn:
         stored = (
             await conn.execute(
-                text("SELECT token_hash, expires_at - created_at AS ttl, used_at FROM account_tokens")
+                text(
+                    "SELECT token_hash, expires_at - created_at AS ttl, used_at FROM account_tokens "
+                    "WHERE purpose = 'password_reset'"
+                )
             )
         ).one()
     assert stored.token_hash == sha256_hex(token) and token not in stored.token_hash
@@ -102,11 +105,11 @@ async def test_the_answer_is_the_same_whether_or_not_the_address_exists(
     assert (known.status_code, known.json()) == (unknown.status_code, unknown.json())
     assert known.status_code == 202 and "If an account uses this address" in known.json()["message"]
     # The requests did the same work: one job each, nothing looked up or written for either yet.
-    assert await count(db, "SELECT count(*) FROM account_tokens") == 0
-    assert await count(db, "SELECT count(*) FROM email_messages") == 0
+    assert await count(db, "SELECT count(*) FROM account_tokens WHERE purpose = 'password_reset'") == 0
+    assert await count(db, "SELECT count(*) FROM email_messages WHERE template = 'password_reset'") == 0
     assert sorted(await run_reset_jobs(db, settings)) == ["known@example.com", "nobody@example.com"]
     # Only the job knows: one email, to the account that exists.
-    assert await count(db, "SELECT count(*) FROM account_tokens") == 1
+    assert await count(db, "SELECT count(*) FROM account_tokens WHERE purpose = 'password_reset'") == 1
     assert len(await emails_to(db, "known@example.com", "password_reset")) == 1
     assert await emails_to(db, "nobody@example.com", "password_reset") == []
 

@@ -6,6 +6,7 @@ import { RedirectIfSignedIn, RequireAuth } from "./auth/RequireAuth";
 import { ToastProvider } from "./components/Toasts";
 import { LoginPage } from "./pages/auth/LoginPage";
 import { ForgotPasswordPage, ResetPasswordPage } from "./pages/auth/PasswordResetPages";
+import { VerifyEmailPage } from "./pages/auth/VerifyEmailPage";
 import { SignupPage } from "./pages/auth/SignupPage";
 import { LoadingRows } from "./components/States";
 import { createQueryClient } from "./queryClient";
@@ -87,6 +88,7 @@ function createRouter() {
         <Route path="/signup" element={<RedirectIfSignedIn><SignupPage /></RedirectIfSignedIn>} />
         <Route path="/forgot-password" element={<RedirectIfSignedIn><ForgotPasswordPage /></RedirectIfSignedIn>} />
         <Route path="/reset-password" element={<ResetPasswordPage />} />
+        <Route path="/verify-email" element={<VerifyEmailPage />} />
         <Route element={<SignedInApp />}>
           <Route index element={<HomePage />} />
           <Route path="compose" element={<ComposerPage />} />

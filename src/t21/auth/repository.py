@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.auth.models import AccountToken, ApiKey, RefreshToken
@@ -87,6 +87,14 @@ class AccountTokenRepository:
             select(AccountToken)
             .where(AccountToken.token_hash == sha256_hex(secret), AccountToken.purpose == purpose)
             .with_for_update()
+        )
+        return result.scalar_one_or_none()
+
+    async def latest_created_at(self, user_id: uuid.UUID, purpose: str) -> datetime | None:
+        result = await self.session.execute(
+            select(func.max(AccountToken.created_at)).where(
+                AccountToken.user_id == user_id, AccountToken.purpose == purpose
+            )
         )
         return result.scalar_one_or_none()
 

@@ -20,9 +20,11 @@ from t21.auth.schemas import (
     RefreshIn,
     RefreshOut,
     RegisterIn,
+    VerifyEmailIn,
 )
 from t21.auth.scopes import Scope
 from t21.auth.service import ApiKeyService, AuthService
+from t21.auth.verification import resend_verification, verify_email
 from t21.errors import ErrorResponse
 from t21.kit.deps import SessionDep, SettingsDep
 from t21.kit.routing import make_router
@@ -94,6 +96,36 @@ async def confirm_password_reset(
     refresh token revoked, live sockets closed)."""
     await confirm_reset(session, settings, body.token, body.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/verify-email",
+    response_model=UserOut,
+    responses={
+        400: {"model": ErrorResponse, "description": "Unknown token (invalid_verification_token)"},
+        410: {"model": ErrorResponse, "description": "verification_token_expired or verification_token_used"},
+    },
+)
+async def confirm_email(body: VerifyEmailIn, session: SessionDep) -> UserOut:
+    """Marks the address verified (the link from the sign-up email; no sign-in needed: it may be
+    opened on another device). Opening it again once verified answers the same."""
+    return UserOut.model_validate(await verify_email(session, body.token))
+
+
+@router.post(
+    "/verify-email/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
+    responses={
+        409: {"model": ErrorResponse, "description": "Already verified (email_already_verified)"},
+        429: {"model": ErrorResponse, "description": "Within the cool-down (verification_cooldown)"},
+    },
+)
+async def resend_verification_email(
+    session: SessionDep, settings: SettingsDep, principal: Principal = Depends(scoped(Scope.session))
+) -> Response:
+    await resend_verification(session, settings, principal.user)
+    return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
 @router.get("/me", response_model=UserOut)

@@ -76,6 +76,10 @@ class PasswordResetConfirmIn(StrictInput):
     _password = field_validator("password")(_check_password)
 
 
+class VerifyEmailIn(StrictInput):
+    token: str = Field(min_length=1, max_length=512)
+
+
 class TokensOut(Schema):
     access_token: str
     refresh_token: str

@@ -15,6 +15,7 @@ from t21.auth.passwords import hash_password, verify_password
 from t21.auth.repository import ApiKeyRepository, RefreshTokenRepository
 from t21.auth.schemas import ApiKeyCreate, RegisterIn, TokensOut
 from t21.auth.tokens import create_access_token
+from t21.auth.verification import send_verification
 from t21.config import Settings
 from t21.errors import Conflict, InvalidCredentials, NotFound, PaymentRequired, Unauthorized
 from t21.kit.clock import utcnow
@@ -57,6 +58,7 @@ class AuthService:
         except IntegrityError:
             # Two registrations raced past the check; the unique index decided.
             raise Conflict("An account with this email already exists", code="email_taken") from None
+        await send_verification(self.session, self.settings, user)
         tokens = await self._issue(user, family_id=uuid.uuid4(), user_agent=user_agent)
         return user, tokens
 

@@ -113,6 +113,17 @@ def render(template: str, **ctx: str) -> RenderedEmail:
             ],
             ("Choose a new password", ctx["url"]),
         ),
+        "verify_email": lambda: (
+            "Confirm your email address for T21",
+            [
+                f"Hi {ctx['name']},",
+                f"Confirm that {ctx['email']} is your address to connect accounts, publish and invite "
+                "your team.",
+                f"The link works once, within {ctx['hours']} hours. If you did not sign up for T21, ignore "
+                "this email.",
+            ],
+            ("Confirm my address", ctx["url"]),
+        ),
         "password_changed": lambda: (
             "Your T21 password was changed",
             [

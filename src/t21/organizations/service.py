@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from t21.auth.verification import ensure_email_verified
 from t21.cache import HotCache, invalidate_after_commit
 from t21.config import Settings
 from t21.enums import Role
@@ -94,6 +95,7 @@ class OrganizationService:
         ]
 
     async def invite(self, user: User, org_id: uuid.UUID, data: InvitationCreate) -> InvitationCreated:
+        await ensure_email_verified(self.session, self.settings, user.id)
         org, role = await require_membership(self.session, user.id, org_id, Role.admin)
         if not role.at_least(data.role):
             raise Forbidden("You cannot invite someone with a higher role than yours")

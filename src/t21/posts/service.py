@@ -17,6 +17,7 @@ import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.ai.models import AIGeneration
+from t21.auth.verification import ensure_email_verified
 from t21.brands.access import require_brand
 from t21.brands.models import Brand
 from t21.config import Settings
@@ -245,6 +246,8 @@ class PostService:
         brand, _ = await require_brand(self.session, user_id, data.brand_id, Role.editor)
         zone = data.time_zone or brand.time_zone
         scheduled_for = resolve_schedule(data.scheduled_for, zone)
+        if scheduled_for is not None:  # publishing waits for a verified address (when required)
+            await ensure_email_verified(self.session, self.settings, user_id)
         accounts = await self._target_accounts(
             brand, data.platforms, data.social_account_ids, require_any=scheduled_for is not None
         )
@@ -480,6 +483,7 @@ class PostService:
             new_schedule = None
         elif "scheduled_for" in fields and data.scheduled_for is not None:
             new_schedule = resolve_schedule(data.scheduled_for, post.time_zone or brand.time_zone)
+            await ensure_email_verified(self.session, self.settings, user.id)
 
         if "social_account_ids" in fields and data.social_account_ids is not None:
             targets = await self._replace_targets(post, brand, targets, data.social_account_ids)

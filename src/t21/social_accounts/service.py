@@ -28,6 +28,7 @@ from cryptography.fernet import InvalidToken
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from t21.auth.verification import ensure_email_verified
 from t21.brands.access import require_brand
 from t21.brands.models import Brand
 from t21.config import Settings
@@ -116,6 +117,7 @@ class SocialAccountService:
     # --- starting the flow -------------------------------------------------------------------
 
     async def start_connect(self, user: User, platform: Platform, brand_id: uuid.UUID) -> AuthorizationOut:
+        await ensure_email_verified(self.session, self.settings, user.id)
         brand, _ = await require_brand(self.session, user.id, brand_id, Role.admin)
         await self._ensure_brand_writable(brand)
         # Checked here so the person is not sent through the network's consent page for nothing;
@@ -125,6 +127,7 @@ class SocialAccountService:
         return await self._authorize(user, brand, platform, sandbox=sandbox, reconnect=None)
 
     async def start_reconnect(self, user: User, account_id: uuid.UUID) -> AuthorizationOut:
+        await ensure_email_verified(self.session, self.settings, user.id)
         account = await self._require_account(user, account_id, Role.admin)
         brand = await self.session.get(Brand, account.brand_id)
         assert brand is not None

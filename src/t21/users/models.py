@@ -38,3 +38,9 @@ class User(IdMixin, TimestampMixin, Base):
     )
     avatar_url: Mapped[str | None] = mapped_column(Text)
     last_login_at: Mapped[datetime | None] = mapped_column()
+    # When the person opened the verification link sent to `email` (None: not yet).
+    email_verified_at: Mapped[datetime | None] = mapped_column()
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None

@@ -12,6 +12,7 @@ from t21.kit.timezones import validate_time_zone
 class UserOut(Schema):
     id: uuid.UUID
     email: str
+    email_verified: bool
     name: str
     time_zone: str
     subscription_tier: str

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { NavLink, Outlet, useLocation } from "react-router";
 import { useAuth, useUser } from "../auth/AuthProvider";
+import { EmailVerificationBanner } from "../auth/EmailVerificationBanner";
 import { Button } from "../components/Button";
 import { LiveUpdates } from "../features/live/LiveUpdates";
 import { useNotifications } from "../features/notifications/NotificationsPage";
@@ -126,6 +127,7 @@ export function AppShell() {
         </div>
       </aside>
       <main id="main" className="main" tabIndex={-1}>
+        <EmailVerificationBanner />
         <Outlet />
       </main>
       <LiveUpdates />

@@ -208,7 +208,10 @@ export function Composer({ brand, canUseAi, canUpload, canSuggest, post, onSaved
         }),
       );
     },
-    onMutate: () => setWaitingForNetwork(null),
+    onMutate: (kind) => {
+      setWaitingForNetwork(null);
+      if (kind === "now" && navigator.onLine !== false) toast.show("Publishing now…");
+    },
     onSuccess: async (saved, kind) => {
       discardDraft(storageKey);
       setRestored(null);
@@ -225,12 +228,9 @@ export function Composer({ brand, canUseAi, canUpload, canSuggest, post, onSaved
       // (published within a second of "Publish now"), and the answer must not overwrite that.
       if (post) queryClient.setQueryData(postKey(post.id), saved);
       await queryClient.invalidateQueries({ queryKey: ["posts"] });
+      // "now" was told on the click (onMutate): the outcome's live toast can beat this answer.
       if (kind === "draft") toast.show(post && post.status !== "DRAFT" ? "Moved to drafts" : "Draft saved", "success");
-      // Already out (a live event said so first): the outcome toast has told it.
-      else if (kind === "now") {
-        if (saved.status === "SCHEDULED" || saved.status === "PUBLISHING") toast.show("Publishing now…");
-      }
-      else toast.show(`${post?.status === "SCHEDULED" ? "Rescheduled" : "Scheduled"} for ${formatDateTime(saved.scheduledFor ?? "", zone)} (${zone})`, "success");
+      else if (kind === "schedule") toast.show(`${post?.status === "SCHEDULED" ? "Rescheduled" : "Scheduled"} for ${formatDateTime(saved.scheduledFor ?? "", zone)} (${zone})`, "success");
       onSaved?.(saved);
     },
     onError: (error, kind) => {

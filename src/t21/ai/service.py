@@ -67,7 +67,7 @@ from t21.brands.access import require_brand
 from t21.config import Settings
 from t21.db.database import Database
 from t21.enums import Platform, Role
-from t21.errors import Forbidden, NotFound, QuotaExceeded, ServiceUnavailable, T21Error, ValidationFailed
+from t21.errors import NotFound, QuotaExceeded, ServiceUnavailable, T21Error, ValidationFailed
 from t21.integrations.openrouter import (
     AIModerationRefused,
     AIProviderError,
@@ -80,6 +80,7 @@ from t21.integrations.openrouter import (
 from t21.kit.clock import utcnow
 from t21.kit.pagination import decode_cursor, encode_cursor
 from t21.kit.timezones import month_start, next_month_start
+from t21.organizations.roles import Action, ensure_allowed
 from t21.quotas.service import AiAllowance, ai_allowance
 
 log = structlog.get_logger(__name__)
@@ -311,13 +312,12 @@ class AIService:
         self, user_id: uuid.UUID, brand_id: uuid.UUID, variants: int
     ) -> tuple[BrandForGeneration, AiAllowance]:
         # One statement: the brand, the caller's role on it and the payer's counters. The answers
-        # are `require_brand`'s: 404 without access, 403 below editor (viewers may read a brand
-        # but not spend its owner's credits).
+        # are `require_brand`'s: 404 without access, 403 below `use_ai`'s role (viewers may read a
+        # brand but not spend its owner's credits).
         brand = await brand_for_generation(self.db, user_id, brand_id)
         if brand is None or brand.role is None:
             raise NotFound("Brand not found", code="brand_not_found")
-        if not Role(brand.role).at_least(Role.editor):
-            raise Forbidden(f"This needs the {Role.editor.value} role or higher on the brand's team")
+        ensure_allowed(Role(brand.role), Action.use_ai)
         info = resolve_provider(self.settings)
         if not info.configured:
             raise AIUnavailable(info.message)
@@ -449,7 +449,7 @@ class AIService:
         self, user_id: uuid.UUID, brand_id: uuid.UUID | None, cursor: str | None, limit: int
     ) -> tuple[list[GenerationOut], str | None]:
         if brand_id is not None:
-            await require_brand(self.repo.session, user_id, brand_id)
+            await require_brand(self.repo.session, user_id, brand_id, Action.view_ai_history)
         after: tuple[datetime, uuid.UUID] | None = None
         if cursor:
             created_at, last_id = decode_cursor(cursor, (datetime, uuid.UUID))

@@ -28,14 +28,15 @@ from t21.billing.schemas import (
     UsageOut,
 )
 from t21.config import Settings
-from t21.enums import Role, SubscriptionStatus, Tier
-from t21.errors import Conflict, Forbidden, ServiceUnavailable, T21Error, ValidationFailed
+from t21.enums import SubscriptionStatus, Tier
+from t21.errors import Conflict, ServiceUnavailable, T21Error, ValidationFailed
 from t21.integrations.stripe import StripeGateway, StripeRequestError, StripeUnavailable
 from t21.kit.clock import utcnow
 from t21.kit.pagination import decode_cursor, encode_cursor
 from t21.kit.schemas import ListResponse
 from t21.kit.timezones import month_start
 from t21.organizations.access import require_membership
+from t21.organizations.roles import Action, ensure_allowed
 from t21.quotas.plans import PLANS
 from t21.quotas.service import PAST_DUE_GRACE, BillingOwner, owner_of_org, owner_of_user
 from t21.users.models import User
@@ -180,9 +181,14 @@ class BillingService:
         (they hit its limits); only the owner sees invoices and buys or changes plans."""
         if organization_id is None:
             return owner_of_user(user)
-        org, role = await require_membership(self.session, user.id, organization_id)
-        if manage and role is not Role.owner:
-            raise Forbidden("Only the organization's owner manages its billing", code="billing_owner_only")
+        org, role = await require_membership(self.session, user.id, organization_id, Action.view_plan)
+        if manage:
+            ensure_allowed(
+                role,
+                Action.manage_billing,
+                message="Only the organization's owner manages its billing",
+                code="billing_owner_only",
+            )
         return owner_of_org(org)
 
     def _price(self, tier: PaidTier, interval: str) -> str:

@@ -1,5 +1,5 @@
 """Resolving a brand for an action: 404 when the caller cannot see it, 403 when they can see it
-but their role is too low."""
+but their role is too low for the action (t21.organizations.roles.ROLE_MATRIX)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from t21.brands.models import Brand
 from t21.brands.repository import BrandRepository
 from t21.enums import Role
-from t21.errors import Forbidden, NotFound
+from t21.errors import NotFound
+from t21.organizations.roles import Action, ensure_allowed
 
 
 async def require_brand(
-    session: AsyncSession, user_id: uuid.UUID, brand_id: uuid.UUID, min_role: Role = Role.viewer
+    session: AsyncSession, user_id: uuid.UUID, brand_id: uuid.UUID, action: Action
 ) -> tuple[Brand, Role]:
     found = await BrandRepository(session).get_with_role(user_id, brand_id)
     if found is None:
         raise NotFound("Brand not found", code="brand_not_found")
     brand, role = found
-    if not role.at_least(min_role):
-        raise Forbidden(f"This needs the {min_role.value} role or higher on the brand's team")
+    ensure_allowed(role, action, on="brand")
     return brand, role

@@ -12,6 +12,7 @@ from t21.cache import HotCache, invalidate_after_commit
 from t21.config import Settings
 from t21.enums import Role
 from t21.organizations.access import require_membership
+from t21.organizations.roles import Action
 from t21.quotas.service import billing_owner_for_brand, ensure_below_limit, owner_of_org, owner_of_user
 from t21.users.models import User
 
@@ -35,10 +36,11 @@ class BrandService:
 
     async def create(self, user: User, data: BrandCreate) -> BrandOut:
         if data.organization_id is not None:
-            org, _ = await require_membership(self.session, user.id, data.organization_id, Role.admin)
+            org, role = await require_membership(
+                self.session, user.id, data.organization_id, Action.create_brands
+            )
             owner = owner_of_org(org)
             count = await self.brands.count_for_owner(user_id=None, organization_id=org.id)
-            role = Role.owner if org.owner_id == user.id else Role.admin
         else:
             owner = owner_of_user(user)
             count = await self.brands.count_for_owner(user_id=user.id, organization_id=None)
@@ -65,11 +67,11 @@ class BrandService:
         return [brand_out(brand, role) for brand, role in rows]
 
     async def get(self, user: User, brand_id: uuid.UUID) -> BrandOut:
-        brand, role = await require_brand(self.session, user.id, brand_id)
+        brand, role = await require_brand(self.session, user.id, brand_id, Action.view_brand)
         return brand_out(brand, role)
 
     async def update(self, user: User, brand_id: uuid.UUID, data: BrandUpdate) -> BrandOut:
-        brand, role = await require_brand(self.session, user.id, brand_id, Role.admin)
+        brand, role = await require_brand(self.session, user.id, brand_id, Action.edit_brand)
         await self._ensure_writable(brand)
         for field, value in data.model_dump(exclude_unset=True).items():
             if field == "website":
@@ -83,7 +85,7 @@ class BrandService:
         return brand_out(brand, role)
 
     async def delete(self, user: User, brand_id: uuid.UUID) -> None:
-        brand, _ = await require_brand(self.session, user.id, brand_id, Role.admin)
+        brand, _ = await require_brand(self.session, user.id, brand_id, Action.delete_brand)
         await self._changed(brand)
         await self.brands.delete(brand)
 

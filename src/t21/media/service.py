@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.brands.access import require_brand
 from t21.config import Settings
-from t21.enums import Role
 from t21.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from t21.kit.pagination import decode_cursor, encode_cursor
 from t21.kit.schemas import ListResponse
@@ -27,6 +26,7 @@ from t21.media.probe import PROBE_BYTES, image_size, sniff
 from t21.media.repository import MediaRepository
 from t21.media.schemas import MediaOut
 from t21.media.storage import LocalStorage, MediaStorage, signature_valid, storage_for
+from t21.organizations.roles import Action, ensure_allowed, min_role
 from t21.platforms.base import MediaFile
 from t21.users.models import User
 
@@ -151,7 +151,7 @@ class MediaService:
     async def upload(
         self, user: User, brand_id: uuid.UUID, source: BinaryIO, filename: str | None
     ) -> MediaOut:
-        await require_brand(self.session, user.id, brand_id, Role.editor)
+        await require_brand(self.session, user.id, brand_id, Action.upload_media)
         limit = self.settings.media_max_bytes
         inspected = await asyncio.to_thread(_inspect, source, limit)
         if inspected is None:
@@ -203,7 +203,7 @@ class MediaService:
 
         from t21.kit.netguard import check_url_shape, guarded_client
 
-        await require_brand(self.session, user.id, brand_id, Role.editor)
+        await require_brand(self.session, user.id, brand_id, Action.upload_media)
         check_url_shape(url)
         limit = self.settings.media_max_bytes
         # Spooled: small files stay in memory, large ones go to disk; never the whole body twice.
@@ -240,7 +240,7 @@ class MediaService:
         self, user: User, brand_id: uuid.UUID | None, cursor: str | None, limit: int
     ) -> ListResponse[MediaOut]:
         if brand_id is not None:
-            await require_brand(self.session, user.id, brand_id)
+            await require_brand(self.session, user.id, brand_id, Action.view_media)
         after = decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None
         rows = await self.repo.page(user.id, brand_id=brand_id, after=after, limit=limit + 1)
         next_cursor = None
@@ -262,9 +262,13 @@ class MediaService:
         """Deletes the row; returns the removal of the bytes, to run once the deletion committed
         (removing them first would break the asset if the transaction rolled back)."""
         asset = await self._visible(user, media_id)
-        _, role = await require_brand(self.session, user.id, asset.brand_id)
-        if not role.at_least(Role.editor):
-            raise Forbidden("Deleting media needs the editor role or higher on the brand's team")
+        _, role = await require_brand(self.session, user.id, asset.brand_id, Action.view_media)
+        needed = min_role(Action.delete_media).value
+        ensure_allowed(
+            role,
+            Action.delete_media,
+            message=f"Deleting media needs the {needed} role or higher on the brand's team",
+        )
         post_id = await self.repo.used_by_pending_post(asset)
         if post_id is not None:
             raise Conflict(

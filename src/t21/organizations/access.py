@@ -6,14 +6,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.enums import Role
-from t21.errors import Forbidden, NotFound
+from t21.errors import NotFound
 from t21.organizations.models import Organization, TeamMember
+from t21.organizations.roles import Action, ensure_allowed
 
 
 async def require_membership(
-    session: AsyncSession, user_id: uuid.UUID, organization_id: uuid.UUID, min_role: Role = Role.viewer
+    session: AsyncSession, user_id: uuid.UUID, organization_id: uuid.UUID, action: Action
 ) -> tuple[Organization, Role]:
-    """404 for non-members (no existence leak), 403 for members whose role is too low."""
+    """404 for non-members (no existence leak), 403 for members whose role is too low for
+    `action` (t21.organizations.roles.ROLE_MATRIX)."""
     row = (
         await session.execute(
             select(Organization, TeamMember.role)
@@ -25,6 +27,5 @@ async def require_membership(
         raise NotFound("Organization not found", code="organization_not_found")
     org, role_value = row
     role = Role(role_value)
-    if not role.at_least(min_role):
-        raise Forbidden(f"This needs the {min_role.value} role or higher in the organization")
+    ensure_allowed(role, action, on="organization")
     return org, role

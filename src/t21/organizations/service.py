@@ -20,6 +20,7 @@ from t21.notifications.emails import queue_email
 from t21.organizations.access import require_membership
 from t21.organizations.models import Invitation, Organization, TeamMember
 from t21.organizations.repository import OrganizationRepository
+from t21.organizations.roles import Action
 from t21.organizations.schemas import (
     InvitationCreate,
     InvitationCreated,
@@ -73,22 +74,22 @@ class OrganizationService:
         return [org_out(org, role) for org, role in await self.orgs.list_for_user(user.id)]
 
     async def get(self, user: User, org_id: uuid.UUID) -> OrganizationOut:
-        org, role = await require_membership(self.session, user.id, org_id)
+        org, role = await require_membership(self.session, user.id, org_id, Action.view_organization)
         return org_out(org, role.value)
 
     async def rename(self, user: User, org_id: uuid.UUID, name: str) -> OrganizationOut:
-        org, role = await require_membership(self.session, user.id, org_id, Role.admin)
+        org, role = await require_membership(self.session, user.id, org_id, Action.edit_organization)
         org.name = name
         await self.session.flush()
         return org_out(org, role.value)
 
     async def delete(self, user: User, org_id: uuid.UUID) -> None:
-        org, _ = await require_membership(self.session, user.id, org_id, Role.owner)
+        org, _ = await require_membership(self.session, user.id, org_id, Action.delete_organization)
         await self._brand_lists_changed([member.user_id for member, _ in await self.orgs.members(org.id)])
         await self.session.delete(org)
 
     async def members(self, user: User, org_id: uuid.UUID) -> list[MemberOut]:
-        await require_membership(self.session, user.id, org_id)
+        await require_membership(self.session, user.id, org_id, Action.view_organization)
         return [
             MemberOut(user_id=u.id, email=u.email, name=u.name, role=m.role, joined_at=m.created_at)
             for m, u in await self.orgs.members(org_id)
@@ -96,7 +97,7 @@ class OrganizationService:
 
     async def invite(self, user: User, org_id: uuid.UUID, data: InvitationCreate) -> InvitationCreated:
         await ensure_email_verified(self.session, self.settings, user.id)
-        org, role = await require_membership(self.session, user.id, org_id, Role.admin)
+        org, role = await require_membership(self.session, user.id, org_id, Action.invite_members)
         if not role.at_least(data.role):
             raise Forbidden("You cannot invite someone with a higher role than yours")
         email = normalise_email(str(data.email))
@@ -135,11 +136,11 @@ class OrganizationService:
         )
 
     async def invitations(self, user: User, org_id: uuid.UUID) -> list[InvitationOut]:
-        await require_membership(self.session, user.id, org_id, Role.admin)
+        await require_membership(self.session, user.id, org_id, Action.invite_members)
         return [InvitationOut.model_validate(i) for i in await self.orgs.invitations(org_id)]
 
     async def revoke_invitation(self, user: User, org_id: uuid.UUID, invitation_id: uuid.UUID) -> None:
-        await require_membership(self.session, user.id, org_id, Role.admin)
+        await require_membership(self.session, user.id, org_id, Action.invite_members)
         invitation = await self.session.get(Invitation, invitation_id)
         if invitation is None or invitation.organization_id != org_id:
             raise NotFound("Invitation not found")
@@ -175,7 +176,7 @@ class OrganizationService:
     async def change_role(
         self, user: User, org_id: uuid.UUID, member_id: uuid.UUID, new_role: Role
     ) -> MemberOut:
-        _, actor_role = await require_membership(self.session, user.id, org_id, Role.admin)
+        _, actor_role = await require_membership(self.session, user.id, org_id, Action.change_member_roles)
         member = await self.orgs.member(org_id, member_id)
         if member is None:
             raise NotFound("Member not found")
@@ -199,8 +200,8 @@ class OrganizationService:
 
     async def remove_member(self, user: User, org_id: uuid.UUID, member_id: uuid.UUID) -> None:
         # Anyone may leave; removing someone else needs admin.
-        min_role = Role.viewer if member_id == user.id else Role.admin
-        await require_membership(self.session, user.id, org_id, min_role)
+        action = Action.leave_organization if member_id == user.id else Action.remove_members
+        await require_membership(self.session, user.id, org_id, action)
         member = await self.orgs.member(org_id, member_id)
         if member is None:
             raise NotFound("Member not found")

@@ -23,13 +23,14 @@ from t21.brands.models import Brand
 from t21.config import Settings
 from t21.db.base import new_id
 from t21.db.locking import allow_replay
-from t21.enums import Platform, PostStatus, Role, SocialAccountStatus, SocialPostStatus
+from t21.enums import Platform, PostStatus, SocialAccountStatus, SocialPostStatus
 from t21.errors import Conflict, NotFound, ValidationFailed
 from t21.jobs.app import raw_connection
 from t21.kit.clock import utcnow
 from t21.kit.pagination import decode_cursor, encode_cursor
 from t21.kit.schemas import ListResponse
 from t21.kit.timezones import local_to_utc
+from t21.organizations.roles import Action
 from t21.platforms.validation import validate_content
 from t21.posts.models import IdempotencyRecord, Post, SocialPost
 from t21.posts.per_network import content_for, media_for, thread_for
@@ -243,7 +244,8 @@ class PostService:
         return 201, body
 
     async def _create(self, user_id: uuid.UUID, data: PostCreate) -> PostOut:
-        brand, _ = await require_brand(self.session, user_id, data.brand_id, Role.editor)
+        action = Action.write_posts if data.scheduled_for is None else Action.publish_posts
+        brand, _ = await require_brand(self.session, user_id, data.brand_id, action)
         zone = data.time_zone or brand.time_zone
         scheduled_for = resolve_schedule(data.scheduled_for, zone)
         if scheduled_for is not None:  # publishing waits for a verified address (when required)
@@ -443,7 +445,9 @@ class PostService:
             raise NotFound("Post not found", code="post_not_found")
         return post
 
-    async def _writable(self, user: User, post_id: uuid.UUID) -> tuple[Post, Brand, list[SocialPost]]:
+    async def _writable(
+        self, user: User, post_id: uuid.UUID, action: Action
+    ) -> tuple[Post, Brand, list[SocialPost]]:
         """The post and its targets, locked in the documented order (db/locking.py): the post,
         its targets' publish jobs, then its targets by id. The engine claims a target under the
         target's row lock, so an edit and a publish cannot both win."""
@@ -451,7 +455,7 @@ class PostService:
         # session: if it loses a deadlock to the worker, the request may be run again whole.
         allow_replay(self.session)
         post = await self._visible(user, post_id, for_update=True)
-        brand, _ = await require_brand(self.session, user.id, post.brand_id, Role.editor)
+        brand, _ = await require_brand(self.session, user.id, post.brand_id, action)
         await self.posts.lock_publish_jobs(post.id)
         targets = await self.posts.targets(post.id, for_update=True)
         return post, brand, targets
@@ -459,7 +463,9 @@ class PostService:
     # ---- change ---------------------------------------------------------------------------
 
     async def update(self, user: User, post_id: uuid.UUID, data: PostUpdate) -> PostOut:
-        post, brand, targets = await self._writable(user, post_id)
+        scheduling = "scheduled_for" in data.model_fields_set and data.scheduled_for is not None
+        action = Action.publish_posts if scheduling else Action.write_posts
+        post, brand, targets = await self._writable(user, post_id, action)
         if post.status not in EDITABLE or any(t.status not in NOT_STARTED for t in targets):
             raise Conflict(
                 f"This post is {post.status.lower().replace('_', ' ')} and can no longer be edited",
@@ -556,7 +562,7 @@ class PostService:
     async def cancel_or_delete(self, user: User, post_id: uuid.UUID) -> PostOut | None:
         """Scheduled → CANCELLED (kept, quota given back). Draft, cancelled or failed → deleted.
         Anything published or publishing cannot be undone here."""
-        post, brand, targets = await self._writable(user, post_id)
+        post, brand, targets = await self._writable(user, post_id, Action.write_posts)
         if any(t.status not in NOT_STARTED | {SocialPostStatus.FAILED.value} for t in targets):
             raise Conflict(
                 "Published or publishing posts cannot be cancelled",
@@ -575,7 +581,7 @@ class PostService:
 
     async def duplicate(self, user: User, post_id: uuid.UUID) -> PostOut:
         source = await self._visible(user, post_id)
-        brand, _ = await require_brand(self.session, user.id, source.brand_id, Role.editor)
+        brand, _ = await require_brand(self.session, user.id, source.brand_id, Action.write_posts)
         copy = Post(
             brand_id=brand.id,
             user_id=user.id,
@@ -602,7 +608,7 @@ class PostService:
         return await self.update(user, post.id, PostUpdate(scheduled_for="now"))
 
     async def retry(self, user: User, post_id: uuid.UUID, data: RetryRequest) -> PostOut:
-        post, _, targets = await self._writable(user, post_id)
+        post, _, targets = await self._writable(user, post_id, Action.publish_posts)
         retryable = {SocialPostStatus.FAILED.value}
         if data.include_unknown:
             retryable.add(SocialPostStatus.UNKNOWN.value)
@@ -656,7 +662,7 @@ class PostService:
                     code="brand_required",
                     details=[{"field": "body.brandId", "message": "required with mediaIds"}],
                 )
-            await require_brand(self.session, user_id, data.brand_id, Role.viewer)
+            await require_brand(self.session, user_id, data.brand_id, Action.view_media)
             media += await self._media_kinds(data.brand_id, [str(m) for m in data.media_ids])
         overrides = _overrides_json(data.overrides)
         results: dict[str, PlatformValidation] = {}

@@ -33,11 +33,12 @@ from t21.brands.access import require_brand
 from t21.brands.models import Brand
 from t21.config import Settings
 from t21.db.session import transaction
-from t21.enums import Platform, Role, SocialAccountStatus, network_name
+from t21.enums import Platform, SocialAccountStatus, network_name
 from t21.errors import NotFound, T21Error, ValidationFailed
 from t21.kit.clock import utcnow
 from t21.kit.crypto import random_token, sha256_hex
 from t21.kit.pagination import decode_cursor, encode_cursor
+from t21.organizations.roles import Action
 from t21.platforms.base import AccountProfile, ErrorKind, PlatformError, TokenSet
 from t21.platforms.registry import PlatformNotConfiguredError, connector_config, pkce_pair
 from t21.quotas.readonly import ensure_brand_within_plan
@@ -118,7 +119,7 @@ class SocialAccountService:
 
     async def start_connect(self, user: User, platform: Platform, brand_id: uuid.UUID) -> AuthorizationOut:
         await ensure_email_verified(self.session, self.settings, user.id)
-        brand, _ = await require_brand(self.session, user.id, brand_id, Role.admin)
+        brand, _ = await require_brand(self.session, user.id, brand_id, Action.connect_social_accounts)
         await self._ensure_brand_writable(brand)
         # Checked here so the person is not sent through the network's consent page for nothing;
         # the callback checks again under a lock (this answer may be old by then).
@@ -128,7 +129,7 @@ class SocialAccountService:
 
     async def start_reconnect(self, user: User, account_id: uuid.UUID) -> AuthorizationOut:
         await ensure_email_verified(self.session, self.settings, user.id)
-        account = await self._require_account(user, account_id, Role.admin)
+        account = await self._require_account(user, account_id, Action.connect_social_accounts)
         brand = await self.session.get(Brand, account.brand_id)
         assert brand is not None
         await self._ensure_brand_writable(brand)
@@ -228,7 +229,9 @@ class SocialAccountService:
             )
         try:
             # Rights may have changed in the minutes the person spent at the network.
-            brand, _ = await require_brand(self.session, user.id, row.brand_id, Role.admin)
+            brand, _ = await require_brand(
+                self.session, user.id, row.brand_id, Action.connect_social_accounts
+            )
         except T21Error as exc:
             raise ConnectFlowError(exc.message, code=exc.code, status_code=exc.status_code) from exc
 
@@ -387,21 +390,21 @@ class SocialAccountService:
 
     # --- reading -------------------------------------------------------------------------------
 
-    async def _require_account(self, user: User, account_id: uuid.UUID, min_role: Role) -> SocialAccount:
+    async def _require_account(self, user: User, account_id: uuid.UUID, action: Action) -> SocialAccount:
         account = await self.accounts.get_visible(user.id, account_id)
         if account is None:
             raise NotFound("Social account not found", code="social_account_not_found")
-        await require_brand(self.session, user.id, account.brand_id, min_role)
+        await require_brand(self.session, user.id, account.brand_id, action)
         return account
 
     async def get(self, user: User, account_id: uuid.UUID) -> SocialAccountOut:
-        return account_out(await self._require_account(user, account_id, Role.viewer))
+        return account_out(await self._require_account(user, account_id, Action.view_social_accounts))
 
     async def list(
         self, user: User, *, brand_id: uuid.UUID | None, cursor: str | None, limit: int
     ) -> tuple[list[SocialAccountOut], str | None]:
         if brand_id is not None:
-            await require_brand(self.session, user.id, brand_id, Role.viewer)
+            await require_brand(self.session, user.id, brand_id, Action.view_social_accounts)
         after: tuple[datetime, uuid.UUID] | None = None
         if cursor:
             created_at, last_id = decode_cursor(cursor, (datetime, uuid.UUID))
@@ -419,7 +422,7 @@ class SocialAccountService:
         exist is kept as DISCONNECTED with no tokens, because deleting it would delete those
         posts' per-network history (published ids, metrics); it no longer counts against the
         plan. An account without posts is deleted."""
-        account = await self._require_account(user, account_id, Role.admin)
+        account = await self._require_account(user, account_id, Action.disconnect_social_accounts)
         try:
             access_token: str | None = read_tokens(self.settings, account).access_token
         except (PlatformError, ValueError):

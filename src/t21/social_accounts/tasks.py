@@ -14,10 +14,11 @@ import structlog
 
 from t21.brands.models import Brand
 from t21.db.session import transaction
-from t21.enums import Platform, Role, SocialAccountStatus
+from t21.enums import Platform, SocialAccountStatus
 from t21.jobs.app import app
 from t21.jobs.context import JobResources, resources
 from t21.kit.clock import utcnow
+from t21.organizations.roles import Action, min_role
 from t21.platforms.base import ErrorKind, PlatformError
 from t21.social_accounts.models import SocialAccount
 from t21.social_accounts.repository import OAuthStateRepository, SocialAccountRepository
@@ -126,7 +127,7 @@ async def warn_expiring_connections(res: JobResources, *, now: datetime | None =
             expires = account.token_expires_at.strftime("%d %B %Y")
             await notify(
                 session,
-                await brand_audience(session, brand, Role.admin),
+                await brand_audience(session, brand, min_role(Action.connect_social_accounts)),
                 kind="account.expiring",
                 title=f"Reconnect {name} on {network} before {expires}",
                 body=f"{network} connections last 60 days; this one ends on {expires}.",

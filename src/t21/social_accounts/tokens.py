@@ -7,8 +7,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.config import Settings
-from t21.enums import Platform, Role, SocialAccountStatus, network_name
+from t21.enums import Platform, SocialAccountStatus, network_name
 from t21.kit.crypto import TokenVault
+from t21.organizations.roles import Action, min_role
 from t21.platforms.base import Connector, ErrorKind, PlatformError, TokenSet
 from t21.platforms.registry import build_connector
 from t21.social_accounts.models import SocialAccount
@@ -125,7 +126,8 @@ async def mark_disconnected(
     name = account.username or account.display_name or account.platform_user_id
     await notify(
         session,
-        await brand_audience(session, brand, Role.admin),
+        # Told by whoever may reconnect it.
+        await brand_audience(session, brand, min_role(Action.connect_social_accounts)),
         kind="account.disconnected",
         title=f"Reconnect {name} on {network_name(account.platform)}",
         body=reason,

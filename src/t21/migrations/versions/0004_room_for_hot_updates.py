@@ -28,12 +28,16 @@ TABLES = ("posts", "publish_attempts", "email_messages")
 def upgrade() -> None:
     for table in TABLES:
         op.execute(f"ALTER TABLE {table} SET (fillfactor = 80)")
-    op.create_index(
-        "ix_email_messages_pending",
-        "email_messages",
-        ["to_address", "created_at"],
-        postgresql_where="status = 'PENDING'",
-    )
+    # CONCURRENTLY: the emails table keeps taking writes while the index is built.
+    with op.get_context().autocommit_block():
+        op.create_index(
+            "ix_email_messages_pending",
+            "email_messages",
+            ["to_address", "created_at"],
+            postgresql_where="status = 'PENDING'",
+            postgresql_concurrently=True,
+            if_not_exists=True,
+        )
 
 
 def downgrade() -> None:

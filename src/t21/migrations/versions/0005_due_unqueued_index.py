@@ -19,12 +19,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index(
-        "ix_social_posts_due_unqueued",
-        "social_posts",
-        ["scheduled_for"],
-        postgresql_where="status = 'SCHEDULED' AND job_id IS NULL",
-    )
+    # CONCURRENTLY: publishing keeps writing targets while the index is built.
+    with op.get_context().autocommit_block():
+        op.create_index(
+            "ix_social_posts_due_unqueued",
+            "social_posts",
+            ["scheduled_for"],
+            postgresql_where="status = 'SCHEDULED' AND job_id IS NULL",
+            postgresql_concurrently=True,
+            if_not_exists=True,
+        )
 
 
 def downgrade() -> None:

@@ -26,16 +26,27 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("social_posts", sa.Column("notified_status", sa.String(length=16), nullable=True))
     op.add_column("social_posts", sa.Column("notified_at", sa.DateTime(timezone=True), nullable=True))
-    op.execute(
-        """
-        UPDATE social_posts sp
-           SET notified_status = sp.status, notified_at = now()
-          FROM posts p
-         WHERE p.id = sp.post_id
-           AND sp.status IN ('PUBLISHED', 'FAILED', 'UNKNOWN')
-           AND p.status IN ('PUBLISHED', 'PARTIALLY_PUBLISHED', 'FAILED')
-        """
-    )
+    # In batches, each committed on its own: a table of millions of targets is never locked
+    # row by row for the whole backfill (publishing keeps updating targets meanwhile).
+    with op.get_context().autocommit_block():
+        while True:
+            done = op.get_bind().execute(
+                sa.text(
+                    """
+                    UPDATE social_posts sp
+                       SET notified_status = sp.status, notified_at = now()
+                     WHERE sp.id IN (
+                        SELECT s.id FROM social_posts s JOIN posts p ON p.id = s.post_id
+                         WHERE s.notified_status IS NULL
+                           AND s.status IN ('PUBLISHED', 'FAILED', 'UNKNOWN')
+                           AND p.status IN ('PUBLISHED', 'PARTIALLY_PUBLISHED', 'FAILED')
+                         LIMIT 5000
+                           FOR UPDATE OF s)
+                    """
+                )
+            )
+            if done.rowcount == 0:
+                break
 
 
 def downgrade() -> None:

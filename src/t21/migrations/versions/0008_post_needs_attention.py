@@ -23,7 +23,11 @@ NEW = OLD.replace("'FAILED', ", "'FAILED', 'NEEDS_ATTENTION', ")
 
 def upgrade() -> None:
     op.drop_constraint(op.f("ck_posts_status"), "posts", type_="check")
-    op.create_check_constraint(op.f("ck_posts_status"), "posts", f"status IN ({NEW})")
+    # NOT VALID, then VALIDATE: the check of existing rows runs under a lock that lets writes on.
+    op.create_check_constraint(
+        op.f("ck_posts_status"), "posts", f"status IN ({NEW})", postgresql_not_valid=True
+    )
+    op.execute("ALTER TABLE posts VALIDATE CONSTRAINT ck_posts_status")
     # Posts that already rolled up to FAILED with an unknown target.
     op.execute(
         "UPDATE posts p SET status = 'NEEDS_ATTENTION' WHERE p.status = 'FAILED' "

@@ -119,7 +119,10 @@ export function Composer({ brand, canUseAi, canUpload, canSuggest, post, onSaved
     const saved = loadDraft(storageKey);
     return saved && !sameContent(saved.state, initial) ? saved : null;
   });
-  const [state, dispatch] = useReducer(composerReducer, undefined, () => restored?.state ?? initial);
+  // A restored copy keeps its text; a time asked for in the address (a calendar slot) wins.
+  const [state, dispatch] = useReducer(composerReducer, undefined, () =>
+    restored ? { ...restored.state, scheduleLocal: initial.scheduleLocal || restored.state.scheduleLocal } : initial,
+  );
   const baseline = useRef<ComposerState>(initial);
   const [tab, setTab] = useState<EditorTab>("all");
   const accounts = useSocialAccounts(brand.id);

@@ -162,6 +162,15 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("backup_cron")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        from croniter import croniter
+
+        if value is not None and not croniter.is_valid(value):
+            raise ValueError(f"T21_BACKUP_CRON is not a cron expression: {value!r}")
+        return value
+
     @property
     def backup_dir_path(self) -> Path:
         return self.backup_dir or self.data_dir / "backups"

@@ -21,6 +21,7 @@ TASK_MODULES = [
     "t21.jobs.maintenance",
     "t21.social_accounts.tasks",
     "t21.analytics.tasks",
+    "t21.ops.tasks",
     "t21.auth.tasks",
 ]
 

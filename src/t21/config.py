@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     web_dist_dir: Path | None = None
     # Where `t21 backup` writes its archives by default (and `t21 doctor` looks for the last one).
     backup_dir: Path | None = None
+    # A cron expression (UTC) for scheduled backups, e.g. "0 3 * * *"; unset: none.
+    backup_cron: str | None = None
+    backup_keep: int = Field(default=7, ge=1)
     log_level: str = "INFO"
     log_json: bool = False
 

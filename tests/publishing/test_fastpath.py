@@ -1,4 +1,4 @@
-"""The engine's hot path (publishing/fastpath.py): one account's due posts drained by the job that
+"""The engine's hot path (publishing/drain.py): one account's due posts drained by the job that
 holds the account's lock, never two in flight, in schedule order; a drained post that must wait
 keeps its place; the author's emails are sent by one coalesced job, each email once."""
 
@@ -70,7 +70,7 @@ async def test_one_accounts_due_posts_go_out_one_at_a_time_in_order(
     assert sorted(o for o, _ in attempts) == ["published"] * 5 and all(w for _, w in attempts)
     assert (jobs, live) == (0, 0)  # the drained posts' jobs are gone, none left dangling
     # Each claim is recorded after the previous outcome, and the drain sends a post's claim in
-    # the same transaction as the previous post's outcome (fastpath.NextClaim): same instant.
+    # the same transaction as the previous post's outcome (snapshot.NextClaim): same instant.
     assert all(after[0] >= before[1] for before, after in itertools.pairwise(spans))
     assert any(after[0] == before[1] for before, after in itertools.pairwise(spans)), spans
 

@@ -200,7 +200,7 @@ async def test_a_post_is_not_published_before_its_time_even_when_its_job_runs_ea
     register, http, worker, fresh_networks
 ) -> None:
     from t21.jobs.context import resources
-    from t21.publishing.engine import publish_social_post
+    from t21.publishing.drain import publish_social_post
 
     alice, brand = await setup(register, http, "x")
     when = datetime.now(UTC) + timedelta(seconds=0.8)

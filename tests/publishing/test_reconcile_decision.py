@@ -24,8 +24,10 @@ from hypothesis import strategies as st
 from t21.enums import Platform
 from t21.platforms import x as x_platform
 from t21.platforms.base import ErrorKind, PlatformError, RecentPost
-from t21.publishing import engine
-from t21.publishing.engine import Reconciled, Snapshot
+from t21.publishing import reconcile
+from t21.publishing.outcome import _cannot_tell
+from t21.publishing.reconcile import Reconciled
+from t21.publishing.snapshot import Snapshot
 
 # --- texts ----------------------------------------------------------------------------------------
 
@@ -115,7 +117,7 @@ def canonical(tokens: list[tuple[str, bool]], *, links_known: bool) -> str:
             out.append(re.sub(r"^https?://", "", token) if links_known else "<link>")
         else:
             out.append(token)
-    return engine._normalise("".join(out))
+    return reconcile._normalise("".join(out))
 
 
 @settings(max_examples=400, deadline=None)
@@ -124,9 +126,9 @@ def test_text_as_x_returns_it_matches_the_stored_post_and_never_another(
     sent: list[tuple[str, bool]], other: list[tuple[str, bool]], entities: bool, seed: int
 ) -> None:
     seen = x_platform.readable_text(as_x_returns_it(sent, seed, entities=entities))
-    assert engine._same_text(joined(sent), seen), (joined(sent), seen)
+    assert reconcile._same_text(joined(sent), seen), (joined(sent), seen)
     if canonical(other, links_known=entities) != canonical(sent, links_known=entities):
-        assert not engine._same_text(joined(other), seen), (joined(other), seen)
+        assert not reconcile._same_text(joined(other), seen), (joined(other), seen)
 
 
 @settings(max_examples=200, deadline=None)
@@ -141,10 +143,10 @@ def test_reconciliation_picks_exactly_the_stored_post(
         post_of(as_x_returns_it(tokens, 1000 + index, entities=entities))
         for index, tokens in enumerate(texts)
     ]
-    found = run(engine._reconcile(FakeConnector([recent]), snapshot(joined(mine))))  # type: ignore[arg-type]
+    found = run(reconcile.reconcile(FakeConnector([recent]), snapshot(joined(mine))))  # type: ignore[arg-type]
     assert found == Reconciled([str(1000 + texts.index(mine))], complete=True)
     others = [p for p in recent if p.platform_post_id != str(1000 + texts.index(mine))]
-    absent = run(engine._reconcile(FakeConnector([others]), snapshot(joined(mine))))  # type: ignore[arg-type]
+    absent = run(reconcile.reconcile(FakeConnector([others]), snapshot(joined(mine))))  # type: ignore[arg-type]
     assert absent == Reconciled([], complete=False)
 
 
@@ -267,19 +269,19 @@ class Decision:
 def expected(outcomes: list[str], *, settled: bool) -> Decision:
     """The model: conclusive answers decide; passing failures are read again (a 429 only if its
     wait is short), at most RECONCILE_MAX_READS reads; anything else cannot tell."""
-    for reads, outcome in enumerate(outcomes[: engine.RECONCILE_MAX_READS], start=1):
+    for reads, outcome in enumerate(outcomes[: reconcile.RECONCILE_MAX_READS], start=1):
         if outcome == "found":
             return Decision("published", reads)
         if outcome == "absent":
             return Decision("send again" if settled else "read again later", reads)
-        if outcome in ("403", "429 long") or reads == engine.RECONCILE_MAX_READS:
+        if outcome in ("403", "429 long") or reads == reconcile.RECONCILE_MAX_READS:
             return Decision("unknown", reads)
     raise AssertionError("unreachable")
 
 
 def decide(connector: FakeConnector, snap: Snapshot) -> tuple[Decision, PlatformError | None]:
     try:
-        found = run(engine._reconcile(connector, snap))  # type: ignore[arg-type]
+        found = run(reconcile.reconcile(connector, snap))  # type: ignore[arg-type]
     except PlatformError as exc:
         if exc.kind is ErrorKind.UNKNOWN_OUTCOME and exc.retry_after is not None:
             return Decision("read again later", connector.reads), exc
@@ -292,14 +294,14 @@ def decide(connector: FakeConnector, snap: Snapshot) -> tuple[Decision, Platform
 @pytest.fixture(autouse=True)
 def no_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
     async def pause(seconds: float) -> None:
-        assert 0 <= seconds <= engine.RECONCILE_MAX_WAIT
+        assert 0 <= seconds <= reconcile.RECONCILE_MAX_WAIT
 
-    monkeypatch.setattr(engine, "_pause", pause)
+    monkeypatch.setattr(reconcile, "_pause", pause)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    outcomes=st.lists(st.sampled_from(sorted(OUTCOMES)), min_size=engine.RECONCILE_MAX_READS, max_size=5),
+    outcomes=st.lists(st.sampled_from(sorted(OUTCOMES)), min_size=reconcile.RECONCILE_MAX_READS, max_size=5),
     settled=st.booleans(),
 )
 def test_every_read_outcome_decides_published_send_again_or_unknown_never_failed(
@@ -313,9 +315,9 @@ def test_every_read_outcome_decides_published_send_again_or_unknown_never_failed
         if decision.kind == "unknown":
             assert error.kind is ErrorKind.CANNOT_TELL
             # ... which the engine turns into UNKNOWN with a link to check, never FAILED.
-            assert engine._cannot_tell(snap, error) is not None
+            assert _cannot_tell(snap, error) is not None
         else:
-            assert 0 < (error.retry_after or 0) <= engine.RECONCILE_RECHECK  # PUBLISHING, read again
+            assert 0 < (error.retry_after or 0) <= reconcile.RECONCILE_RECHECK  # PUBLISHING, read again
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -343,11 +345,11 @@ def test_instagram_container_decides_published_send_again_or_unknown(
     else:
         want = "unknown"
     assert decision.kind == want, (decision, error)
-    assert decision.reads <= 2 * engine.RECONCILE_MAX_READS
+    assert decision.reads <= 2 * reconcile.RECONCILE_MAX_READS
     if want == "published":
-        assert run(engine._reconcile(FakeConnector([media], [status]), snap)).ids == ["m1"]  # type: ignore[arg-type]
+        assert run(reconcile.reconcile(FakeConnector([media], [status]), snap)).ids == ["m1"]  # type: ignore[arg-type]
     if error is not None and want == "unknown":
-        assert engine._cannot_tell(snap, error) is not None
+        assert _cannot_tell(snap, error) is not None
 
 
 def test_the_media_link_x_appends_to_a_tweet_with_photos_does_not_hide_it() -> None:
@@ -355,7 +357,7 @@ def test_the_media_link_x_appends_to_a_tweet_with_photos_does_not_hide_it() -> N
     snap.media_ids = ["m1"]
     seen = x_platform.readable_text({"id": "7", "text": "Two views &amp; a &lt;3 https://t.co/Pic123"})
     recent = [RecentPost("7", seen, datetime.now(UTC), conversation_id="7")]
-    assert run(engine._reconcile(FakeConnector([recent]), snap)) == Reconciled(["7"], complete=True)  # type: ignore[arg-type]
+    assert run(reconcile.reconcile(FakeConnector([recent]), snap)) == Reconciled(["7"], complete=True)  # type: ignore[arg-type]
     # Without media, a trailing link is part of the text: a different post.
     plain = snapshot("Two views & a <3")
-    assert run(engine._reconcile(FakeConnector([recent]), plain)) == Reconciled([], complete=False)  # type: ignore[arg-type]
+    assert run(reconcile.reconcile(FakeConnector([recent]), plain)) == Reconciled([], complete=False)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""The status roll-up of a post from its targets (publishing.fastpath.rollup), over every mix of
+"""The status roll-up of a post from its targets (publishing.outcome.rollup), over every mix of
 target states: invariants a person reading the post's status relies on."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from t21.enums import PostStatus, SocialPostStatus
-from t21.publishing.fastpath import rollup
+from t21.publishing.outcome import rollup
 
 
 @dataclass

@@ -10,7 +10,7 @@ locks more than one of these rows takes them in this order, skipping the ones it
      serialises every change to the post and its targets;
   2. the publish jobs of its targets (`procrastinate_jobs`), by id: before the targets, because
      the worker's drain locks an account's due jobs and then their targets in one statement
-     (publishing/fastpath.py, TAKE_DUE), and an API request cancels or replaces a target's job;
+     (publishing/queries.py, TAKE_DUE), and an API request cancels or replaces a target's job;
   3. the post's targets (`social_posts`), several at once in one statement ordered by id
      (`ORDER BY id FOR UPDATE`);
   4. a target's social account (`social_accounts`).

@@ -84,7 +84,7 @@ class Worker:
         so a worker never silently goes away."""
         db = Database.connect(self.settings, self.url)
         # The publishing engine's hot path runs plain SQL on autocommit connections of its own
-        # (publishing/fastpath.py); Procrastinate's fetches keep their pool to themselves.
+        # (publishing/queries.py); Procrastinate's fetches keep their pool to themselves.
         # No check on checkout (a round trip per statement group): a connection that died with
         # a PostgreSQL restart fails its statement, the pool drops it and the job is retried.
         pool = psycopg_pool.AsyncConnectionPool(

@@ -22,7 +22,7 @@ class PostRepository(BrandScopedRepository[Post]):
     async def lock_publish_jobs(self, post_id: uuid.UUID) -> None:
         """Lock the publish jobs of the post's targets, after the post and before the targets
         (db/locking.py): the order of the worker's drain, which locks an account's due jobs and
-        then their targets (publishing/fastpath.py, TAKE_DUE)."""
+        then their targets (publishing/queries.py, TAKE_DUE)."""
         await self.session.execute(
             text(
                 "SELECT j.id FROM procrastinate_jobs j"

@@ -13,7 +13,7 @@ Told as it happened:
     scheduled_for to the moment it was asked) has a new outcome, announced in turn;
   - networks are named as they write themselves (enums.network_name): X, Instagram, LinkedIn.
 
-Both writers of an outcome use this module: fastpath.py (plain SQL) and engine.py (ORM).
+Every writer of an outcome (outcome.py) builds its notices here.
 """
 
 from __future__ import annotations

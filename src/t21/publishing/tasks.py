@@ -11,7 +11,7 @@ from t21.jobs.app import app
 from t21.jobs.context import resources
 from t21.kit.backoff import jittered
 from t21.kit.clock import utcnow, wall
-from t21.publishing.engine import RetryLater
+from t21.publishing.outcome import RetryLater
 
 # Unexpected errors (a database restart mid-job, a bug) retry a few times; the job is idempotent
 # because every step re-reads the target under lock.
@@ -35,7 +35,7 @@ class PublishRetryStrategy(BaseRetryStrategy):
 
 @app.task(name="t21.publish_social_post", queue="publish", pass_context=True, retry=PublishRetryStrategy())
 async def publish_social_post(context: procrastinate.JobContext, social_post_id: str) -> None:
-    from t21.publishing.engine import publish_social_post as run
+    from t21.publishing.drain import publish_social_post as run
 
     job = context.job
     await run(resources(), social_post_id, job.id if job else None, job.lock if job else None)

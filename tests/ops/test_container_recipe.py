@@ -78,3 +78,61 @@ def test_compose_services_run_real_commands_with_documented_settings() -> None:
     example = (ROOT / ".env.example").read_text()
     for variable in set(re.findall(r"\$\{(\w+)", (ROOT / "compose.yaml").read_text())):
         assert f"{variable}=" in example, f"compose.yaml needs {variable}; .env.example does not list it"
+
+
+def test_the_commands_the_image_runs_work_here(database_url: str, tmp_path: Path) -> None:
+    """What compose runs, as it runs it (production settings, secrets from the environment):
+    `t21 migrate`, then `t21 api` answering /healthz and `t21 worker` heart-beating."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    import psycopg
+
+    from t21.db.urls import libpq_url
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "T21_ENV": "production",
+        "T21_DATABASE_URL": database_url,
+        "T21_DATA_DIR": str(tmp_path),
+        "T21_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "T21_SECRET_KEY": "container-recipe-secret-" + "x" * 32,
+        "T21_ENCRYPTION_KEYS": "Ixv9ul0sVJ0HGd6bvQzO8Lp5ebTN4aqVvCbnMTu5G9w=",
+        "T21_WORKER_IN_PROCESS": "false",
+        "T21_HOST": "127.0.0.1",
+        "T21_PORT": str(port),
+    }
+    t21 = [sys.executable, "-m", "t21.cli"]
+    migrated = subprocess.run([*t21, "migrate"], env=env, capture_output=True, text=True, timeout=120)
+    assert migrated.returncode == 0, migrated.stderr[-2000:]
+    api = subprocess.Popen([*t21, "api"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    worker = subprocess.Popen([*t21, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        healthy = beating = False
+        while time.monotonic() < deadline and not (healthy and beating):
+            try:
+                healthy = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                healthy = False
+            with psycopg.connect(libpq_url(database_url)) as conn:
+                row = conn.execute("SELECT count(*) FROM procrastinate_workers").fetchone()
+                beating = bool(row and row[0])
+            time.sleep(0.5)
+        assert healthy, "t21 api did not answer /healthz"
+        assert beating, "t21 worker did not register"
+    finally:
+        for process in (api, worker):
+            process.terminate()
+        for process in (api, worker):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -37,6 +37,8 @@ PASSWORD = "correct horse battery"
 #   (FLUSHDB) and they all publish on the same live-event channel.
 # - "drills": the fault drills, each several processes of its own (API, workers, a Redis or a
 #   PostgreSQL it restarts): one at a time, so that no more than two such tests share two cores.
+# - "role-matrix": one world (database, server, members) built once per module and shared by its
+#   tests; spread over workers, each would build its own.
 # Groups are declared here, not with `xdist_group` marks: xdist 3.8 applies those by rewriting
 # `item._nodeid`, which pytest 9.2 no longer reads, so the marks group nothing. Entries are a test
 # file's name, optionally with `::test_name` (so that moving a file to another folder keeps it).
@@ -46,6 +48,7 @@ XDIST_GROUPS = {
         "test_scale_out.py",
     ),
     "drills": ("test_drills_quick.py", "test_drills.py"),
+    "role-matrix": ("test_role_matrix.py",),
 }
 # Under xdist, the other long tests start first (workers take tests in collection order), so that
 # none of them is left to run alone at the end: those marked slow, and these files.

@@ -76,14 +76,21 @@ async def test_forgot_password_from_email_to_new_password(client, register, db, 
     assert timedelta(minutes=29) < stored.ttl <= timedelta(minutes=30, seconds=5)
     assert stored.used_at is None
 
+    assert (await alice.get("/api/v1/auth/me")).status_code == 200
+    assert (await alice.get("/api/v1/brands")).status_code == 200
     done = await client.post(CONFIRM, json={"token": token, "password": NEW_PASSWORD})
     assert done.status_code == 204, done.text
+    # The access token from before is refused at once, on full and on hot (cached) reads alike.
+    assert_error(await alice.get("/api/v1/auth/me"), 401, "session_revoked")
+    assert_error(await alice.get("/api/v1/brands"), 401, "session_revoked")
 
     # The new password works, the old one does not.
     old = await client.post("/api/v1/auth/login", json={"email": alice.email, "password": PASSWORD})
     assert_error(old, 401)
     new = await client.post("/api/v1/auth/login", json={"email": alice.email, "password": NEW_PASSWORD})
     assert new.status_code == 200
+    fresh = {"Authorization": f"Bearer {new.json()['tokens']['accessToken']}"}
+    assert (await client.get("/api/v1/auth/me", headers=fresh)).status_code == 200
     # Every refresh token from before is dead.
     for refresh in (alice.refresh_token, other_session["refreshToken"]):
         assert_error(await client.post("/api/v1/auth/refresh", json={"refreshToken": refresh}), 401)
@@ -231,6 +238,15 @@ async def test_a_reset_closes_the_live_sockets_of_the_sessions_it_ends(
                 4401,
                 "Signed out: the password was reset",
             )
+            # Reopening it with the same access token is refused too.
+            async with connect(ws_url) as again:
+                await again.send(json.dumps({"type": "auth", "token": access}))
+                try:
+                    await asyncio.wait_for(again.recv(), 5)
+                    raise AssertionError("a socket opened with the old access token")
+                except ConnectionClosed:
+                    pass
+                assert again.close_code == 4401 and "password was reset" in (again.close_reason or "")
             # The API key outlives the password: its socket hears the event and stays.
             event = json.loads(await asyncio.wait_for(by_key.recv(), 5))
             assert event == {"type": "user.sessions_revoked", "reason": "password_reset"}

@@ -6,7 +6,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from fastapi import Request
@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from t21.auth.models import ApiKey
 from t21.auth.repository import ApiKeyRepository
 from t21.auth.scopes import ALL_SCOPES, Scope
-from t21.auth.tokens import decode_access_token
+from t21.auth.tokens import decode_access_token_with_iat, ensure_not_revoked
 from t21.config import Settings
 from t21.errors import Forbidden, Unauthorized
 from t21.kit.clock import utcnow
@@ -56,6 +56,7 @@ def bearer_token(request: Request) -> str:
 
 async def _identify(request: Request, settings: Settings, *, load_user: bool) -> Principal:
     token = bearer_token(request)
+    issued_at: float | None = None  # of an access token
     if token.startswith(API_KEY_PREFIX):
         session = await get_session(request)
         key = await ApiKeyRepository(session).get_active_by_secret(token)
@@ -66,39 +67,53 @@ async def _identify(request: Request, settings: Settings, *, load_user: bool) ->
             await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
         principal = Principal(user_id=key.user_id, scopes=frozenset(key.scopes), api_key=key)
     else:
-        principal = Principal(user_id=decode_access_token(token, settings), scopes=ALL_SCOPES)
+        user_id, issued_at = decode_access_token_with_iat(token, settings)
+        principal = Principal(user_id=user_id, scopes=ALL_SCOPES)
         if not load_user:
-            await _ensure_user_exists(request, principal.user_id)
+            await _ensure_user_exists(request, principal.user_id, issued_at)
     if load_user:
         user = await UserRepository(await get_session(request)).get(principal.user_id)
         if user is None:
             if principal.api_key is not None:
                 raise Unauthorized("Invalid or revoked API key", code="invalid_api_key")
             raise Unauthorized("Invalid access token", code="invalid_token")
+        if issued_at is not None:
+            ensure_not_revoked(issued_at, user.sessions_revoked_at)
         principal.loaded_user = user
-        _KNOWN_USERS[user.id] = time.monotonic() + KNOWN_USER_SECONDS
+        _KNOWN_USERS[user.id] = (time.monotonic() + KNOWN_USER_SECONDS, user.sessions_revoked_at)
     request.state.user_id = str(principal.user_id)
     structlog.contextvars.bind_contextvars(user_id=str(principal.user_id))
     return principal
 
 
-# People whose row was seen recently, so that a hot read (caller()) costs no query: a signature
-# must not outlive the account it names, and this bounds how long it can (by this many seconds).
+# People whose row was seen recently (and when their sessions were last ended), so that a hot read
+# (caller()) costs no query: a signature must not outlive the account it names, nor a password
+# reset, and this bounds how long it can (by this many seconds, on another API instance).
 KNOWN_USER_SECONDS = 30.0
-_KNOWN_USERS: dict[uuid.UUID, float] = {}
+_KNOWN_USERS: dict[uuid.UUID, tuple[float, datetime | None]] = {}
 _KNOWN_USERS_MAX = 50_000
 
 
-async def _ensure_user_exists(request: Request, user_id: uuid.UUID) -> None:
+def forget_known_user(user_id: uuid.UUID) -> None:
+    """This instance reads the person's row again on their next request (their sessions were just
+    ended); other instances do within KNOWN_USER_SECONDS."""
+    _KNOWN_USERS.pop(user_id, None)
+
+
+async def _ensure_user_exists(request: Request, user_id: uuid.UUID, issued_at: float) -> None:
     now = time.monotonic()
-    if _KNOWN_USERS.get(user_id, 0.0) > now:
+    known = _KNOWN_USERS.get(user_id)
+    if known is not None and known[0] > now:
+        ensure_not_revoked(issued_at, known[1])
         return
     session = await get_session(request)
-    if await session.scalar(select(User.id).where(User.id == user_id)) is None:
+    row = (await session.execute(select(User.id, User.sessions_revoked_at).where(User.id == user_id))).first()
+    if row is None:
         raise Unauthorized("Invalid access token", code="invalid_token")
+    ensure_not_revoked(issued_at, row.sessions_revoked_at)
     if len(_KNOWN_USERS) >= _KNOWN_USERS_MAX:
         _KNOWN_USERS.clear()
-    _KNOWN_USERS[user_id] = now + KNOWN_USER_SECONDS
+    _KNOWN_USERS[user_id] = (now + KNOWN_USER_SECONDS, row.sessions_revoked_at)
 
 
 async def get_principal(request: Request) -> Principal:

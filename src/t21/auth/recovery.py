@@ -13,6 +13,7 @@ import structlog
 from limits import parse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from t21.auth.dependencies import forget_known_user
 from t21.auth.models import AccountToken, TokenPurpose
 from t21.auth.passwords import hash_password
 from t21.auth.repository import AccountTokenRepository, RefreshTokenRepository
@@ -119,6 +120,8 @@ async def confirm_reset(session: AsyncSession, settings: Settings, secret: str, 
         # The address changed since the link was sent: it no longer proves anything.
         raise ResetTokenInvalid()
     user.password_hash = await hash_password(password, settings.bcrypt_rounds)
+    user.sessions_revoked_at = now  # access tokens issued before now are refused from now on
+    forget_known_user(user.id)
     await tokens.spend_all_for_user(user.id, TokenPurpose.password_reset.value, now)
     # Every session ends: refresh-token families now, live sockets on every instance once this
     # commits (the event leaves only then).

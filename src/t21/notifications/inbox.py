@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from t21.auth.dependencies import API_KEY_PREFIX
 from t21.auth.repository import ApiKeyRepository
 from t21.auth.scopes import Scope
-from t21.auth.tokens import decode_access_token
+from t21.auth.tokens import decode_access_token_with_iat, ensure_not_revoked
 from t21.config import Settings
 from t21.errors import Forbidden, NotFound, Unauthorized
 from t21.kit.clock import utcnow
@@ -94,9 +94,11 @@ async def authenticate_socket(session: AsyncSession, settings: Settings, token: 
         if Scope.notifications_read.value not in key.scopes:
             raise Forbidden("This API key lacks the 'notifications:read' scope", code="insufficient_scope")
         return SocketIdentity(key.user_id, None, key.id)
-    user_id = decode_access_token(token, settings)
-    if await UserRepository(session).get(user_id) is None:
+    user_id, issued_at = decode_access_token_with_iat(token, settings)
+    user = await UserRepository(session).get(user_id)
+    if user is None:
         raise Unauthorized("Invalid access token", code="invalid_token")
+    ensure_not_revoked(issued_at, user.sessions_revoked_at)
     # Signature and expiry were verified just above; this only reads the claim.
     claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     return SocketIdentity(user_id, datetime.fromtimestamp(int(claims["exp"]), UTC))

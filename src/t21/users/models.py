@@ -40,6 +40,8 @@ class User(IdMixin, TimestampMixin, Base):
     last_login_at: Mapped[datetime | None] = mapped_column()
     # When the person opened the verification link sent to `email` (None: not yet).
     email_verified_at: Mapped[datetime | None] = mapped_column()
+    # Access tokens issued before this are refused (a password reset ended every session).
+    sessions_revoked_at: Mapped[datetime | None] = mapped_column()
 
     @property
     def email_verified(self) -> bool:

@@ -10,6 +10,7 @@ import httpx
 from cryptography.fernet import Fernet
 
 from t21.config import Settings
+from t21.kit.http import http_client
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -261,7 +262,7 @@ async def run_checks(settings: Settings) -> list[Check]:
     checks += await _database(settings)
     checks += await _redis(settings)
     checks += _backups(settings)
-    async with httpx.AsyncClient(timeout=5.0) as http:
+    async with http_client(timeout=5.0) as http:
         checks += await _networks(settings, http)
         checks += await _services(settings, http)
     return checks

@@ -23,6 +23,7 @@ FEATURE_ROUTERS: list[tuple[str, str]] = [
 ]
 # Modules exposing `async def start(app)` / `async def stop(app)`.
 FEATURE_LIFECYCLES: list[str] = [
+    "t21.kit.http",  # the API process's shared outbound client (app.state.http)
     "t21.cache",
     "t21.notifications.hub",
     "t21.ai.provider",

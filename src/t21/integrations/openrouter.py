@@ -31,6 +31,7 @@ import httpx
 import structlog
 
 from t21.kit.backoff import jittered
+from t21.kit.http import Delivery, classify, http_client
 
 __all__ = [
     "AIAuthenticationFailed",
@@ -293,7 +294,7 @@ class OpenRouterClient:
         # Connecting should be quick even when generating is slow; a dead host fails fast.
         self.timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=self.timeout)
+        self._http = http or http_client(timeout=self.timeout)
         self._sleep: Sleep = sleep or asyncio.sleep
 
     @classmethod
@@ -448,7 +449,14 @@ class OpenRouterClient:
             )
             try:
                 response = await self._http.send(request, stream=True)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError) as exc:
+            except httpx.RequestError as exc:
+                if classify(exc) is not Delivery.NEVER_SENT:
+                    # The provider may have done (and billed) the work: never sent again.
+                    if isinstance(exc, httpx.TimeoutException):
+                        raise AIProviderUnavailable(f"The AI provider at {host} timed out") from exc
+                    raise AIProviderUnavailable(
+                        f"The AI provider at {host} broke the connection: {exc!r}"
+                    ) from exc
                 # The request never reached the provider, so sending it again cannot double-bill.
                 if attempt < self.max_retries:
                     delay = self._backoff(attempt, None) or 0.0
@@ -457,12 +465,6 @@ class OpenRouterClient:
                     attempt += 1
                     continue
                 raise AIProviderUnavailable(f"Cannot reach the AI provider at {host}: {exc!r}") from exc
-            except httpx.TimeoutException as exc:
-                raise AIProviderUnavailable(f"The AI provider at {host} timed out") from exc
-            except httpx.TransportError as exc:
-                raise AIProviderUnavailable(
-                    f"The AI provider at {host} broke the connection: {exc!r}"
-                ) from exc
 
             if response.status_code < 400:
                 return response

@@ -1,4 +1,4 @@
-"""Resend client (`POST /emails`) over httpx.
+"""Resend client (`POST /emails`) over httpx (`t21.kit.http`).
 
 The email job calls `ResendClient.send` with an idempotency key derived from its own record
 (e.g. the notification id), so a retry after a timeout cannot send the email twice: Resend
@@ -16,6 +16,8 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from t21.kit.http import Delivery, classify, http_client
 
 if TYPE_CHECKING:
     from t21.config import Settings
@@ -79,7 +81,8 @@ class ResendClient:
         timeout: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._client = httpx.AsyncClient(
+        self._client = http_client(
+            max_connections=8,
             base_url=base_url.rstrip("/"),
             timeout=timeout,
             transport=transport,
@@ -132,7 +135,9 @@ class ResendClient:
                 "/emails", json=body, headers={"Idempotency-Key": idempotency_key}
             )
         except httpx.HTTPError as exc:
-            raise EmailUnavailable(f"Resend unreachable: {type(exc).__name__}: {exc}") from exc
+            # Either way the same idempotency key makes a retry safe; the text says which it was.
+            what = "unreachable" if classify(exc) is Delivery.NEVER_SENT else "call broke off"
+            raise EmailUnavailable(f"Resend {what}: {type(exc).__name__}: {exc}") from exc
         if response.status_code == 200:
             data = response.json()
             email_id = data.get("id") if isinstance(data, dict) else None

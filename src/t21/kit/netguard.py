@@ -128,15 +128,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 def guarded_client(
     *, allow_private: bool, timeout: float = 15.0, max_redirects: int = 3
 ) -> httpx.AsyncClient:
-    transport = httpx.AsyncHTTPTransport()
-    # httpx has no public knob for the network backend; the pool it wraps does.
-    transport._pool = httpcore.AsyncConnectionPool(
-        network_backend=GuardedBackend(allow_private=allow_private)
-    )
-    return httpx.AsyncClient(
-        transport=transport,
-        timeout=timeout,
-        follow_redirects=True,
-        max_redirects=max_redirects,
-        headers={"User-Agent": "T21 media fetcher"},
-    )
+    """Moved to `t21.kit.http.guarded_client` (every client is built there); kept for callers."""
+    from t21.kit.http import guarded_client as build
+
+    return build(allow_private=allow_private, timeout=timeout, max_redirects=max_redirects)

@@ -201,7 +201,8 @@ class MediaService:
 
         import httpx
 
-        from t21.kit.netguard import check_url_shape, guarded_client
+        from t21.kit.http import guarded_client
+        from t21.kit.netguard import check_url_shape
 
         await require_brand(self.session, user.id, brand_id, Action.upload_media)
         check_url_shape(url)

@@ -10,8 +10,6 @@ safe to repeat, so their timeouts and 5xx are TRANSIENT.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,16 +17,10 @@ from typing import Any
 import httpx
 
 from t21.enums import Platform, network_name
+from t21.kit.http import Delivery, classify
 from t21.platforms.base import Connector, ConnectorConfig, ErrorKind, PlatformError
 
 DEFAULT_TIMEOUT = 20.0
-
-# httpcore asks `import sniffio` several times per request to learn the async library; without
-# sniffio installed each of those is a failed import, i.e. a search of every sys.path entry
-# (measured: ~9 % of a publishing worker's CPU). A None entry makes the failure immediate and
-# httpcore then assumes asyncio, which it is. Only when sniffio is really absent.
-if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 # Builds the error for a non-2xx answer: (response, irreversible) -> PlatformError.
 Classifier = Callable[[httpx.Response, bool], PlatformError]
@@ -80,15 +72,16 @@ class Transport:
         name = self.platform.value
         try:
             response = await self.http.request(method, url, timeout=self.timeout, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise PlatformError(
-                ErrorKind.TRANSIENT, f"could not reach {name}: {exc!r}", platform=self.platform
-            ) from exc
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
+        except httpx.RequestError as exc:
+            if classify(exc) is Delivery.NEVER_SENT:
+                raise PlatformError(
+                    ErrorKind.TRANSIENT, f"could not reach {name}: {exc!r}", platform=self.platform
+                ) from exc
             kind = ErrorKind.UNKNOWN_OUTCOME if irreversible else ErrorKind.TRANSIENT
-            raise PlatformError(
-                kind, f"{name} did not answer in time: {exc!r}", platform=self.platform
-            ) from exc
+            what = (
+                "did not answer in time" if isinstance(exc, httpx.TimeoutException) else "broke off the call"
+            )
+            raise PlatformError(kind, f"{name} {what}: {exc!r}", platform=self.platform) from exc
         if response.is_success:
             return response
         raise self.classify(response, irreversible)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -18,6 +17,7 @@ from t21.config import Settings
 from t21.enums import Platform
 from t21.errors import T21Error
 from t21.kit.deps import SessionDep, SettingsDep
+from t21.kit.http import shared_client
 from t21.kit.routing import make_router
 from t21.kit.schemas import ListResponse
 from t21.social_accounts.schemas import AuthorizationOut, NetworkOut, SocialAccountOut
@@ -28,14 +28,9 @@ log = structlog.get_logger(__name__)
 router = make_router(prefix="/social-accounts", tags=["social accounts"])
 
 
-async def platform_http() -> AsyncIterator[httpx.AsyncClient]:
-    """A client for the network calls of one request (connectors set their own timeouts).
-    Connecting is rare, so a pooled client shared by requests would buy little."""
-    async with httpx.AsyncClient(follow_redirects=False) as http:
-        yield http
-
-
-HttpDep = Annotated[httpx.AsyncClient, Depends(platform_http)]
+# The API process's client (t21.kit.http, opened and closed with the app) for code exchanges,
+# refreshes and revocations; connectors set their own timeouts and classify its errors.
+HttpDep = Annotated[httpx.AsyncClient, Depends(shared_client)]
 
 
 @router.get("/networks", response_model=ListResponse[NetworkOut])

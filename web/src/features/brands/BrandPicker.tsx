@@ -24,6 +24,9 @@ export interface SelectedBrand {
   brand: Brand | undefined;
   brands: Brand[];
   isPending: boolean;
+  /** The brands could not be loaded (show it with a retry, not "create a brand"). */
+  error: unknown;
+  retry(): void;
   select(brandId: string): void;
 }
 
@@ -44,6 +47,8 @@ export function useSelectedBrand(): SelectedBrand {
     brand,
     brands: list,
     isPending: brands.isPending,
+    error: brands.error,
+    retry: () => void brands.refetch(),
     select: (brandId: string) => {
       rememberBrand(key, brandId);
       if (params.has("brandId")) {

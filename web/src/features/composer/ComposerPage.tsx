@@ -6,7 +6,7 @@ import { useCapabilities } from "../../api/capabilities";
 import { NetworkError, unwrap } from "../../api/errors";
 import { Button } from "../../components/Button";
 import { PageHeader } from "../../components/PageHeader";
-import { EmptyState, LoadingRows, NotAvailableYet } from "../../components/States";
+import { EmptyState, ErrorState, LoadingRows, NotAvailableYet } from "../../components/States";
 import { useToast } from "../../components/Toasts";
 import { countFor, type Network } from "../../lib/counters";
 import { formatDateTime } from "../../lib/format";
@@ -363,13 +363,15 @@ export function Composer({ brand, canUseAi, canUpload, canSuggest, post, onSaved
 
 export function ComposerPage() {
   const capabilities = useCapabilities();
-  const { brand, isPending } = useSelectedBrand();
+  const { brand, isPending, error, retry } = useSelectedBrand();
   const caps = capabilities.data;
   return (
     <div className="page" style={{ maxWidth: 1200 }}>
       <PageHeader title="Compose" description="Write once, tailor per network, schedule in the brand’s time zone." actions={<BrandPicker />} />
       {capabilities.isPending || isPending ? (
         <LoadingRows rows={2} height={240} label="Loading composer" />
+      ) : capabilities.isError || error ? (
+        <ErrorState error={capabilities.error ?? error} onRetry={() => (capabilities.isError ? void capabilities.refetch() : retry())} />
       ) : !caps?.has("post", "/api/v1/posts") ? (
         <NotAvailableYet feature="Scheduling posts" />
       ) : !brand ? (

@@ -44,13 +44,15 @@ function PostList({ brandId, timeZone }: { brandId: string; timeZone: string }) 
 
 export function PostsPage() {
   const capabilities = useCapabilities();
-  const { brand, isPending } = useSelectedBrand();
+  const { brand, isPending, error, retry } = useSelectedBrand();
   const available = capabilities.data?.has("get", "/api/v1/posts");
   return (
     <div className="page">
       <PageHeader title="Posts" description="Everything written, scheduled and published, with live status." actions={<BrandPicker />} />
       {capabilities.isPending || isPending ? (
         <LoadingRows rows={3} height={120} label="Loading" />
+      ) : error ? (
+        <ErrorState error={error} onRetry={retry} />
       ) : available === false ? (
         <NotAvailableYet feature="Posts" />
       ) : !brand ? (

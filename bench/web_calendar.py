@@ -9,19 +9,24 @@ and 6 in the "baseline" month, the month after it. bench/web_calendar_driver.mjs
 calendar in Debian's Chromium (web/'s playwright-core, no browser download) and measures, in the
 page with performance.now():
 
-- render: "Next month" clicked → the month's posts on screen (the frame after): on the first visit
-  (fetch, 4 pages of 500, + render) and on revisits (from the query cache: render only);
+- render: "Next month" clicked → the month's posts on screen (the frame after): at once (its posts
+  fetched then: 6 slices in parallel, + render; printed with when the last page arrived), 2.5 s
+  after the previous month opened (the calendar has fetched its neighbours in the background) and
+  on revisits (from the query cache); and the cold page load (/calendar?date=… typed in: from
+  navigation start, scripts, session, brand and posts included, to the month on screen);
 - drag: an item dropped on the next day → shown there (optimistic, the figure a user feels) and →
   the server's confirmation (the "Moved to" toast, PATCH included), in the month view (day changes)
-  and in the week view (day and time change, ~470 items on screen).
+  and in the week view (day and time change, ~450 items on screen).
 
 Each figure is printed next to the same measurement on the baseline month, with their ratio.
 
     .venv/bin/python bench/web_calendar.py [--rounds 5] [--posts 2000] [--screenshots DIR]
         [--database-url postgresql://...]
 
-Needs a build (`make web`; built here if web/dist is missing) and node. Exit status 0 when the
-loaded month's first render and both drags are under 300 ms.
+Needs a build (`make web`; built here if web/dist is missing) and node. Exit status 0 when, for the
+loaded month, the render after the data, the prefetched and cached renders and both drags are each
+under 300 ms (the fetch itself is the API's time and is printed beside them, judged separately).
+T21_BENCH_PROFILE=1 prints the heaviest functions of each measured step (CPU profile).
 """
 
 from __future__ import annotations
@@ -208,7 +213,9 @@ async def main() -> int:
         ("render, first visit (fetch+render)", base["firstVisitMs"], full["firstVisitMs"]),
         ("  of which the posts' pages arrived", base["fetchMs"], full["fetchMs"]),
         ("  of which render after the data", base["firstVisitMs"] - base["fetchMs"], rendered),
+        ("render, next month prefetched", base["prefetchedMs"], full["prefetchedMs"]),
         ("render, revisit (from cache)", base["revisitMs"], full["revisitMs"]),
+        ("cold page load to month on screen", base["coldLoadMs"], full["coldLoadMs"]),
     ]
     for kind in ("month", "week"):
         b, f = drag[f"{kind}-baseline"], drag[f"{kind}-loaded"]
@@ -219,13 +226,14 @@ async def main() -> int:
         print(f"{label:34} {b_ms:>10.1f} {f_ms:>10.1f} {ratio(f_ms, b_ms):>7}")
     ok = (
         rendered < TARGET_MS
+        and full["prefetchedMs"] < TARGET_MS
         and full["revisitMs"] < TARGET_MS
         and drag["month-loaded"]["optimisticMs"] < TARGET_MS
         and drag["week-loaded"]["optimisticMs"] < TARGET_MS
     )
     print(
-        f"\ntarget: {args.posts} posts render (after their data; and from the cache) and a drag shows,"
-        f" each in < {TARGET_MS:.0f} ms: {verdict(ok)}"
+        f"\ntarget: {args.posts} posts render (after their data, prefetched, from the cache) and a drag"
+        f" shows, each in < {TARGET_MS:.0f} ms: {verdict(ok)}"
     )
     with_fetch = full["firstVisitMs"] < TARGET_MS
     pages = len(full["pages"])

@@ -37,7 +37,7 @@ import {
   type LocalTime,
   type View,
 } from "./calendarModel";
-import { calendarKey, useCalendarPosts, type CalendarWindow } from "./calendarQueries";
+import { calendarKey, useCalendarPosts, usePrefetchAround, type CalendarWindow } from "./calendarQueries";
 import "./calendar.css";
 
 const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -270,15 +270,17 @@ function dropMinutes(event: DragEvent<HTMLElement>, column: HTMLElement): number
   return snapMinutes(y / PX_PER_MINUTE + STEP_MINUTES / 2);
 }
 
-function TimeGrid({ days, today, nowMinutes, byDay, view, ...rest }: { days: DayKey[]; today: DayKey; nowMinutes: number; byDay: Map<DayKey, Entry[]>; view: View } & Omit<ColumnProps, "day" | "entries" | "pastUntil">) {
+function TimeGrid({ days, today, nowMinutes, byDay, view, ready, ...rest }: { days: DayKey[]; today: DayKey; nowMinutes: number; byDay: Map<DayKey, Entry[]>; view: View; ready: boolean } & Omit<ColumnProps, "day" | "entries" | "pastUntil">) {
   const scroller = useRef<HTMLDivElement>(null);
   const first = days[0];
   useEffect(() => {
-    // Open on the morning (or the first post of the period, if earlier).
-    const earliest = Math.min(7 * 60, ...days.flatMap((d) => (byDay.get(d) ?? []).slice(0, 1).map((e) => e.local.minutes)));
+    // Open on the morning, or earlier for the period's first post or, today, the hour before now.
+    const starts = days.flatMap((d) => (byDay.get(d) ?? []).slice(0, 1).map((e) => e.local.minutes));
+    if (days.includes(today)) starts.push(Math.max(0, nowMinutes - 60));
+    const earliest = Math.min(7 * 60, ...starts);
     if (scroller.current) scroller.current.scrollTop = Math.max(0, earliest - 30) * PX_PER_MINUTE;
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- once per period, not on every change
-  }, [first, view]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- once per period (when its posts are in), not on every change
+  }, [first, view, ready]);
   return (
     <div className={`tg tg-${view}`} role="grid" aria-label={view === "day" ? "Day" : "Week"} style={{ ["--tg-days" as string]: days.length }}>
       <div className="tg-head" role="row">
@@ -347,7 +349,7 @@ function FilterBar({ brand, filters, setFilter }: { brand: Brand; filters: Filte
     <div className="row cal-filters" role="group" aria-label="Filters">
       <label className="small">
         Account{" "}
-        <select className="input input-sm" value={filters.accountId ?? ""} onChange={(e) => setFilter("account", e.target.value)}>
+        <select aria-label="Filter by account" className="input input-sm" value={filters.accountId ?? ""} onChange={(e) => setFilter("account", e.target.value)}>
           <option value="">All accounts</option>
           {(accounts.data ?? []).map((a) => (
             <option key={a.id} value={a.id}>
@@ -358,7 +360,7 @@ function FilterBar({ brand, filters, setFilter }: { brand: Brand; filters: Filte
       </label>
       <label className="small">
         Network{" "}
-        <select className="input input-sm" value={filters.network ?? ""} onChange={(e) => setFilter("network", e.target.value)}>
+        <select aria-label="Filter by network" className="input input-sm" value={filters.network ?? ""} onChange={(e) => setFilter("network", e.target.value)}>
           <option value="">All networks</option>
           {Object.entries(PLATFORM_NAMES).map(([value, name]) => (
             <option key={value} value={value}>
@@ -369,7 +371,7 @@ function FilterBar({ brand, filters, setFilter }: { brand: Brand; filters: Filte
       </label>
       <label className="small">
         Status{" "}
-        <select className="input input-sm" value={filters.status ?? ""} onChange={(e) => setFilter("status", e.target.value)}>
+        <select aria-label="Filter by status" className="input input-sm" value={filters.status ?? ""} onChange={(e) => setFilter("status", e.target.value)}>
           <option value="">All statuses</option>
           {POST_STATUSES.filter((s) => s !== "CANCELLED").map((s) => (
             <option key={s} value={s}>
@@ -451,6 +453,13 @@ function BrandCalendar({ brand }: { brand: Brand }) {
   const fetchDays = useMemo(() => (view === "list" ? monthGrid(anchor) : days), [view, anchor, days]);
   const range: CalendarWindow = useMemo(() => ({ brandId: brand.id, ...fetchWindow(fetchDays) }), [brand.id, fetchDays]);
   const posts = useCalendarPosts(range);
+  // The next and previous periods load in the background: paging through months is instant.
+  const around = useMemo(() => {
+    const shift = (direction: 1 | -1) => (view === "week" ? addDays(anchor, 7 * direction) : view === "day" ? addDays(anchor, direction) : addMonths(anchor, direction));
+    const periodDays = (day: DayKey) => (view === "list" ? monthGrid(day) : visibleDays(view, day));
+    return [shift(1), shift(-1)].map((day) => ({ brandId: brand.id, ...fetchWindow(periodDays(day)) }));
+  }, [view, anchor, brand.id]);
+  usePrefetchAround(around, posts.isSuccess);
   const accounts = useSocialAccounts(brand.id);
   const queryClient = useQueryClient();
   const toast = useToast();
@@ -625,6 +634,11 @@ function BrandCalendar({ brand }: { brand: Brand }) {
             ›
           </Button>
           <h2 aria-live="polite">{title}</h2>
+          {posts.isPending && (
+            <span className="small muted" role="status" aria-label="Loading posts">
+              <span className="spinner" aria-hidden="true" /> Loading…
+            </span>
+          )}
         </div>
         <div className="row" role="group" aria-label="View">
           {VIEWS.map((v) => (
@@ -635,19 +649,21 @@ function BrandCalendar({ brand }: { brand: Brand }) {
         </div>
       </div>
       <FilterBar brand={brand} filters={filters} setFilter={(name, value) => setParam({ [name]: value || null })} />
-      <p className="small muted">
-        Times in {zone.replace(/_/g, " ")}. {view === "week" || view === "day" ? "Click an empty slot to write a post for that time; drag" : "Drag"} a scheduled post to move it
-        {view === "month" ? " to another day (same time)" : " (15-minute steps)"}, or focus it and use the arrow keys (↑↓ 15 min, ←→ a day), then Enter. Click a post to open it.
-      </p>
-      {pending && (
-        <p className="alert alert-info small" role="status" data-testid="pending-move">
+      {/* The hint and a keyboard move in progress share one place: nothing below jumps. */}
+      {pending ? (
+        <p className="small cal-hint pending-move" role="status" data-testid="pending-move">
           Move “{pending.post.content.slice(0, 40) || "(media)"}” to <strong>{momentLabel(pending.to)}</strong>: Enter to save, Esc to cancel.
+        </p>
+      ) : (
+        <p className="small muted cal-hint">
+          Times in {zone.replace(/_/g, " ")}. {view === "week" || view === "day" ? "Click an empty slot to write a post for that time; drag" : "Drag"} a scheduled post to move it
+          {view === "month" ? " to another day (same time)" : " (15-minute steps)"}, or focus it and use the arrow keys (↑↓ 15 min, ←→ a day), then Enter. Click a post to open it.
         </p>
       )}
       {posts.isError && <ErrorState error={posts.error} onRetry={() => void posts.refetch()} />}
       <div className="cal-view" aria-busy={posts.isPending} data-view={view} data-loaded={posts.isSuccess ? range.from : ""} data-count={total}>
         {view === "month" && <MonthView days={days} anchor={anchor} today={today} byDay={byDay} {...viewProps} />}
-        {(view === "week" || view === "day") && <TimeGrid view={view} days={days} today={today} nowMinutes={now.minutes} byDay={byDay} {...viewProps} />}
+        {(view === "week" || view === "day") && <TimeGrid view={view} days={days} today={today} nowMinutes={now.minutes} byDay={byDay} ready={posts.isSuccess} {...viewProps} />}
         {view === "list" && <ListView key={`${anchor.slice(0, 7)}${filterKey}`} days={fetchDays.filter((d) => sameMonth(d, anchor))} byDay={byDay} handlers={handlers} accountOf={accountOf} pendingId={viewProps.pendingId} />}
       </div>
       <Legend />

@@ -58,7 +58,7 @@ async def test_x_post_with_escaped_characters_and_a_link_is_found_not_sent_twice
     text = "Fish & chips <3 > mash — menu at https://example.com/menu?a=1&b=2 and example.org/x."
     lose_answers(fresh_networks, "x", "POST /2/tweets")
     post_id = await publish_now(alice, brand, "x", text)
-    done = await wait_for_post_status(alice, post_id, {"PUBLISHED", "FAILED", "UNKNOWN"}, timeout=30)
+    done = await wait_for_post_status(alice, post_id, {"PUBLISHED", "FAILED", "NEEDS_ATTENTION"}, timeout=30)
     [tweet] = live_tweets(fresh_networks)
     assert done["status"] == "PUBLISHED", done
     assert done["targets"][0]["platformPostId"] == tweet.id
@@ -77,7 +77,7 @@ async def test_thread_whose_second_part_answer_was_lost_finds_it_and_posts_the_t
     post_id = await publish_now(
         alice, brand, "x", "A thread 🧵 1/3", thread=["Part two: salt & <pepper>", "Part three"]
     )
-    done = await wait_for_post_status(alice, post_id, {"PUBLISHED", "FAILED", "UNKNOWN"}, timeout=30)
+    done = await wait_for_post_status(alice, post_id, {"PUBLISHED", "FAILED", "NEEDS_ATTENTION"}, timeout=30)
     assert done["status"] == "PUBLISHED", done
     tweets = sorted(live_tweets(fresh_networks), key=lambda t: int(t.id))
     assert [t.text for t in tweets] == ["A thread 🧵 1/3", "Part two: salt & <pepper>", "Part three"]
@@ -112,7 +112,7 @@ async def test_instagram_lost_publish_answer_is_found_in_the_media_list_after_it
     assert settle.status_code == 200, settle.text
     lose_answers(fresh_networks, "instagram", r"POST /[^/]+/media_publish", status=500)
     post_id = await instagram_post(alice, brand, "Sunset & sea <3 #t21")
-    done = await wait_for_post_status(alice, post_id, {"PUBLISHED", "FAILED", "UNKNOWN"}, timeout=30)
+    done = await wait_for_post_status(alice, post_id, {"PUBLISHED", "FAILED", "NEEDS_ATTENTION"}, timeout=30)
     assert done["status"] == "PUBLISHED", done
     [media] = fresh_networks.emulator("instagram").media().values()
     assert done["targets"][0]["platformPostId"] == media.id
@@ -134,9 +134,11 @@ async def test_instagram_published_container_never_listed_ends_unknown_not_publi
     await fresh_networks.control("instagram", "settle", {"seconds": 3600})
     lose_answers(fresh_networks, "instagram", r"POST /[^/]+/media_publish", status=500)
     post_id = await instagram_post(alice, brand, "Published in the dark")
-    done = await wait_for_post_status(alice, post_id, {"PUBLISHED", "FAILED", "UNKNOWN"}, timeout=30)
+    done = await wait_for_post_status(alice, post_id, {"PUBLISHED", "FAILED", "NEEDS_ATTENTION"}, timeout=30)
     target = done["targets"][0]
     assert target["status"] == "UNKNOWN", done
+    # Nothing surely out, and something may be: the post asks for attention, it is not "failed".
+    assert done["status"] == "NEEDS_ATTENTION", done
     assert target["errorCode"] == "outcome_unknown"
     assert "https://www.instagram.com/" in target["error"]
     assert len(fresh_networks.requests("instagram", "POST", r"/[^/]+/media_publish")) == 1
@@ -155,9 +157,11 @@ async def test_x_timeline_read_refused_403_ends_unknown_with_the_link_to_check(
     assert refused.status_code == 200, refused.text
     lose_answers(fresh_networks, "x", "POST /2/tweets")
     post_id = await publish_now(alice, brand, "x", "Read me if you can")
-    done = await wait_for_post_status(alice, post_id, {"PUBLISHED", "FAILED", "UNKNOWN"}, timeout=30)
+    done = await wait_for_post_status(alice, post_id, {"PUBLISHED", "FAILED", "NEEDS_ATTENTION"}, timeout=30)
     target = done["targets"][0]
     assert target["status"] == "UNKNOWN", done
+    # Nothing surely out, and something may be: the post asks for attention, it is not "failed".
+    assert done["status"] == "NEEDS_ATTENTION", done
     assert target["errorCode"] == "outcome_unknown"
     assert "https://x.com/" in target["error"]
     assert len(fresh_networks.requests("x", "POST", r"/2/tweets")) == 1
@@ -171,9 +175,11 @@ async def test_x_timeline_read_rate_limited_for_long_ends_unknown_not_resent(
     await fresh_networks.control("x", "read_refusal", {"status": 429, "reset_in": 900, "limit": 1})
     lose_answers(fresh_networks, "x", "POST /2/tweets")
     post_id = await publish_now(alice, brand, "x", "Low tier, little reading")
-    done = await wait_for_post_status(alice, post_id, {"PUBLISHED", "FAILED", "UNKNOWN"}, timeout=30)
+    done = await wait_for_post_status(alice, post_id, {"PUBLISHED", "FAILED", "NEEDS_ATTENTION"}, timeout=30)
     target = done["targets"][0]
     assert target["status"] == "UNKNOWN", done
+    # Nothing surely out, and something may be: the post asks for attention, it is not "failed".
+    assert done["status"] == "NEEDS_ATTENTION", done
     assert target["errorCode"] == "outcome_unknown"
     assert len(fresh_networks.requests("x", "POST", r"/2/tweets")) == 1
 
@@ -184,9 +190,11 @@ async def test_linkedin_without_r_member_social_cannot_reconcile_and_says_unknow
     alice, brand = await setup(register, http, "linkedin")
     lose_answers(fresh_networks, "linkedin", "POST /rest/posts")
     post_id = await publish_now(alice, brand, "linkedin", "Did it go out?")
-    done = await wait_for_post_status(alice, post_id, {"PUBLISHED", "FAILED", "UNKNOWN"}, timeout=30)
+    done = await wait_for_post_status(alice, post_id, {"PUBLISHED", "FAILED", "NEEDS_ATTENTION"}, timeout=30)
     target = done["targets"][0]
     assert target["status"] == "UNKNOWN", done
+    # Nothing surely out, and something may be: the post asks for attention, it is not "failed".
+    assert done["status"] == "NEEDS_ATTENTION", done
     assert target["errorCode"] == "outcome_unknown"
     assert "https://www.linkedin.com/" in target["error"]
     assert len(fresh_networks.requests("linkedin", "POST", r"/rest/posts")) == 1

@@ -42,6 +42,7 @@ import tempfile
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -148,7 +149,7 @@ def ensure_build() -> None:
     subprocess.run(["npm", "run", "build"], cwd=ROOT / "web", check=True)
 
 
-def run_driver(config: dict[str, object]) -> dict[str, dict[str, dict[str, float]]]:
+def run_driver(config: dict[str, object]) -> dict[str, dict[str, dict[str, Any]]]:
     done = subprocess.run(
         ["node", str(BENCH / "web_calendar_driver.mjs"), json.dumps(config)],
         cwd=ROOT,

@@ -33,7 +33,7 @@ from t21.kit.timezones import local_to_utc
 from t21.organizations.roles import Action
 from t21.platforms.validation import validate_content
 from t21.posts.models import IdempotencyRecord, Post, SocialPost
-from t21.posts.per_network import content_for, media_for, thread_for
+from t21.publishing.per_network import content_for, media_for, thread_for
 from t21.posts.repository import PostFilters, PostListQueries, PostRepository
 from t21.posts.schemas import (
     PlatformOverride,

@@ -36,7 +36,7 @@ from t21.platforms.base import (
     PublishResult,
 )
 from t21.posts.models import Post, PublishAttempt, SocialPost
-from t21.posts.per_network import content_for, media_for, thread_for
+from t21.publishing.per_network import content_for, media_for, thread_for
 from t21.publishing.outcome import (
     MAX_ATTEMPTS,
     finish,

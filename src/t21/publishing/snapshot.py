@@ -18,7 +18,7 @@ import httpx
 from t21.enums import Platform, SocialPostStatus
 from t21.jobs.context import JobResources
 from t21.platforms.base import Connector
-from t21.posts.per_network import content_for, media_for, thread_for
+from t21.publishing.per_network import content_for, media_for, thread_for
 from t21.social_accounts.tokens import connector_for, decrypt_cached
 
 TERMINAL = {

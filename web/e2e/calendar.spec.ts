@@ -1,5 +1,5 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { apiSurface, screenshot, uniqueEmail } from "./helpers";
+import { apiSurface, expectNoHorizontalOverflow, screenshot, uniqueEmail } from "./helpers";
 
 /**
  * The calendar as a planner uses it (issue 16): write a post from an empty week-view slot, drag a
@@ -186,4 +186,17 @@ test("best-times heatmap: every weekday row, hours without posts drawn as no dat
   await expect(heatmap.locator(".cell.no-data")).toHaveCount(7 * 24);
   await heatmap.scrollIntoViewIfNeeded();
   await screenshot(page, "analytics-heatmap-no-data");
+});
+
+test("phone width (360px): the week scrolls inside its frame, the page does not", async () => {
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.goto(`/calendar?view=week&date=${monday}`);
+  await expect(page.locator(`.tg-col[data-day="${monday}"] .cal-item`)).toHaveCount(1);
+  await expectNoHorizontalOverflow(page);
+  await screenshot(page, "phone-calendar-week");
+  await page.getByRole("button", { name: "List", exact: true }).click();
+  await expect(page.locator(".cal-row")).toHaveCount(2);
+  await expectNoHorizontalOverflow(page);
+  await screenshot(page, "phone-calendar-list");
+  await page.setViewportSize({ width: 1280, height: 800 });
 });

@@ -36,7 +36,6 @@ from t21.platforms.base import (
     PublishResult,
 )
 from t21.posts.models import Post, PublishAttempt, SocialPost
-from t21.publishing.per_network import content_for, media_for, thread_for
 from t21.publishing.outcome import (
     MAX_ATTEMPTS,
     finish,
@@ -45,19 +44,11 @@ from t21.publishing.outcome import (
     log_start,
     succeed,
     succeed_alone,
-    succeed_orm,
 )
+from t21.publishing.per_network import content_for, media_for, thread_for
 from t21.publishing.queries import CLAIM, STORE_CONTAINER, STORE_PART_FIRST, STORE_PART_LATER, claim_params
 from t21.publishing.reconcile import reconcile
-from t21.publishing.snapshot import (
-    TERMINAL,
-    Claimed,
-    NextClaim,
-    Snapshot,
-    claimed_from_row,
-    connector_of,
-    snapshot_of,
-)
+from t21.publishing.snapshot import TERMINAL, NextClaim, Snapshot, connector_of, from_claim_row
 from t21.social_accounts.models import SocialAccount
 from t21.social_accounts.tokens import connector_for, read_tokens, refresh_account_tokens
 
@@ -66,13 +57,8 @@ TOKEN_REFRESH_MARGIN = timedelta(seconds=90)
 
 
 async def claim_fast(
-    res: JobResources,
-    *,
-    job_id: int | None,
-    now: datetime,
-    worker: str,
-    target_id: uuid.UUID,
-) -> Claimed | None:
+    res: JobResources, *, job_id: int | None, now: datetime, worker: str, target_id: uuid.UUID
+) -> Snapshot | None:
     """Claim `target_id` for this job (its own target, or one it took over while draining).
 
     None: nothing to do (no such target, a finished one, one that is no longer this job's).
@@ -80,7 +66,7 @@ async def claim_fast(
     async with job_connection(res) as conn, conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(CLAIM, claim_params(job_id, now, worker, target_id))
         row = await cur.fetchone()
-    return claimed_from_row(row, job_id, now)
+    return from_claim_row(res, row, job_id, now)
 
 
 async def claim_orm(res: JobResources, target_id: uuid.UUID, job_id: int | None) -> Snapshot | None:
@@ -175,8 +161,10 @@ async def claim_orm(res: JobResources, target_id: uuid.UUID, job_id: int | None)
             platform_post_id=target.platform_post_id,
             thread_post_ids=list(target.thread_post_ids),
             container_id=target.platform_container_id,
+            platform_post_url=target.platform_post_url,
             scheduled_for=target.scheduled_for,
             attempt_started_at=attempt.started_at,
+            content=post.content or "",
         )
 
 
@@ -208,34 +196,26 @@ def this_worker() -> str:
     return worker_name()
 
 
-async def publish_claimed(res: JobResources, claimed: Claimed, *, then: NextClaim | None = None) -> None:
+async def publish_claimed(res: JobResources, snapshot: Snapshot, *, then: NextClaim | None = None) -> None:
     """The call for a target the fast claim took (recorded and committed), then its outcome."""
-    snapshot = snapshot_of(res, claimed)
     log_start(snapshot)
     connector = connector_of(res, res.http, snapshot.platform.value, snapshot.sandbox)
     try:
         await _ensure_fresh_token(res, snapshot)
         result = await _publish_with_one_refresh(
-            res, connector, snapshot, FastProgress(res, snapshot.target_id, 1 + len(snapshot.thread))
+            res,
+            connector,
+            snapshot,
+            StoreIds(res, snapshot.target_id, lone_part_at_outcome=not snapshot.thread),
         )
     except PlatformError as exc:
         await handle_failure(res, snapshot, exc)
         return
     now = utcnow()
     log_done(snapshot, result, now, reconciled=False)
-    if claimed.alone and await succeed_alone(
-        res, claimed, content=claimed.content, platform=claimed.platform, result=result, now=now, then=then
-    ):
+    if snapshot.alone and await succeed_alone(res, snapshot, result=result, now=now, then=then):
         return
-    await succeed(
-        res,
-        target_id=snapshot.target_id,
-        post_id=snapshot.post_id,
-        attempt_id=snapshot.attempt_id,
-        result=result,
-        reconciled=False,
-        now=now,
-    )
+    await succeed(res, snapshot, result, reconciled=False, now=now)
 
 
 async def publish_slow(res: JobResources, target_id: uuid.UUID, job_id: int | None) -> None:
@@ -257,17 +237,27 @@ async def publish_slow(res: JobResources, target_id: uuid.UUID, job_id: int | No
                 await _refresh(res, snapshot)
                 found = await reconcile(connector, snapshot)
             if found.complete:
-                await succeed_orm(res, snapshot, found.result(), reconciled=True)
+                await _succeed_logged(res, snapshot, found.result(), reconciled=True)
                 return
             snapshot = await _new_attempt(res, snapshot, found.ids)
         await _ensure_fresh_token(res, snapshot)
         result = await _publish_with_one_refresh(
-            res, connector, snapshot, StoreProgress(res, snapshot.target_id)
+            res, connector, snapshot, StoreIds(res, snapshot.target_id, lone_part_at_outcome=False)
         )
     except PlatformError as exc:
         await handle_failure(res, snapshot, exc)
         return
-    await succeed_orm(res, snapshot, result, reconciled=False)
+    await _succeed_logged(res, snapshot, result, reconciled=False)
+
+
+async def _succeed_logged(
+    res: JobResources, snapshot: Snapshot, result: PublishResult, *, reconciled: bool
+) -> None:
+    """The ORM path's success: the same writer as the fast path's (outcome.succeed), then the log
+    line (after the write, as this path always logged it)."""
+    now = utcnow()
+    await succeed(res, snapshot, result, reconciled=reconciled, now=now)
+    log_done(snapshot, result, now, reconciled=reconciled)
 
 
 async def _new_attempt(res: JobResources, snapshot: Snapshot, found: list[str] | None = None) -> Snapshot:
@@ -383,62 +373,30 @@ async def _media(res: JobResources, snapshot: Snapshot) -> list[MediaFile]:
         return await media_files_for(session, res.settings, snapshot.brand_id, snapshot.media_ids)
 
 
-class FastProgress(PublishProgress):
-    """Each id the network returns, written at once in its own one-statement transaction.
+class StoreIds(PublishProgress):
+    """Each id the network returns, written at once in its own one-statement transaction
+    (queries.STORE_*): a resumed thread continues after the stored parts, and reconciliation
+    starts from them.
 
-    Except the id of a post in one part: the outcome statement, the very next thing this job
-    does, writes it. Should that fail (the worker killed in between), the unknown attempt is
-    reconciled as any other: the network's recent posts (or the Instagram container) show it. A
-    thread's parts are written one by one, because a resumed thread continues after the stored
-    ones."""
+    `lone_part_at_outcome`: the id of a post in one part is left to the outcome statement, the
+    very next thing the job does (the fast path, measured: bench/RESULTS.md). Should that fail
+    (the worker killed in between), the unknown attempt is reconciled as any other: the
+    network's recent posts (or the Instagram container) show it."""
 
-    def __init__(self, res: JobResources, target_id: uuid.UUID, parts: int) -> None:
+    def __init__(self, res: JobResources, target_id: uuid.UUID, *, lone_part_at_outcome: bool) -> None:
         self.res = res
         self.target_id = target_id
-        self.parts = parts
+        self.lone_part_at_outcome = lone_part_at_outcome
 
     async def container_created(self, container_id: str) -> None:
-        await store_container(self.res, self.target_id, container_id)
+        async with job_connection(self.res) as conn:
+            await conn.execute(STORE_CONTAINER, (container_id, self.target_id))
 
     async def part_published(self, index: int, platform_post_id: str) -> None:
-        if self.parts == 1:
+        if self.lone_part_at_outcome:
             return
-        await store_part(self.res, self.target_id, index, platform_post_id)
-
-
-async def store_part(res: JobResources, target_id: uuid.UUID, index: int, platform_post_id: str) -> None:
-    async with job_connection(res) as conn:
-        if index == 0:
-            await conn.execute(STORE_PART_FIRST, (platform_post_id, target_id))
-        else:
-            await conn.execute(STORE_PART_LATER, (platform_post_id, target_id, platform_post_id))
-
-
-async def store_container(res: JobResources, target_id: uuid.UUID, container_id: str) -> None:
-    async with job_connection(res) as conn:
-        await conn.execute(STORE_CONTAINER, (container_id, target_id))
-
-
-class StoreProgress(PublishProgress):
-    """Writes each id the network returns in its own committed transaction, at once."""
-
-    def __init__(self, res: JobResources, target_id: uuid.UUID) -> None:
-        self.res = res
-        self.target_id = target_id
-
-    async def container_created(self, container_id: str) -> None:
-        async with transaction(self.res.db.sessionmaker) as session:
-            target = await session.get(SocialPost, self.target_id, with_for_update=True)
-            if target is None:
-                raise RuntimeError("the target vanished mid-publish")
-            target.platform_container_id = container_id
-
-    async def part_published(self, index: int, platform_post_id: str) -> None:
-        async with transaction(self.res.db.sessionmaker) as session:
-            target = await session.get(SocialPost, self.target_id, with_for_update=True)
-            if target is None:
-                raise RuntimeError("the target vanished mid-publish")
+        async with job_connection(self.res) as conn:
             if index == 0:
-                target.platform_post_id = platform_post_id
-            elif platform_post_id not in target.thread_post_ids:
-                target.thread_post_ids = [*target.thread_post_ids, platform_post_id]
+                await conn.execute(STORE_PART_FIRST, (platform_post_id, self.target_id))
+            else:
+                await conn.execute(STORE_PART_LATER, (platform_post_id, self.target_id, platform_post_id))

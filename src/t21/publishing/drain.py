@@ -29,7 +29,7 @@ from t21.publishing.attempt import claim_fast, publish_claimed, publish_slow, th
 from t21.publishing.outcome import RetryLater
 from t21.publishing.queries import TAKE_DUE
 from t21.publishing.scheduling import defer_publish_job, schedule_target
-from t21.publishing.snapshot import TERMINAL, Claimed, Fallback, NextClaim
+from t21.publishing.snapshot import TERMINAL, Fallback, NextClaim, Snapshot
 
 # How many of its account's due posts one job may publish after its own,
 # and for how long, before it lets Procrastinate hand the account's next job out again.
@@ -128,7 +128,7 @@ async def _publish_one(
     *,
     claimed_ahead: NextClaim | None = None,
     then: NextClaim | None = None,
-) -> Claimed | None:
+) -> Snapshot | None:
     """Publish one target: through the one-statement claim when it applies (or the claim that
     was sent with the previous post's outcome, `claimed_ahead`), else the ORM path
     (reconciliation, a disconnected account, not due). `then`: the next post's claim, to send

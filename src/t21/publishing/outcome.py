@@ -52,7 +52,7 @@ from t21.publishing.queries import (
     TargetRow,
     claim_params,
 )
-from t21.publishing.snapshot import Claimed, Fallback, NextClaim, Snapshot, claimed_from_row, connector_of
+from t21.publishing.snapshot import Fallback, NextClaim, Snapshot, connector_of, from_claim_row
 from t21.social_accounts.models import SocialAccount
 from t21.social_accounts.tokens import mark_disconnected
 from t21.users.models import User
@@ -96,150 +96,13 @@ def log_done(snapshot: Snapshot, result: PublishResult, now: datetime, *, reconc
     )
 
 
-async def succeed_orm(
-    res: JobResources, snapshot: Snapshot, result: PublishResult, *, reconciled: bool
-) -> None:
-    async with transaction(res.db.sessionmaker) as session:
-        post = await session.get(Post, snapshot.post_id, with_for_update=True)  # post, then target
-        target = await session.get(SocialPost, snapshot.target_id, with_for_update=True)
-        attempt = await session.get(PublishAttempt, snapshot.attempt_id)
-        if target is None or post is None:
-            raise RuntimeError(f"the target or post of target {snapshot.target_id} vanished mid-publish")
-        now = utcnow()
-        target.platform_post_id = result.platform_post_id
-        target.platform_post_url = result.url or target.platform_post_url
-        if result.thread_post_ids:
-            target.thread_post_ids = list(result.thread_post_ids)
-        target.published_at = now
-        target.next_metrics_at = now + timedelta(hours=1)
-        if attempt is not None:
-            attempt.finished_at = now
-            attempt.outcome = "reconciled" if reconciled else "published"
-            attempt.platform_post_id = result.platform_post_id
-        await finish(session, res, target, post, SocialPostStatus.PUBLISHED)
-    log_done(snapshot, result, now, reconciled=reconciled)
-
-
-async def succeed_alone(
-    res: JobResources,
-    claimed: Claimed,
-    *,
-    content: str,
-    platform: str,
-    result: PublishResult,
-    now: datetime,
-    then: NextClaim | None = None,
-) -> bool:
-    """`succeed` for a post whose only live target this is (the common case), in one statement:
-    the post becomes PUBLISHED, the author gets the notification and the email `_author_notices`
-    would write (unless this outcome was announced already: notices.unannounced); once
-    committed, one live message carries post.updated (+ post.published).
-    False: the post has another live target now, nothing was written, `succeed` must do it.
-    `then`: the next post's claim, sent with it (NextClaim), whichever the answer."""
-    post_id, target_id = claimed.post_id, claimed.target_id
-    url = result.url or claimed.platform_post_url
-    payload = post_event(
-        post_id=post_id,
-        brand_id=claimed.brand_id,
-        post_status=PostStatus.PUBLISHED.value,
-        target_id=target_id,
-        platform=platform,
-        target_status=SocialPostStatus.PUBLISHED.value,
-        platform_post_id=result.platform_post_id,
-        platform_post_url=url,
-        error=None,
-    )
-    updated = {"type": "post.updated", **payload}
-    params: dict[str, Any] = {
-        "post": post_id,
-        "target": target_id,
-        "ppid": result.platform_post_id,
-        "url": result.url,
-        "has_thread": bool(result.thread_post_ids),
-        "thread": list(result.thread_post_ids),
-        "now": now,
-        "metrics_at": now + timedelta(hours=1),
-        "outcome": "published",
-        "attempt": claimed.attempt_id,
-    }
-    notice_sql = ""
-    if claimed.author_id is not None and claimed.author_email is not None:
-        # Written only if this outcome was not announced yet (chk.announce).
-        notice_sql = NOTICE_ALONE
-        (note,) = notices.author_notices(
-            [
-                TargetRow(
-                    target_id,
-                    SocialPostStatus.PUBLISHED.value,
-                    claimed.attempt_number,
-                    platform,
-                    result.platform_post_id,
-                    url,
-                    None,
-                    None,
-                    None,
-                    None,
-                )
-            ],
-            post_id=post_id,
-            brand_id=claimed.brand_id,
-            brand_name=claimed.brand_name,
-            content=content,
-            base_url=res.settings.base_url,
-        )
-        rendered = render(note.template, **note.context)
-        _, job_params = coalesced_send_job(claimed.author_email, now)
-        params.update(job_params)
-        params.update(
-            n_id=uuid.uuid4(),
-            author=claimed.author_id,
-            n_title=note.title[:300],
-            n_body=note.body,
-            n_data=Jsonb(note.data),
-            e_id=uuid.uuid4(),
-            to=claimed.author_email,
-            e_subject=rendered.subject,
-            e_html=rendered.html,
-            e_text=rendered.text,
-        )
-    async with job_connection(res) as conn:
-        sql = SUCCEED_ALONE.replace("{notices}", notice_sql)
-        if then is None:
-            cur = await conn.execute(sql, params)
-            row = await cur.fetchone()
-        else:
-            # One Sync for both: one transaction, one commit, one round trip.
-            async with conn.pipeline():
-                cur = await conn.execute(sql, params)
-                nxt = conn.cursor(row_factory=dict_row)
-                await nxt.execute(CLAIM, claim_params(then.job_id, now, then.worker, then.target_id))
-            row = await cur.fetchone()
-            then.done = True
-            try:
-                then.claimed = claimed_from_row(await nxt.fetchone(), then.job_id, now)
-            except Fallback:
-                then.fallback = True
-    if row is None:
-        return False
-    events = [updated]
-    if row[0] != PostStatus.PUBLISHED.value:
-        events.append({"type": "post.published", **payload})
-    await announce(res, live_message(claimed.audience, events))
-    return True
-
-
 async def succeed(
-    res: JobResources,
-    *,
-    target_id: uuid.UUID,
-    post_id: uuid.UUID,
-    attempt_id: uuid.UUID,
-    result: PublishResult,
-    reconciled: bool,
-    now: datetime,
+    res: JobResources, snapshot: Snapshot, result: PublishResult, *, reconciled: bool, now: datetime
 ) -> None:
     """Target PUBLISHED, attempt finished, post rolled up, author told: one transaction; once
-    it committed, the live message."""
+    it committed, the live message. The one success writer: the fast claim's path and the ORM
+    claim's (reconciled, or sent again after reconciliation) both end here."""
+    target_id, post_id, attempt_id = (snapshot.target_id, snapshot.post_id, snapshot.attempt_id)
     async with job_connection(res) as conn, conn.transaction():
         async with conn.pipeline():
             locked = conn.cursor(row_factory=class_row(LockedPost))
@@ -264,7 +127,7 @@ async def succeed(
             rows = await written.fetchall()
         if post is None or not rows or rows[0].id != target_id:
             raise RuntimeError(f"post {post_id} or its target {target_id} vanished while being published")
-        old_status, had_published_at, author_id = post.old_status, post.had_published_at, post.author_id
+        old_status, had_published_at, author_id = (post.old_status, post.had_published_at, post.author_id)
         content, brand_id, brand_name = post.content, post.brand_id, post.brand_name
         audience, author_email = post.audience, post.author_email
         target = rows[0]
@@ -362,6 +225,116 @@ def _author_notices(
         sql.append(f", sendjob AS ({job_sql})")
         params.update(job_params)
         params.update(author=author_id, to=author_email)
+
+
+# The success of a post whose only live target this is (most posts) in one statement instead of
+# `succeed`'s transaction of three: kept because the publish spike measured it (bench/RESULTS.md,
+# "the one-statement claim and outcome"); it writes exactly what `succeed` would
+# (tests/publishing/test_paths_agree.py).
+async def succeed_alone(
+    res: JobResources,
+    snapshot: Snapshot,
+    *,
+    result: PublishResult,
+    now: datetime,
+    then: NextClaim | None = None,
+) -> bool:
+    """`succeed` for a post whose only live target this is (the common case), in one statement:
+    the post becomes PUBLISHED, the author gets the notification and the email `_author_notices`
+    would write (unless this outcome was announced already: notices.unannounced); once
+    committed, one live message carries post.updated (+ post.published).
+    False: the post has another live target now, nothing was written, `succeed` must do it.
+    `then`: the next post's claim, sent with it (NextClaim), whichever the answer."""
+    post_id, target_id, platform = (snapshot.post_id, snapshot.target_id, snapshot.platform.value)
+    url = result.url or snapshot.platform_post_url
+    payload = post_event(
+        post_id=post_id,
+        brand_id=snapshot.brand_id,
+        post_status=PostStatus.PUBLISHED.value,
+        target_id=target_id,
+        platform=platform,
+        target_status=SocialPostStatus.PUBLISHED.value,
+        platform_post_id=result.platform_post_id,
+        platform_post_url=url,
+        error=None,
+    )
+    updated = {"type": "post.updated", **payload}
+    params: dict[str, Any] = {
+        "post": post_id,
+        "target": target_id,
+        "ppid": result.platform_post_id,
+        "url": result.url,
+        "has_thread": bool(result.thread_post_ids),
+        "thread": list(result.thread_post_ids),
+        "now": now,
+        "metrics_at": now + timedelta(hours=1),
+        "outcome": "published",
+        "attempt": snapshot.attempt_id,
+    }
+    notice_sql = ""
+    if snapshot.author_id is not None and snapshot.author_email is not None:
+        # Written only if this outcome was not announced yet (chk.announce).
+        notice_sql = NOTICE_ALONE
+        (note,) = notices.author_notices(
+            [
+                TargetRow(
+                    target_id,
+                    SocialPostStatus.PUBLISHED.value,
+                    snapshot.attempt_number,
+                    platform,
+                    result.platform_post_id,
+                    url,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
+            ],
+            post_id=post_id,
+            brand_id=snapshot.brand_id,
+            brand_name=snapshot.brand_name,
+            content=snapshot.content,
+            base_url=res.settings.base_url,
+        )
+        rendered = render(note.template, **note.context)
+        _, job_params = coalesced_send_job(snapshot.author_email, now)
+        params.update(job_params)
+        params.update(
+            n_id=uuid.uuid4(),
+            author=snapshot.author_id,
+            n_title=note.title[:300],
+            n_body=note.body,
+            n_data=Jsonb(note.data),
+            e_id=uuid.uuid4(),
+            to=snapshot.author_email,
+            e_subject=rendered.subject,
+            e_html=rendered.html,
+            e_text=rendered.text,
+        )
+    async with job_connection(res) as conn:
+        sql = SUCCEED_ALONE.replace("{notices}", notice_sql)
+        if then is None:
+            cur = await conn.execute(sql, params)
+            row = await cur.fetchone()
+        else:
+            # One Sync for both: one transaction, one commit, one round trip.
+            async with conn.pipeline():
+                cur = await conn.execute(sql, params)
+                nxt = conn.cursor(row_factory=dict_row)
+                await nxt.execute(CLAIM, claim_params(then.job_id, now, then.worker, then.target_id))
+            row = await cur.fetchone()
+            then.done = True
+            try:
+                then.claimed = from_claim_row(res, await nxt.fetchone(), then.job_id, now)
+            except Fallback:
+                then.fallback = True
+    if row is None:
+        return False
+    events = [updated]
+    if row[0] != PostStatus.PUBLISHED.value:
+        events.append({"type": "post.published", **payload})
+    await announce(res, live_message(snapshot.audience, events))
+    return True
 
 
 async def announce(res: JobResources, message: str | None) -> None:

@@ -31,7 +31,9 @@ TERMINAL = {
 
 @dataclass
 class Snapshot:
-    """What the call needs, read under the claim's lock so the call itself holds no transaction."""
+    """The target being published, as its claim read it under lock: what the call needs, so the
+    call itself holds no transaction, and what its outcome needs. Filled by name from the claim
+    statement's row (`from_claim_row`), or by the ORM claim (attempt.claim_orm)."""
 
     target_id: uuid.UUID
     post_id: uuid.UUID
@@ -52,52 +54,36 @@ class Snapshot:
     platform_post_id: str | None
     thread_post_ids: list[str] = field(default_factory=list)
     container_id: str | None = None
+    platform_post_url: str | None = None
     # When the attempt this snapshot is about started (reconciliation: the unknown one).
     attempt_started_at: datetime | None = None
     # This attempt sends again what reconciliation proved absent after an unknown outcome.
     resent_after_unknown: bool = False
     # When the target was due: its publish lag is measured from here.
     scheduled_for: datetime | None = None
+    # The post's own text (its notices quote it) and whom to tell, read by the one-statement
+    # claim for the one-statement success (outcome.succeed_alone) of a post with no other live
+    # target (`alone`). The ORM claim leaves `alone` False: outcome.succeed reads them itself,
+    # under the post's lock.
+    content: str = ""
+    alone: bool = False
+    brand_name: str = ""
+    audience: list[uuid.UUID] = field(default_factory=list)
+    author_id: uuid.UUID | None = None
+    author_email: str | None = None
 
 
 class Fallback(Exception):
     """The fast claim did not apply; the ORM claim must decide (it handles every case)."""
 
 
-@dataclass
-class Claimed:
-    """The row the claim statement returns, turned into what the engine's Snapshot needs."""
-
-    target_id: uuid.UUID
-    post_id: uuid.UUID
-    brand_id: uuid.UUID
-    account_id: uuid.UUID
-    platform: str
-    platform_user_id: str
-    sandbox: bool
-    access_token_encrypted: str
-    token_expires_at: datetime | None
-    scheduled_for: datetime | None
-    content: str
-    overrides: dict[str, Any]
-    thread: list[Any]
-    media_ids: list[str]
-    attempt_id: uuid.UUID
-    attempt_number: int
-    first_attempt_at: datetime
-    platform_post_id: str | None
-    thread_post_ids: list[str]
-    container_id: str | None
-    alone: bool
-    brand_name: str
-    audience: list[uuid.UUID]
-    author_id: uuid.UUID | None
-    author_email: str | None
-    platform_post_url: str | None
-
-
-def claimed_from_row(row: dict[str, Any] | None, job_id: int | None, now: datetime) -> Claimed | None:
-    """What a CLAIM statement's row means (see `claim`)."""
+def from_claim_row(
+    res: JobResources, row: dict[str, Any] | None, job_id: int | None, now: datetime
+) -> Snapshot | None:
+    """What a CLAIM statement's row (queries.CLAIM, read by name) means: the snapshot of the
+    attempt it recorded; None when there is nothing to do (no such target, a finished one, one
+    that is no longer this job's). Raises Fallback when the ORM claim must look (reconciliation,
+    a disconnected account, not due yet, ...)."""
     if row is None:
         return None
     if row["attempt_id"] is None:
@@ -107,33 +93,35 @@ def claimed_from_row(row: dict[str, Any] | None, job_id: int | None, now: dateti
         if job_id is not None and current_job is not None and current_job != job_id:
             return None
         raise Fallback
-    return Claimed(
+    platform, overrides, content = (row["platform"], row["overrides"] or {}, row["content"] or "")
+    return Snapshot(
         target_id=row["target_id"],
         post_id=row["post_id"],
         brand_id=row["brand_id"],
         account_id=row["account_id"],
-        platform=row["platform"],
+        platform=Platform(platform),
         platform_user_id=row["platform_user_id"],
         sandbox=row["sandbox"],
-        access_token_encrypted=row["access_token_encrypted"],
+        access_token=decrypt_cached(res.settings, row["access_token_encrypted"]),
         token_expires_at=row["token_expires_at"],
-        scheduled_for=row["scheduled_for"],
-        content=row["content"] or "",
-        overrides=row["overrides"] or {},
-        thread=row["thread"] or [],
-        media_ids=list(row["media_ids"] or []),
+        text=content_for(platform, content, overrides),
+        thread=[str(p) for p in thread_for(platform, row["thread"] or [], overrides)],
+        media_ids=media_for(platform, [str(m) for m in row["media_ids"] or []], overrides),
         attempt_id=row["attempt_id"],
         attempt_number=row["attempt_number"],
         first_attempt_at=row["first_attempt_at"] or now,
+        reconcile=False,
         platform_post_id=row["platform_post_id"],
         thread_post_ids=list(row["thread_post_ids"] or []),
         container_id=row["container_id"],
+        platform_post_url=row["platform_post_url"],
+        scheduled_for=row["scheduled_for"],
+        content=content,
         alone=bool(row["alone"]),
         brand_name=row["brand_name"],
         audience=list(row["audience"] or []),
         author_id=row["author_id"],
         author_email=row["author_email"],
-        platform_post_url=row["platform_post_url"],
     )
 
 
@@ -148,34 +136,8 @@ class NextClaim:
     job_id: int
     worker: str
     done: bool = False
-    claimed: Claimed | None = None
+    claimed: Snapshot | None = None
     fallback: bool = False
-
-
-def snapshot_of(res: JobResources, claimed: Claimed) -> Snapshot:
-    platform, overrides = claimed.platform, claimed.overrides or {}
-    return Snapshot(
-        target_id=claimed.target_id,
-        post_id=claimed.post_id,
-        brand_id=claimed.brand_id,
-        account_id=claimed.account_id,
-        platform=Platform(claimed.platform),
-        platform_user_id=claimed.platform_user_id,
-        sandbox=claimed.sandbox,
-        access_token=decrypt_cached(res.settings, claimed.access_token_encrypted),
-        token_expires_at=claimed.token_expires_at,
-        text=content_for(platform, claimed.content or "", overrides),
-        thread=[str(p) for p in thread_for(platform, claimed.thread or [], overrides)],
-        media_ids=media_for(platform, [str(m) for m in claimed.media_ids or []], overrides),
-        attempt_id=claimed.attempt_id,
-        attempt_number=claimed.attempt_number,
-        first_attempt_at=claimed.first_attempt_at,
-        reconcile=False,
-        platform_post_id=claimed.platform_post_id,
-        thread_post_ids=list(claimed.thread_post_ids),
-        container_id=claimed.container_id,
-        scheduled_for=claimed.scheduled_for,
-    )
 
 
 def connector_of(res: JobResources, http: httpx.AsyncClient, platform: str, sandbox: bool) -> Connector:

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import httpx
+import procrastinate
 import psycopg_pool
 import structlog
 
@@ -142,28 +143,29 @@ class Worker:
         pool = self._pool()
         try:
             await pool.open(wait=True, timeout=30)
-            async with task_app.open_async(pool=pool):
-                log.info("worker_started", name=worker_name(), concurrency=self.concurrency)
-                await task_app.run_worker_async(
-                    queues=self.queues or QUEUES,
-                    name=worker_name(),
-                    concurrency=self.concurrency,
-                    fetch_job_polling_interval=FETCH_POLLING_INTERVAL,
-                    # Signals are ours (see serve_forever): Procrastinate stopping by itself must
-                    # be told apart from a requested stop.
-                    install_signal_handlers=False,
-                    shutdown_graceful_timeout=20,
-                    update_heartbeat_interval=5,
-                    stalled_worker_timeout=self.settings.worker_stalled_seconds,
-                    delete_jobs="successful",
-                    wait=True,
-                )
+            # A fresh connector for each run (App.replace_connector, Procrastinate's public API):
+            # a connector opened on an external pool keeps that pool after closing (close_async
+            # leaves external pools alone), so it could not be opened again on the next run's.
+            # The app's own connector, never opened, is back once the run ends.
+            with task_app.replace_connector(procrastinate.PsycopgConnector()):
+                async with task_app.open_async(pool=pool):
+                    log.info("worker_started", name=worker_name(), concurrency=self.concurrency)
+                    await task_app.run_worker_async(
+                        queues=self.queues or QUEUES,
+                        name=worker_name(),
+                        concurrency=self.concurrency,
+                        fetch_job_polling_interval=FETCH_POLLING_INTERVAL,
+                        # Signals are ours (see serve_forever): Procrastinate stopping by itself must
+                        # be told apart from a requested stop.
+                        install_signal_handlers=False,
+                        shutdown_graceful_timeout=20,
+                        update_heartbeat_interval=5,
+                        stalled_worker_timeout=self.settings.worker_stalled_seconds,
+                        delete_jobs="successful",
+                        wait=True,
+                    )
         finally:
             await pool.close()
-            # Procrastinate keeps a reference to an external pool after closing; drop it so the
-            # app can be opened again in this process (restarts, tests).
-            task_app.connector._async_pool = None  # type: ignore[attr-defined]
-            task_app.connector._pool_externally_set = False  # type: ignore[attr-defined]
 
     async def start(self, _app: Any = None) -> None:
         self._stopping = False

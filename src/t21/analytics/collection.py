@@ -36,7 +36,7 @@ from t21.social_accounts.tokens import connector_for, read_tokens
 log = structlog.get_logger(__name__)
 
 # Ids per metrics call: X's documented maximum; the others read one post per call anyway.
-CALL_BATCH = {Platform.x.value: 100}
+CALL_BATCH = {Platform.x: 100}
 # Results written per transaction: short transactions, few round trips.
 WRITE_BATCH = 200
 # Posts one job reads; more waiting are picked up by the next minute's job.
@@ -95,9 +95,7 @@ async def collect_account(
         targets = await repo.due_targets(account_id, clock.start, MAX_POSTS_PER_RUN)
         if not targets:
             return outcome
-        problem = (
-            None if account.status == SocialAccountStatus.CONNECTED.value else f"account {account.status}"
-        )
+        problem = None if account.status == SocialAccountStatus.CONNECTED else f"account {account.status}"
         access_token = ""
         if problem is None:
             try:

@@ -47,7 +47,7 @@ class DueTarget:
 
 def _collectable() -> Any:
     return and_(
-        SocialPost.status == SocialPostStatus.PUBLISHED.value,
+        SocialPost.status == SocialPostStatus.PUBLISHED,
         SocialPost.metrics_deleted_at.is_(None),
         SocialPost.platform_post_id.is_not(None),
         SocialPost.published_at.is_not(None),

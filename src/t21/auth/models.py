@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from t21.db.base import Base, IdMixin, TimestampMixin, enum_check
+from t21.db.base import Base, EnumText, IdMixin, TimestampMixin, enum_check
 
 
 class RefreshToken(IdMixin, TimestampMixin, Base):
@@ -62,7 +62,7 @@ class AccountToken(IdMixin, TimestampMixin, Base):
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    purpose: Mapped[str] = mapped_column(String(24), nullable=False)
+    purpose: Mapped[TokenPurpose] = mapped_column(EnumText(TokenPurpose, 24), nullable=False)
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     # The address the link was sent to.
     email: Mapped[str] = mapped_column(String(320), nullable=False)

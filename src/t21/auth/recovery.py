@@ -81,7 +81,7 @@ async def issue_reset(session: AsyncSession, settings: Settings, email: str) -> 
     await AccountTokenRepository(session).add(
         AccountToken(
             user_id=user.id,
-            purpose=TokenPurpose.password_reset.value,
+            purpose=TokenPurpose.password_reset,
             token_hash=sha256_hex(secret),
             email=user.email,
             expires_at=utcnow() + timedelta(minutes=ttl),
@@ -101,7 +101,7 @@ async def issue_reset(session: AsyncSession, settings: Settings, email: str) -> 
 
 async def confirm_reset(session: AsyncSession, settings: Settings, secret: str, password: str) -> User:
     tokens = AccountTokenRepository(session)
-    token = await tokens.get_by_secret_for_update(secret, TokenPurpose.password_reset.value)
+    token = await tokens.get_by_secret_for_update(secret, TokenPurpose.password_reset)
     if token is None:
         raise ResetTokenInvalid()
     if token.used_at is not None:
@@ -122,7 +122,7 @@ async def confirm_reset(session: AsyncSession, settings: Settings, secret: str, 
     user.password_hash = await hash_password(password, settings.bcrypt_rounds)
     user.sessions_revoked_at = now  # access tokens issued before now are refused from now on
     forget_known_user(user.id)
-    await tokens.spend_all_for_user(user.id, TokenPurpose.password_reset.value, now)
+    await tokens.spend_all_for_user(user.id, TokenPurpose.password_reset, now)
     # Every session ends: refresh-token families now, live sockets on every instance once this
     # commits (the event leaves only then).
     await RefreshTokenRepository(session).revoke_all_for_user(user.id, now)

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from t21.auth.models import AccountToken, ApiKey, RefreshToken
+from t21.auth.models import AccountToken, ApiKey, RefreshToken, TokenPurpose
 from t21.kit.clock import utcnow
 from t21.kit.crypto import sha256_hex
 
@@ -81,7 +81,7 @@ class AccountTokenRepository:
         self.session.add(token)
         await self.session.flush()
 
-    async def get_by_secret_for_update(self, secret: str, purpose: str) -> AccountToken | None:
+    async def get_by_secret_for_update(self, secret: str, purpose: TokenPurpose) -> AccountToken | None:
         # Row lock: two confirmations with the same link must not both spend it.
         result = await self.session.execute(
             select(AccountToken)
@@ -90,7 +90,7 @@ class AccountTokenRepository:
         )
         return result.scalar_one_or_none()
 
-    async def latest_created_at(self, user_id: uuid.UUID, purpose: str) -> datetime | None:
+    async def latest_created_at(self, user_id: uuid.UUID, purpose: TokenPurpose) -> datetime | None:
         result = await self.session.execute(
             select(func.max(AccountToken.created_at)).where(
                 AccountToken.user_id == user_id, AccountToken.purpose == purpose
@@ -98,7 +98,7 @@ class AccountTokenRepository:
         )
         return result.scalar_one_or_none()
 
-    async def spend_all_for_user(self, user_id: uuid.UUID, purpose: str, at: datetime) -> None:
+    async def spend_all_for_user(self, user_id: uuid.UUID, purpose: TokenPurpose, at: datetime) -> None:
         """Every open token of this purpose becomes used (an older link dies with the new password)."""
         await self.session.execute(
             update(AccountToken)

@@ -50,7 +50,7 @@ class AuthService:
             password_hash=await hash_password(data.password, self.settings.bcrypt_rounds),
             name=data.name,
             time_zone=data.time_zone,
-            subscription_tier=self.settings.default_tier.value,
+            subscription_tier=self.settings.default_tier,
         )
         try:
             async with self.session.begin_nested():

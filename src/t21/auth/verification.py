@@ -24,7 +24,7 @@ from t21.users.models import User
 from t21.users.repository import UserRepository, normalise_email
 
 log = structlog.get_logger(__name__)
-PURPOSE = TokenPurpose.email_verification.value
+PURPOSE = TokenPurpose.email_verification
 
 
 class EmailNotVerified(Forbidden):

@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from t21.db.base import Base, IdMixin, TimestampMixin, enum_check
+from t21.db.base import Base, EnumText, IdMixin, TimestampMixin, enum_check
 from t21.enums import Tier
 
 
@@ -25,7 +25,7 @@ class Subscription(IdMixin, TimestampMixin, Base):
     )
     stripe_subscription_id: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64))
-    tier: Mapped[str] = mapped_column(String(16), nullable=False)
+    tier: Mapped[Tier] = mapped_column(EnumText(Tier, 16), nullable=False)
     status: Mapped[str] = mapped_column(String(24), nullable=False)
     price_id: Mapped[str | None] = mapped_column(String(64))
     current_period_end: Mapped[datetime | None] = mapped_column()

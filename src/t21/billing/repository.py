@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from t21.billing.models import Invoice, StripeEvent, Subscription
 from t21.brands.models import Brand
+from t21.enums import Tier
 from t21.organizations.models import Organization
 from t21.organizations.repository import OrganizationRepository
 from t21.quotas.service import BillingOwner, owner_of_org, owner_of_user
@@ -141,7 +142,7 @@ class BillingRepository:
         ).scalar_one_or_none()
 
     async def claim_subscription(
-        self, stripe_subscription_id: str, owner: BillingOwner, tier: str, status: str
+        self, stripe_subscription_id: str, owner: BillingOwner, tier: Tier, status: str
     ) -> tuple[Subscription, bool]:
         """The row for this Stripe subscription, locked; made now if missing. True when made now.
 

@@ -139,14 +139,15 @@ def pick_current(subscriptions: Sequence[Subscription]) -> Subscription | None:
     return max(alive, key=lambda s: (_STATUS_RANK[SubscriptionStatus(s.status)], TIER_RANK[Tier(s.tier)]))
 
 
-def owner_summary(subscriptions: Sequence[Subscription]) -> tuple[Tier, str | None]:
+def owner_summary(subscriptions: Sequence[Subscription]) -> tuple[Tier, SubscriptionStatus | None]:
     """(tier, status) to store on the owner: the current subscription's, else FREE with the
     status of the latest one that ended (None if there never was one)."""
     current = pick_current(subscriptions)
     if current is not None:
-        return Tier(current.tier), current.status
+        return current.tier, SubscriptionStatus(current.status)
     latest = max(subscriptions, key=lambda s: s.updated_at, default=None)
-    return Tier.FREE, latest.status if latest is not None else None
+    # subscriptions.status has no CHECK constraint, but the webhooks store only these values.
+    return Tier.FREE, SubscriptionStatus(latest.status) if latest is not None else None
 
 
 def grace_ends_at(status: str | None, past_due_since: datetime | None) -> datetime | None:
@@ -212,7 +213,7 @@ class BillingService:
         price = self._price(data.tier, data.interval)
         row = owner.row
         if row.subscription_status in BLOCKS_NEW_CHECKOUT:
-            if row.subscription_tier == data.tier.value:
+            if row.subscription_tier == data.tier:
                 raise Conflict(
                     f"You are already on the {data.tier.value} plan",
                     code="already_subscribed",

@@ -295,7 +295,7 @@ class StripeWebhookService:
             return max(tiers, key=TIER_RANK.__getitem__)
         metadata = subscription.get("metadata") or {}
         named = metadata.get("tier") if isinstance(metadata, dict) else None
-        if named in (Tier.PRO.value, Tier.BUSINESS.value):
+        if named in (Tier.PRO, Tier.BUSINESS):
             return Tier(named)
         log.warning(
             "stripe_subscription_unknown_price",
@@ -308,20 +308,18 @@ class StripeWebhookService:
         self, owner: BillingOwner, subscription: dict[str, Any], created: datetime, *, reread: bool = False
     ) -> None:
         """Copy Stripe's state of one subscription onto its row, then onto the owner."""
-        status = str(subscription.get("status") or SubscriptionStatus.incomplete.value)
+        status = str(subscription.get("status") or SubscriptionStatus.incomplete)
         if status not in set(SubscriptionStatus):
             log.warning("stripe_subscription_unknown_status", status=status)
-            status = SubscriptionStatus.incomplete.value
-        row, is_new = await self.repo.claim_subscription(
-            str(subscription["id"]), owner, Tier.FREE.value, status
-        )
+            status = SubscriptionStatus.incomplete
+        row, is_new = await self.repo.claim_subscription(str(subscription["id"]), owner, Tier.FREE, status)
         before = None if is_new else (row.tier, row.status)
         tier = self._tier_of(subscription, None if is_new else row.tier)
         items = _items(subscription)
         period_ends = [ts for item in items if (ts := _timestamp(item.get("current_period_end")))]
         # Before API version 2025-03 the period lived on the subscription itself.
         period_end = max(period_ends) if period_ends else _timestamp(subscription.get("current_period_end"))
-        row.tier = tier.value
+        row.tier = tier
         row.status = status
         row.price_id = _id_of(items[0].get("price")) if items else row.price_id
         row.current_period_end = period_end
@@ -356,7 +354,7 @@ class StripeWebhookService:
         if before is None:
             return True
         old_tier, old_status = before
-        if old_tier != tier.value:
+        if old_tier != tier:
             return True
         return old_status in (SubscriptionStatus.incomplete, SubscriptionStatus.incomplete_expired)
 
@@ -369,7 +367,7 @@ class StripeWebhookService:
                 row.past_due_since = min(at, utcnow())
         else:
             row.past_due_since = None
-        row.subscription_tier = tier.value
+        row.subscription_tier = tier
         row.subscription_status = status
         await self.session.flush()
 

@@ -22,7 +22,7 @@ from t21.enums import Role
 from t21.kit.pagination import keyset_page
 from t21.organizations.models import TeamMember
 
-_ROLE_RANK = {r.value: r.rank for r in Role}
+_ROLE_RANK = {r: r.rank for r in Role}
 
 
 def _role_rank_expr() -> ColumnElement[int]:

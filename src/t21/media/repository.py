@@ -55,7 +55,7 @@ class MediaRepository(BrandScopedRepository[MediaAsset]):
             .where(
                 Post.brand_id == asset.brand_id,
                 Post.media_ids.contains([str(asset.id)]),
-                Post.status.in_([s.value for s in _PENDING_POST_STATES]),
+                Post.status.in_(_PENDING_POST_STATES),
             )
             .limit(1)
         )

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from t21.db.base import Base, IdMixin, TimestampMixin, enum_check
+from t21.db.base import Base, EnumText, IdMixin, TimestampMixin, enum_check
 from t21.enums import Role, SubscriptionStatus, Tier
 
 
@@ -25,8 +25,10 @@ class Organization(IdMixin, TimestampMixin, Base):
     owner_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="RESTRICT"), nullable=False, index=True
     )
-    subscription_tier: Mapped[str] = mapped_column(String(16), nullable=False, server_default=Tier.FREE.value)
-    subscription_status: Mapped[str | None] = mapped_column(String(24))
+    subscription_tier: Mapped[Tier] = mapped_column(
+        EnumText(Tier, 16), nullable=False, server_default=Tier.FREE.value
+    )
+    subscription_status: Mapped[SubscriptionStatus | None] = mapped_column(EnumText(SubscriptionStatus, 24))
     past_due_since: Mapped[datetime | None] = mapped_column()
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     posts_this_month: Mapped[int] = mapped_column(nullable=False, server_default="0")
@@ -49,7 +51,7 @@ class TeamMember(IdMixin, TimestampMixin, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    role: Mapped[Role] = mapped_column(EnumText(Role, 16), nullable=False)
 
 
 class Invitation(IdMixin, TimestampMixin, Base):
@@ -69,7 +71,7 @@ class Invitation(IdMixin, TimestampMixin, Base):
         ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
     )
     email: Mapped[str] = mapped_column(String(320), nullable=False)
-    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    role: Mapped[Role] = mapped_column(EnumText(Role, 16), nullable=False)
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     invited_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     expires_at: Mapped[datetime] = mapped_column(nullable=False)

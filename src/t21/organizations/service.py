@@ -60,28 +60,26 @@ class OrganizationService:
             await invalidate_after_commit(self.session, self.cache, user_ids)
 
     async def create(self, user: User, data: OrganizationCreate) -> OrganizationOut:
-        org = Organization(
-            name=data.name, owner_id=user.id, subscription_tier=self.settings.default_tier.value
-        )
+        org = Organization(name=data.name, owner_id=user.id, subscription_tier=self.settings.default_tier)
         self.session.add(org)
         await self.session.flush()
-        self.session.add(TeamMember(organization_id=org.id, user_id=user.id, role=Role.owner.value))
+        self.session.add(TeamMember(organization_id=org.id, user_id=user.id, role=Role.owner))
         await self.session.flush()
         await self.session.refresh(org)
-        return org_out(org, Role.owner.value)
+        return org_out(org, Role.owner)
 
     async def list_for_user(self, user: User) -> list[OrganizationOut]:
         return [org_out(org, role) for org, role in await self.orgs.list_for_user(user.id)]
 
     async def get(self, user: User, org_id: uuid.UUID) -> OrganizationOut:
         org, role = await require_membership(self.session, user.id, org_id, Action.view_organization)
-        return org_out(org, role.value)
+        return org_out(org, role)
 
     async def rename(self, user: User, org_id: uuid.UUID, name: str) -> OrganizationOut:
         org, role = await require_membership(self.session, user.id, org_id, Action.edit_organization)
         org.name = name
         await self.session.flush()
-        return org_out(org, role.value)
+        return org_out(org, role)
 
     async def delete(self, user: User, org_id: uuid.UUID) -> None:
         org, _ = await require_membership(self.session, user.id, org_id, Action.delete_organization)
@@ -113,7 +111,7 @@ class OrganizationService:
         invitation = Invitation(
             organization_id=org.id,
             email=email,
-            role=data.role.value,
+            role=data.role,
             token_hash=sha256_hex(token),
             invited_by_id=user.id,
             expires_at=utcnow() + INVITATION_TTL,
@@ -180,11 +178,11 @@ class OrganizationService:
         member = await self.orgs.member(org_id, member_id)
         if member is None:
             raise NotFound("Member not found")
-        if member.role == Role.owner.value or new_role is Role.owner:
+        if member.role == Role.owner or new_role is Role.owner:
             raise ValidationFailed("The owner's role cannot be changed here", code="owner_role_fixed")
         if not actor_role.at_least(new_role):
             raise Forbidden("You cannot grant a role higher than yours")
-        member.role = new_role.value
+        member.role = new_role
         await self._brand_lists_changed([member_id])
         await self.session.flush()
         user_row = await self.session.get(User, member_id)
@@ -205,7 +203,7 @@ class OrganizationService:
         member = await self.orgs.member(org_id, member_id)
         if member is None:
             raise NotFound("Member not found")
-        if member.role == Role.owner.value:
+        if member.role == Role.owner:
             raise ValidationFailed(
                 "The owner cannot be removed; delete the organization instead", code="owner_cannot_leave"
             )

@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, T
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from t21.db.base import Base, IdMixin, TimestampMixin, enum_check
+from t21.db.base import Base, EnumText, IdMixin, TimestampMixin, enum_check
 from t21.enums import Platform, PostStatus, SocialPostStatus
 
 
@@ -26,7 +26,9 @@ class Post(IdMixin, TimestampMixin, Base):
     brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), nullable=False)
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     content: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
-    status: Mapped[str] = mapped_column(String(24), nullable=False, server_default=PostStatus.DRAFT.value)
+    status: Mapped[PostStatus] = mapped_column(
+        EnumText(PostStatus, 24), nullable=False, server_default=PostStatus.DRAFT.value
+    )
     scheduled_for: Mapped[datetime | None] = mapped_column()
     time_zone: Mapped[str | None] = mapped_column(String(64))
     platforms: Mapped[list[str]] = mapped_column(ARRAY(String(16)), nullable=False, server_default="{}")
@@ -66,9 +68,9 @@ class SocialPost(IdMixin, TimestampMixin, Base):
     social_account_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("social_accounts.id", ondelete="CASCADE"), nullable=False
     )
-    platform: Mapped[str] = mapped_column(String(16), nullable=False)
-    status: Mapped[str] = mapped_column(
-        String(16), nullable=False, server_default=SocialPostStatus.SCHEDULED.value
+    platform: Mapped[Platform] = mapped_column(EnumText(Platform, 16), nullable=False)
+    status: Mapped[SocialPostStatus] = mapped_column(
+        EnumText(SocialPostStatus, 16), nullable=False, server_default=SocialPostStatus.SCHEDULED.value
     )
     scheduled_for: Mapped[datetime | None] = mapped_column()
     platform_post_id: Mapped[str | None] = mapped_column(String(200))

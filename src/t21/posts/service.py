@@ -33,7 +33,6 @@ from t21.kit.timezones import local_to_utc
 from t21.organizations.roles import Action
 from t21.platforms.validation import validate_content
 from t21.posts.models import IdempotencyRecord, Post, SocialPost
-from t21.publishing.per_network import content_for, media_for, thread_for
 from t21.posts.repository import PostFilters, PostListQueries, PostRepository
 from t21.posts.schemas import (
     PlatformOverride,
@@ -48,6 +47,7 @@ from t21.posts.schemas import (
     ValidationIssueOut,
 )
 from t21.publishing.overdue import Overdue, overdue_of_targets, post_overdue
+from t21.publishing.per_network import content_for, media_for, thread_for
 from t21.publishing.scheduling import cancel_target_job, schedule_target
 from t21.quotas.readonly import ensure_account_within_plan, ensure_brand_within_plan
 from t21.quotas.service import billing_owner_for_brand, consume_posts, release_posts
@@ -57,8 +57,8 @@ from t21.users.models import User
 # A time this close to now counts as "now" rather than "in the past" (clock skew, slow clients).
 PAST_TOLERANCE = timedelta(seconds=5)
 IDEMPOTENCY_SCOPE = "POST /posts"
-EDITABLE = {PostStatus.DRAFT.value, PostStatus.SCHEDULED.value, PostStatus.PENDING_APPROVAL.value}
-NOT_STARTED = {SocialPostStatus.SCHEDULED.value, SocialPostStatus.CANCELLED.value}
+EDITABLE = {PostStatus.DRAFT, PostStatus.SCHEDULED, PostStatus.PENDING_APPROVAL}
+NOT_STARTED = {SocialPostStatus.SCHEDULED, SocialPostStatus.CANCELLED}
 
 
 # Computed, not columns: the post's targets, and whether a target is overdue (publishing/overdue.py).
@@ -153,7 +153,7 @@ def new_target(post_id: uuid.UUID, account: SocialAccount, scheduled_for: dateti
         post_id=post_id,
         social_account_id=account.id,
         platform=account.platform,
-        status=SocialPostStatus.SCHEDULED.value,
+        status=SocialPostStatus.SCHEDULED,
         scheduled_for=scheduled_for,
         job_id=None,
         platform_post_id=None,
@@ -271,7 +271,7 @@ class PostService:
             brand_id=brand.id,
             user_id=user_id,
             content=data.content,
-            status=PostStatus.SCHEDULED.value if scheduled_for else PostStatus.DRAFT.value,
+            status=PostStatus.SCHEDULED if scheduled_for else PostStatus.DRAFT,
             scheduled_for=scheduled_for,
             time_zone=zone,
             platforms=sorted({a.platform for a in accounts}),
@@ -329,7 +329,7 @@ class PostService:
             else:
                 chosen[account.id] = account
         for platform in platforms or []:
-            matching = [a for a in accounts if a.platform == platform.value]
+            matching = [a for a in accounts if a.platform == platform]
             if not matching:
                 problems.append(
                     {
@@ -343,7 +343,7 @@ class PostService:
             raise ValidationFailed(
                 "Some targets are not accounts of this brand", code="invalid_targets", details=problems
             )
-        disconnected = [a for a in chosen.values() if a.status != SocialAccountStatus.CONNECTED.value]
+        disconnected = [a for a in chosen.values() if a.status != SocialAccountStatus.CONNECTED]
         if disconnected and require_any:
             raise ValidationFailed(
                 "Reconnect these accounts before scheduling: "
@@ -483,7 +483,7 @@ class PostService:
             post.overrides = _overrides_json(data.overrides)
         if data.time_zone:
             post.time_zone = data.time_zone
-        was_scheduled = post.scheduled_for is not None and post.status == PostStatus.SCHEDULED.value
+        was_scheduled = post.scheduled_for is not None and post.status == PostStatus.SCHEDULED
         new_schedule = post.scheduled_for if was_scheduled else None
         if data.unschedule:
             new_schedule = None
@@ -500,9 +500,7 @@ class PostService:
             brand, accounts, post.content, list(post.media_ids), list(post.thread), post.overrides
         )
         await self._ensure_brand_media(brand, accounts, [str(m) for m in post.media_ids], post.overrides)
-        if new_schedule is not None and any(
-            a.status != SocialAccountStatus.CONNECTED.value for a in accounts
-        ):
+        if new_schedule is not None and any(a.status != SocialAccountStatus.CONNECTED for a in accounts):
             raise ValidationFailed(
                 "Reconnect the post's accounts before scheduling it", code="account_disconnected"
             )
@@ -516,12 +514,12 @@ class PostService:
             await release_posts(self.session, owner)
 
         post.scheduled_for = new_schedule
-        post.status = PostStatus.SCHEDULED.value if new_schedule else PostStatus.DRAFT.value
+        post.status = PostStatus.SCHEDULED if new_schedule else PostStatus.DRAFT
         post.platforms = sorted({a.platform for a in accounts})
         for target in targets:
             # The job moves with the post: the old one is cancelled, a new one is written.
             await cancel_target_job(self.session, target)
-            target.status = SocialPostStatus.SCHEDULED.value
+            target.status = SocialPostStatus.SCHEDULED
             target.scheduled_for = new_schedule
             if new_schedule is not None:
                 await schedule_target(self.session, target, new_schedule)
@@ -563,17 +561,17 @@ class PostService:
         """Scheduled → CANCELLED (kept, quota given back). Draft, cancelled or failed → deleted.
         Anything published or publishing cannot be undone here."""
         post, brand, targets = await self._writable(user, post_id, Action.write_posts)
-        if any(t.status not in NOT_STARTED | {SocialPostStatus.FAILED.value} for t in targets):
+        if any(t.status not in NOT_STARTED | {SocialPostStatus.FAILED} for t in targets):
             raise Conflict(
                 "Published or publishing posts cannot be cancelled",
                 code="post_not_cancellable",
                 details={"status": post.status},
             )
-        if post.status == PostStatus.SCHEDULED.value:
+        if post.status == PostStatus.SCHEDULED:
             for target in targets:
                 await cancel_target_job(self.session, target)
-                target.status = SocialPostStatus.CANCELLED.value
-            post.status = PostStatus.CANCELLED.value
+                target.status = SocialPostStatus.CANCELLED
+            post.status = PostStatus.CANCELLED
             await release_posts(self.session, await billing_owner_for_brand(self.session, brand))
             return await self._fresh_out(post, targets)
         await self.session.delete(post)
@@ -586,7 +584,7 @@ class PostService:
             brand_id=brand.id,
             user_id=user.id,
             content=source.content,
-            status=PostStatus.DRAFT.value,
+            status=PostStatus.DRAFT,
             time_zone=source.time_zone,
             platforms=list(source.platforms),
             overrides=dict(source.overrides),
@@ -609,18 +607,18 @@ class PostService:
 
     async def retry(self, user: User, post_id: uuid.UUID, data: RetryRequest) -> PostOut:
         post, _, targets = await self._writable(user, post_id, Action.publish_posts)
-        retryable = {SocialPostStatus.FAILED.value}
+        retryable = {SocialPostStatus.FAILED}
         if data.include_unknown:
-            retryable.add(SocialPostStatus.UNKNOWN.value)
+            retryable.add(SocialPostStatus.UNKNOWN)
         if data.republish_published:
-            retryable.add(SocialPostStatus.PUBLISHED.value)
+            retryable.add(SocialPostStatus.PUBLISHED)
         chosen = [t for t in targets if (data.target_ids is None or t.id in data.target_ids)]
         to_retry = [t for t in chosen if t.status in retryable]
         if not to_retry:
             hint = ""
-            if any(t.status == SocialPostStatus.UNKNOWN.value for t in chosen):
+            if any(t.status == SocialPostStatus.UNKNOWN for t in chosen):
                 hint = " Some targets may already be live (UNKNOWN): send includeUnknown to re-send them."
-            if any(t.status == SocialPostStatus.PUBLISHED.value for t in chosen):
+            if any(t.status == SocialPostStatus.PUBLISHED for t in chosen):
                 hint += " Published targets need republishPublished to be sent again."
             raise Conflict(
                 "Nothing to retry: only failed targets are retried." + hint,
@@ -628,7 +626,7 @@ class PostService:
                 details={"statuses": {str(t.id): t.status for t in chosen}},
             )
         accounts = {t.id: await self._account(t.social_account_id) for t in to_retry}
-        disconnected = [a for a in accounts.values() if a.status != SocialAccountStatus.CONNECTED.value]
+        disconnected = [a for a in accounts.values() if a.status != SocialAccountStatus.CONNECTED]
         if disconnected:
             raise ValidationFailed(
                 "Reconnect the account before retrying",
@@ -637,18 +635,18 @@ class PostService:
             )
         now = utcnow()
         for target in to_retry:
-            if target.status == SocialPostStatus.PUBLISHED.value:
+            if target.status == SocialPostStatus.PUBLISHED:
                 # A deliberate second copy: forget the first one's ids.
                 target.platform_post_id = None
                 target.platform_post_url = None
                 target.thread_post_ids = []
                 target.published_at = None
-            target.status = SocialPostStatus.SCHEDULED.value
+            target.status = SocialPostStatus.SCHEDULED
             target.error = None
             target.error_code = None
             target.scheduled_for = now
             await schedule_target(self.session, target, now)
-        post.status = PostStatus.SCHEDULED.value
+        post.status = PostStatus.SCHEDULED
         return await self._fresh_out(post, targets)
 
     # ---- validate -------------------------------------------------------------------------

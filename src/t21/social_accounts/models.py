@@ -7,7 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from t21.db.base import Base, IdMixin, TimestampMixin, enum_check
+from t21.db.base import Base, EnumText, IdMixin, TimestampMixin, enum_check
 from t21.enums import Platform, SocialAccountStatus
 
 
@@ -25,7 +25,7 @@ class SocialAccount(IdMixin, TimestampMixin, Base):
     brand_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("brands.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    platform: Mapped[str] = mapped_column(String(16), nullable=False)
+    platform: Mapped[Platform] = mapped_column(EnumText(Platform, 16), nullable=False)
     platform_user_id: Mapped[str] = mapped_column(String(128), nullable=False)
     username: Mapped[str | None] = mapped_column(String(200))
     display_name: Mapped[str | None] = mapped_column(String(200))
@@ -34,8 +34,8 @@ class SocialAccount(IdMixin, TimestampMixin, Base):
     token_expires_at: Mapped[datetime | None] = mapped_column()
     refresh_token_expires_at: Mapped[datetime | None] = mapped_column()
     scopes: Mapped[list[str]] = mapped_column(ARRAY(String(64)), nullable=False, server_default="{}")
-    status: Mapped[str] = mapped_column(
-        String(16), nullable=False, server_default=SocialAccountStatus.CONNECTED.value
+    status: Mapped[SocialAccountStatus] = mapped_column(
+        EnumText(SocialAccountStatus, 16), nullable=False, server_default=SocialAccountStatus.CONNECTED.value
     )
     is_sandbox: Mapped[bool] = mapped_column(nullable=False, server_default="false")
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -47,7 +47,7 @@ class SocialAccountRepository(BrandScopedRepository[SocialAccount]):
             select(SocialAccount)
             .where(
                 SocialAccount.brand_id == brand_id,
-                SocialAccount.platform == platform.value,
+                SocialAccount.platform == platform,
                 SocialAccount.platform_user_id == platform_user_id,
             )
             .with_for_update()
@@ -97,13 +97,13 @@ class SocialAccountRepository(BrandScopedRepository[SocialAccount]):
         stmt = (
             select(SocialAccount.id)
             .where(
-                SocialAccount.status == SocialAccountStatus.CONNECTED.value,
+                SocialAccount.status == SocialAccountStatus.CONNECTED,
                 SocialAccount.access_token_encrypted.is_not(None),
                 SocialAccount.token_expires_at.is_not(None),
                 or_(
-                    (SocialAccount.platform == Platform.instagram.value)
+                    (SocialAccount.platform == Platform.instagram)
                     & (SocialAccount.token_expires_at <= instagram_before),
-                    (SocialAccount.platform != Platform.instagram.value)
+                    (SocialAccount.platform != Platform.instagram)
                     & SocialAccount.refresh_token_encrypted.is_not(None)
                     & (SocialAccount.token_expires_at <= refresh_before),
                 ),
@@ -124,8 +124,8 @@ class SocialAccountRepository(BrandScopedRepository[SocialAccount]):
         """Connected accounts with no way to renew their token that lapse before
         `expiring_before` and have not been warned yet."""
         stmt = select(SocialAccount.id).where(
-            SocialAccount.platform == platform.value,
-            SocialAccount.status == SocialAccountStatus.CONNECTED.value,
+            SocialAccount.platform == platform,
+            SocialAccount.status == SocialAccountStatus.CONNECTED,
             SocialAccount.access_token_encrypted.is_not(None),
             SocialAccount.refresh_token_encrypted.is_(None),
             SocialAccount.token_expires_at > now,
@@ -139,13 +139,13 @@ class SocialAccountRepository(BrandScopedRepository[SocialAccount]):
         result = await self.session.execute(
             update(SocialAccount)
             .where(
-                SocialAccount.status == SocialAccountStatus.CONNECTED.value,
+                SocialAccount.status == SocialAccountStatus.CONNECTED,
                 SocialAccount.refresh_token_encrypted.is_(None),
-                SocialAccount.platform != Platform.instagram.value,
+                SocialAccount.platform != Platform.instagram,
                 SocialAccount.token_expires_at <= now,
             )
             .values(
-                status=SocialAccountStatus.EXPIRED.value,
+                status=SocialAccountStatus.EXPIRED,
                 last_error="The network's authorization ran out; reconnect the account to keep publishing",
             )
         )

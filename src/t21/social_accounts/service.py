@@ -350,7 +350,7 @@ class SocialAccountService:
             async with self.session.begin_nested():
                 if account is None:
                     account = SocialAccount(
-                        brand_id=brand.id, platform=platform.value, platform_user_id=profile.platform_user_id
+                        brand_id=brand.id, platform=platform, platform_user_id=profile.platform_user_id
                     )
                     self.session.add(account)
                 self._apply_grant(account, user, row.sandbox, tokens, profile)
@@ -382,7 +382,7 @@ class SocialAccountService:
         write_tokens(self.settings, account, tokens)
         account.username = profile.username
         account.display_name = profile.display_name
-        account.status = SocialAccountStatus.CONNECTED.value
+        account.status = SocialAccountStatus.CONNECTED
         account.is_sandbox = sandbox
         account.last_error = None
         account.expiry_warning_sent_at = None
@@ -433,7 +433,7 @@ class SocialAccountService:
             account.refresh_token_encrypted = None
             account.token_expires_at = None
             account.refresh_token_expires_at = None
-            account.status = SocialAccountStatus.DISCONNECTED.value
+            account.status = SocialAccountStatus.DISCONNECTED
             account.last_error = REMOVED_NOTE
             await self.session.flush()
         else:

@@ -48,11 +48,11 @@ class RefreshOutcome:
 
 def _still_due(account: SocialAccount, now: datetime) -> bool:
     """Re-checked under the row lock: another path may have renewed or removed it meanwhile."""
-    if account.status != SocialAccountStatus.CONNECTED.value or account.access_token_encrypted is None:
+    if account.status != SocialAccountStatus.CONNECTED or account.access_token_encrypted is None:
         return False
     if account.token_expires_at is None:
         return False
-    if account.platform == Platform.instagram.value:
+    if account.platform == Platform.instagram:
         return account.token_expires_at <= now + INSTAGRAM_REFRESH_AHEAD
     return account.refresh_token_encrypted is not None and account.token_expires_at <= now + REFRESH_AHEAD
 

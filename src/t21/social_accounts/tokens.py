@@ -103,7 +103,7 @@ async def refresh_account_tokens(
             ) from exc
         raise
     write_tokens(settings, account, fresh)
-    account.status = SocialAccountStatus.CONNECTED.value
+    account.status = SocialAccountStatus.CONNECTED
     account.last_error = None
     await session.flush()
     return fresh
@@ -115,9 +115,9 @@ async def mark_disconnected(
     from t21.brands.models import Brand
     from t21.notifications.service import brand_audience, notify
 
-    if account.status == SocialAccountStatus.DISCONNECTED.value:
+    if account.status == SocialAccountStatus.DISCONNECTED:
         return
-    account.status = SocialAccountStatus.DISCONNECTED.value
+    account.status = SocialAccountStatus.DISCONNECTED
     account.last_error = reason[:1000]
     await session.flush()
     log.warning("social_account_disconnected", account_id=str(account.id), platform=account.platform)

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from t21.db.base import Base, IdMixin, TimestampMixin, enum_check
+from t21.db.base import Base, EnumText, IdMixin, TimestampMixin, enum_check
 from t21.enums import SubscriptionStatus, Tier
 
 
@@ -27,8 +27,10 @@ class User(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     time_zone: Mapped[str] = mapped_column(String(64), nullable=False, server_default="UTC")
     # Billing: a user's personal brands are billed to the user, an organization's to the organization.
-    subscription_tier: Mapped[str] = mapped_column(String(16), nullable=False, server_default=Tier.FREE.value)
-    subscription_status: Mapped[str | None] = mapped_column(String(24))
+    subscription_tier: Mapped[Tier] = mapped_column(
+        EnumText(Tier, 16), nullable=False, server_default=Tier.FREE.value
+    )
+    subscription_status: Mapped[SubscriptionStatus | None] = mapped_column(EnumText(SubscriptionStatus, 24))
     past_due_since: Mapped[datetime | None] = mapped_column()
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     posts_this_month: Mapped[int] = mapped_column(nullable=False, server_default="0")

@@ -21,6 +21,8 @@ import time
 import uuid
 from datetime import timedelta
 
+from psycopg.rows import dict_row
+
 from t21.db.session import transaction
 from t21.jobs.context import JobResources, job_connection
 from t21.kit.clock import utcnow
@@ -157,9 +159,9 @@ async def take_due(res: JobResources, *, account_lock: str, job_id: int, limit: 
     waiting ends the run, exactly as it would block the lock), at most `limit`: their job rows
     are deleted and their targets become this job's (job_id), in one statement. The caller, which
     holds the lock, publishes them in the order returned."""
-    async with job_connection(res) as conn:
-        cur = await conn.execute(TAKE_DUE, {"lock": account_lock, "job": job_id, "limit": limit})
-        return [row[0] for row in await cur.fetchall()]
+    async with job_connection(res) as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(TAKE_DUE, {"lock": account_lock, "job": job_id, "limit": limit})
+        return [row["id"] for row in await cur.fetchall()]
 
 
 async def _give_back(res: JobResources, target_ids: list[uuid.UUID], job_id: int) -> None:

@@ -313,13 +313,14 @@ async def succeed_alone(
         )
     async with job_connection(res) as conn:
         sql = SUCCEED_ALONE.replace("{notices}", notice_sql)
+        cur = conn.cursor(row_factory=dict_row)
         if then is None:
-            cur = await conn.execute(sql, params)
+            await cur.execute(sql, params)
             row = await cur.fetchone()
         else:
             # One Sync for both: one transaction, one commit, one round trip.
             async with conn.pipeline():
-                cur = await conn.execute(sql, params)
+                await cur.execute(sql, params)
                 nxt = conn.cursor(row_factory=dict_row)
                 await nxt.execute(CLAIM, claim_params(then.job_id, now, then.worker, then.target_id))
             row = await cur.fetchone()
@@ -331,7 +332,7 @@ async def succeed_alone(
     if row is None:
         return False
     events = [updated]
-    if row[0] != PostStatus.PUBLISHED.value:
+    if row["old_status"] != PostStatus.PUBLISHED.value:
         events.append({"type": "post.published", **payload})
     await announce(res, live_message(snapshot.audience, events))
     return True

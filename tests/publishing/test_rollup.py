@@ -55,7 +55,7 @@ def test_the_post_tells_what_happened(ts: list[Target]) -> None:
         # Still going: never announced as an outcome.
         assert rolled in (PostStatus.SCHEDULED.value, PostStatus.PUBLISHING.value)
         if rolled == PostStatus.SCHEDULED.value:
-            assert statuses == {SocialPostStatus.SCHEDULED.value} and not any(t.attempts for t in ts)
+            assert statuses == {SocialPostStatus.SCHEDULED.value} and not any(t.attempts for t in live)
         return
     if not live:
         return

@@ -612,14 +612,16 @@ class TargetState(Protocol):
 
 def rollup(targets: Sequence[TargetState]) -> str:
     """A post's status from its targets' (plain rows here, ORM objects in the engine)."""
-    statuses = [t.status for t in targets if t.status != SocialPostStatus.CANCELLED.value]
+    # A cancelled target is out of the post: neither its status nor its attempts count.
+    live = [t for t in targets if t.status != SocialPostStatus.CANCELLED.value]
+    statuses = [t.status for t in live]
     if not statuses:
         return PostStatus.CANCELLED.value
     if any(s in (SocialPostStatus.SCHEDULED.value, SocialPostStatus.PUBLISHING.value) for s in statuses):
         return (
             PostStatus.PUBLISHING.value
             if any(s != SocialPostStatus.SCHEDULED.value for s in statuses)
-            or any(t.attempts for t in targets)
+            or any(t.attempts for t in live)
             else PostStatus.SCHEDULED.value
         )
     published = sum(s == SocialPostStatus.PUBLISHED.value for s in statuses)

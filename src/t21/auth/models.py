@@ -27,6 +27,8 @@ class RefreshToken(IdMixin, TimestampMixin, Base):
     rotated_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    # Where the token was issued from (the sessions page: auth/sessions.py). IPv6 fits in 45.
+    ip_address: Mapped[str | None] = mapped_column(String(45))
 
 
 class ApiKey(IdMixin, TimestampMixin, Base):

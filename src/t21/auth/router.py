@@ -24,6 +24,7 @@ from t21.auth.schemas import (
 )
 from t21.auth.scopes import Scope
 from t21.auth.service import ApiKeyService, AuthService
+from t21.auth.sessions import client_ip
 from t21.auth.verification import resend_verification, verify_email
 from t21.errors import ErrorResponse
 from t21.kit.deps import SessionDep, SettingsDep
@@ -37,13 +38,15 @@ api_keys_router = make_router(prefix="/api-keys", tags=["api-keys"])
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=AuthOut)
 async def register(body: RegisterIn, request: Request, session: SessionDep, settings: SettingsDep) -> AuthOut:
-    user, tokens = await AuthService(session, settings).register(body, request.headers.get("user-agent"))
+    user, tokens = await AuthService(session, settings, ip_address=client_ip(request)).register(
+        body, request.headers.get("user-agent")
+    )
     return AuthOut(user=UserOut.model_validate(user), tokens=tokens)
 
 
 @router.post("/login", response_model=AuthOut)
 async def login(body: LoginIn, request: Request, session: SessionDep, settings: SettingsDep) -> AuthOut:
-    user, tokens = await AuthService(session, settings).login(
+    user, tokens = await AuthService(session, settings, ip_address=client_ip(request)).login(
         str(body.email), body.password, request.headers.get("user-agent")
     )
     return AuthOut(user=UserOut.model_validate(user), tokens=tokens)
@@ -53,7 +56,7 @@ async def login(body: LoginIn, request: Request, session: SessionDep, settings: 
 async def refresh(
     body: RefreshIn, request: Request, session: SessionDep, settings: SettingsDep
 ) -> RefreshOut:
-    tokens = await AuthService(session, settings).refresh(
+    tokens = await AuthService(session, settings, ip_address=client_ip(request)).refresh(
         body.refresh_token, request.headers.get("user-agent")
     )
     return RefreshOut(tokens=tokens)

@@ -14,6 +14,7 @@ from t21.auth.models import ApiKey, RefreshToken
 from t21.auth.passwords import hash_password, verify_password
 from t21.auth.repository import ApiKeyRepository, RefreshTokenRepository
 from t21.auth.schemas import ApiKeyCreate, RegisterIn, TokensOut
+from t21.auth.sessions import trim_user_agent
 from t21.auth.tokens import create_access_token
 from t21.auth.verification import send_verification
 from t21.config import Settings
@@ -35,11 +36,13 @@ class RefreshTokenReused(Unauthorized):
 
 
 class AuthService:
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+    def __init__(self, session: AsyncSession, settings: Settings, *, ip_address: str | None = None) -> None:
         self.session = session
         self.settings = settings
         self.users = UserRepository(session)
         self.refresh_tokens = RefreshTokenRepository(session)
+        # The caller's address, recorded on the refresh tokens issued (the sessions page).
+        self.ip_address = ip_address
 
     async def register(self, data: RegisterIn, user_agent: str | None) -> tuple[User, TokensOut]:
         email = normalise_email(str(data.email))
@@ -107,11 +110,12 @@ class AuthService:
                 family_id=family_id,
                 token_hash=sha256_hex(secret),
                 expires_at=utcnow() + timedelta(days=self.settings.refresh_token_ttl_days),
-                user_agent=(user_agent or "")[:300] or None,
+                user_agent=trim_user_agent(user_agent),
+                ip_address=(self.ip_address or "")[:45] or None,
             )
         )
         return TokensOut(
-            access_token=create_access_token(user.id, self.settings),
+            access_token=create_access_token(user.id, self.settings, session_id=family_id),
             refresh_token=secret,
             expires_in=self.settings.access_token_ttl_seconds,
         )

@@ -17,7 +17,13 @@ from t21.kit.clock import utcnow
 ALGORITHM = "HS256"
 
 
-def create_access_token(user_id: uuid.UUID, settings: Settings, *, ttl_seconds: int | None = None) -> str:
+def create_access_token(
+    user_id: uuid.UUID,
+    settings: Settings,
+    *,
+    ttl_seconds: int | None = None,
+    session_id: uuid.UUID | None = None,
+) -> str:
     now = utcnow()
     ttl = settings.access_token_ttl_seconds if ttl_seconds is None else ttl_seconds
     claims = {
@@ -31,6 +37,10 @@ def create_access_token(user_id: uuid.UUID, settings: Settings, *, ttl_seconds: 
         "jti": uuid.uuid4().hex,
         "typ": "access",
     }
+    if session_id is not None:
+        # The refresh-token family it came from: the sessions page marks the caller's own, and
+        # revoking a session closes the live sockets opened with its tokens (auth/sessions.py).
+        claims["sid"] = str(session_id)
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
 
 

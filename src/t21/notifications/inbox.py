@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from t21.auth.dependencies import API_KEY_PREFIX
 from t21.auth.repository import ApiKeyRepository
 from t21.auth.scopes import Scope
+from t21.auth.sessions import ensure_session_open
 from t21.auth.tokens import decode_access_token_with_iat, ensure_not_revoked
 from t21.config import Settings
 from t21.errors import Forbidden, NotFound, Unauthorized
@@ -79,6 +80,9 @@ class SocketIdentity:
     expires_at: datetime | None
     # The API key it was opened with: revoking the key closes the socket (api_key.revoked).
     api_key_id: uuid.UUID | None = None
+    # The refresh-token family of the access token (its `sid` claim): revoking that session on
+    # the sessions page closes the socket (session.revoked).
+    session_id: uuid.UUID | None = None
 
 
 async def authenticate_socket(session: AsyncSession, settings: Settings, token: str) -> SocketIdentity:
@@ -101,4 +105,5 @@ async def authenticate_socket(session: AsyncSession, settings: Settings, token: 
     ensure_not_revoked(issued_at, user.sessions_revoked_at)
     # Signature and expiry were verified just above; this only reads the claim.
     claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    return SocketIdentity(user_id, datetime.fromtimestamp(int(claims["exp"]), UTC))
+    session_id = await ensure_session_open(session, user_id, claims)
+    return SocketIdentity(user_id, datetime.fromtimestamp(int(claims["exp"]), UTC), session_id=session_id)

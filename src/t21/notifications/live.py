@@ -32,6 +32,9 @@ API_KEY_REVOKED = "api_key.revoked"
 # Closes every socket of the user opened with an access token (a password reset ended their
 # sessions); sockets opened with an API key stay, as the key does.
 SESSIONS_REVOKED = "user.sessions_revoked"
+# Closes the sockets opened with an access token of one of these refresh-token families
+# (`sessionIds`: a session revoked on the sessions page, auth/sessions.py).
+SESSION_REVOKED = "session.revoked"
 # How long a batch waits for company once its first event arrived: a spike's outcomes share a
 # NOTIFY transaction, and an event still reaches the browser well within a frame or two.
 BATCH_SECONDS = 0.01

@@ -9,7 +9,8 @@
              a fresh access token (same user only)
 
 Close codes: 4401 not authenticated / token invalid or expired / API key revoked / the user's
-sessions ended by a password reset (the reason says which),
+sessions ended by a password reset / this session revoked on the sessions page (the reason says
+which),
 4403 not allowed (API key without notifications:read, another user's token), 1013 too slow to
 keep up (reconnect and refetch), 1012 server restarting.
 """
@@ -32,7 +33,7 @@ from t21.errors import Forbidden, T21Error
 from t21.kit.clock import utcnow
 from t21.notifications.hub import LiveClient, LiveHub
 from t21.notifications.inbox import SocketIdentity, authenticate_socket
-from t21.notifications.live import API_KEY_REVOKED, SESSIONS_REVOKED
+from t21.notifications.live import API_KEY_REVOKED, SESSION_REVOKED, SESSIONS_REVOKED
 
 log = structlog.get_logger(__name__)
 
@@ -108,6 +109,9 @@ async def _send_loop(websocket: WebSocket, client: LiveClient, state: _State) ->
         if SESSIONS_REVOKED in message and _ends_this_session(message, state):
             client.close(CLOSE_UNAUTHORIZED, "Signed out: the password was reset")
             return
+        if SESSION_REVOKED in message and _revokes_this_session(message, state):
+            client.close(CLOSE_UNAUTHORIZED, "Signed out: this session was revoked")
+            return
         await websocket.send_text(message)
 
 
@@ -118,6 +122,16 @@ def _ends_this_session(message: str, state: _State) -> bool:
         return False
     with contextlib.suppress(ValueError):
         return bool(json.loads(message).get("type") == SESSIONS_REVOKED)
+    return False
+
+
+def _revokes_this_session(message: str, state: _State) -> bool:
+    session_id = state.identity.session_id
+    if session_id is None:
+        return False
+    with contextlib.suppress(ValueError):
+        event = json.loads(message)
+        return bool(event.get("type") == SESSION_REVOKED and str(session_id) in event.get("sessionIds", ()))
     return False
 
 

@@ -23,6 +23,7 @@ TASK_MODULES = [
     "t21.analytics.tasks",
     "t21.ops.tasks",
     "t21.auth.tasks",
+    "t21.account.tasks",
 ]
 
 # An unopened connector is enough to build queries for deferring on an external connection;

@@ -133,6 +133,16 @@ def render(template: str, **ctx: str) -> RenderedEmail:
             ],
             ("Reset the password", ctx["url"]),
         ),
+        "data_export_ready": lambda: (
+            "Your T21 data export is ready",
+            [
+                f"Hi {ctx['name']},",
+                "The export you asked for is ready: your brands, posts, media list, analytics and AI "
+                "generations, as JSON and CSV in one zip file.",
+                f"The link works for {ctx['hours']} hours. If you did not ask for it, change your password.",
+            ],
+            ("Download my data", ctx["url"]),
+        ),
         "payment_failed": lambda: (
             "Your T21 payment failed",
             ["We could not charge your card. Update your payment method within 7 days to keep your plan."],

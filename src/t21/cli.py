@@ -183,8 +183,10 @@ def create_user(
     email: Annotated[str, typer.Option(prompt=True)],
     name: Annotated[str, typer.Option(prompt=True)],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    admin: Annotated[bool, typer.Option("--admin", help="An instance admin (the Admin page)")] = False,
 ) -> None:
-    """Create a user (for a first admin on a fresh install)."""
+    """Create a user (for a first admin on a fresh install: --admin). Signing up never makes anyone
+    an instance admin, not even the first person."""
     from pydantic import ValidationError
 
     from t21.auth.schemas import RegisterIn
@@ -207,7 +209,9 @@ def create_user(
         try:
             async with transaction(db.sessionmaker) as session:
                 user, _ = await AuthService(session, settings).register(data, "t21 create-user")
-                console.print(f"[green]created {user.email} ({user.id})[/green]")
+                user.is_admin = admin
+                role = " as an instance admin" if admin else ""
+                console.print(f"[green]created {user.email} ({user.id}){role}[/green]")
         finally:
             await db.dispose()
 
@@ -216,6 +220,35 @@ def create_user(
     except T21Error as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from None
+
+
+@app.command("make-admin")
+def make_admin(
+    email: Annotated[str, typer.Argument(help="The email address of an existing user")],
+    revoke: Annotated[bool, typer.Option("--revoke", help="Take the admin role away instead")] = False,
+) -> None:
+    """Make an existing user an instance admin (or no longer one, with --revoke)."""
+    from t21.admin.service import set_admin
+    from t21.db.database import Database
+    from t21.db.session import transaction
+
+    settings = _settings()
+    url = _migrate(settings)
+
+    async def _set() -> str | None:
+        db = Database.connect(settings, url)
+        try:
+            async with transaction(db.sessionmaker) as session:
+                user = await set_admin(session, email, admin=not revoke)
+                return None if user is None else user.email
+        finally:
+            await db.dispose()
+
+    found = asyncio.run(_set())
+    if found is None:
+        console.print(f"[red]no user with the email address {email}[/red]")
+        raise typer.Exit(1)
+    console.print(f"[green]{found} is {'no longer' if revoke else 'now'} an instance admin[/green]")
 
 
 @app.command()

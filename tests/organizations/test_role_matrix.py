@@ -183,6 +183,7 @@ CASES: list[Case] = [
     ),
 ]
 
+ADMIN_ONLY = "a person on the instance: instance admins only (tests/admin)"
 # Operations with an id that names no brand or organization (the caller's own things, or a secret).
 NOT_SCOPED: dict[str, str] = {
     "DELETE /api/v1/api-keys/{key_id}": "the caller's own API key",
@@ -190,6 +191,10 @@ NOT_SCOPED: dict[str, str] = {
     "POST /api/v1/invitations/accept": "the token is a secret sent by email; any signed-in person",
     "GET /api/v1/social-accounts/callback/{platform}": "the OAuth state names the person and brand; "
     "the role is checked again when it completes (tests/accounts)",
+    "GET /api/v1/admin/users/{user_id}": ADMIN_ONLY,
+    "POST /api/v1/admin/users/{user_id}/disable": ADMIN_ONLY,
+    "POST /api/v1/admin/users/{user_id}/enable": ADMIN_ONLY,
+    "POST /api/v1/admin/users/{user_id}/resend-verification": ADMIN_ONLY,
 }
 
 

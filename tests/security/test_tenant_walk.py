@@ -69,11 +69,17 @@ PATH_CALLS: dict[str, Any] = {
     "DELETE /api/v1/social-accounts/{account_id}": None,
     "POST /api/v1/social-accounts/{account_id}/reconnect": None,
 }
+ADMIN_ONLY = "instance admins only (403 admin_only for everyone else: tests/admin)"
 # Path parameters that name no tenant object, with the reason the operation is not walked by path.
 NOT_TENANT_PATHS: dict[str, str] = {
     "GET /api/v1/social-accounts/connect/{platform}": "{platform} is a network; its brandId query is walked",
     "GET /api/v1/social-accounts/callback/{platform}": "{platform} is a network; the OAuth state names the "
     "person and is single-use (tests/accounts)",
+    # A person on the instance, for its admin: not tenant-scoped; 403 admin_only for everyone else.
+    "GET /api/v1/admin/users/{user_id}": ADMIN_ONLY,
+    "POST /api/v1/admin/users/{user_id}/disable": ADMIN_ONLY,
+    "POST /api/v1/admin/users/{user_id}/enable": ADMIN_ONLY,
+    "POST /api/v1/admin/users/{user_id}/resend-verification": ADMIN_ONLY,
 }
 # Operations taking Alice's ids in the query or body: (query, body) Bob sends; "{brand_id}" etc. are
 # Alice's ids, "{bob_brand}" Bob's own brand (to smuggle Alice's media/account/generation into it).

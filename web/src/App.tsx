@@ -37,6 +37,7 @@ function PageLoading(): ReactNode {
   );
 }
 
+const AdminPage = lazyPage(() => import("./features/admin/AdminPage"), "AdminPage");
 const AccountsPage = lazyPage(() => import("./features/accounts/AccountsPage"), "AccountsPage");
 const AnalyticsPage = lazyPage(() => import("./features/analytics/AnalyticsPage"), "AnalyticsPage");
 const BillingPage = lazyPage(() => import("./features/billing/BillingPage"), "BillingPage");
@@ -105,6 +106,7 @@ function createRouter() {
           <Route path="notifications" element={<NotificationsPage />} />
           <Route path="billing" element={<BillingPage />} />
           <Route path="settings" element={<SettingsPage />} />
+          <Route path="admin" element={<AdminPage />} />
           <Route path="*" element={<NotFoundPage />} />
         </Route>
       </Route>,

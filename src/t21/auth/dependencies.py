@@ -12,6 +12,7 @@ import structlog
 from fastapi import Request
 from sqlalchemy import select, update
 
+from t21.admin.errors import AccountDisabled
 from t21.auth.models import ApiKey
 from t21.auth.repository import ApiKeyRepository
 from t21.auth.scopes import ALL_SCOPES, Scope
@@ -77,6 +78,8 @@ async def _identify(request: Request, settings: Settings, *, load_user: bool) ->
             if principal.api_key is not None:
                 raise Unauthorized("Invalid or revoked API key", code="invalid_api_key")
             raise Unauthorized("Invalid access token", code="invalid_token")
+        if user.disabled_at is not None:
+            raise AccountDisabled()
         if issued_at is not None:
             ensure_not_revoked(issued_at, user.sessions_revoked_at)
         principal.loaded_user = user
@@ -107,9 +110,15 @@ async def _ensure_user_exists(request: Request, user_id: uuid.UUID, issued_at: f
         ensure_not_revoked(issued_at, known[1])
         return
     session = await get_session(request)
-    row = (await session.execute(select(User.id, User.sessions_revoked_at).where(User.id == user_id))).first()
+    row = (
+        await session.execute(
+            select(User.id, User.sessions_revoked_at, User.disabled_at).where(User.id == user_id)
+        )
+    ).first()
     if row is None:
         raise Unauthorized("Invalid access token", code="invalid_token")
+    if row.disabled_at is not None:
+        raise AccountDisabled()  # disabling also sets sessions_revoked_at: the cache stays correct
     ensure_not_revoked(issued_at, row.sessions_revoked_at)
     if len(_KNOWN_USERS) >= _KNOWN_USERS_MAX:
         _KNOWN_USERS.clear()

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from t21.auth.models import AccountToken, ApiKey, RefreshToken, TokenPurpose
 from t21.kit.clock import utcnow
 from t21.kit.crypto import sha256_hex
+from t21.users.models import User
 
 
 class RefreshTokenRepository:
@@ -48,10 +49,14 @@ class ApiKeyRepository:
     async def get_active_by_secret(self, secret: str) -> ApiKey | None:
         now = utcnow()
         result = await self.session.execute(
-            select(ApiKey).where(
+            select(ApiKey)
+            # A disabled person's keys stop working (and work again when they are re-enabled).
+            .join(User, User.id == ApiKey.user_id)
+            .where(
                 ApiKey.key_hash == sha256_hex(secret),
                 ApiKey.revoked_at.is_(None),
                 or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+                User.disabled_at.is_(None),
             )
         )
         return result.scalar_one_or_none()

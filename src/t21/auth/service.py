@@ -9,6 +9,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from t21.admin.errors import AccountDisabled
 from t21.auth.dependencies import API_KEY_PREFIX
 from t21.auth.models import ApiKey, RefreshToken
 from t21.auth.passwords import hash_password, verify_password
@@ -70,6 +71,8 @@ class AuthService:
         # Same work and same answer for an unknown email and a wrong password.
         if not await verify_password(password, user.password_hash if user else None) or user is None:
             raise InvalidCredentials()
+        if user.disabled_at is not None:  # told only to whoever knows the password
+            raise AccountDisabled()
         user.last_login_at = utcnow()
         return user, await self._issue(user, family_id=uuid.uuid4(), user_agent=user_agent)
 
@@ -87,6 +90,8 @@ class AuthService:
         user = await self.users.get(token.user_id)
         if user is None:
             raise Unauthorized("Invalid refresh token", code="invalid_refresh_token")
+        if user.disabled_at is not None:
+            raise AccountDisabled()
         token.rotated_at = now
         return await self._issue(user, family_id=token.family_id, user_agent=user_agent)
 

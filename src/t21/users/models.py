@@ -44,6 +44,10 @@ class User(IdMixin, TimestampMixin, Base):
     email_verified_at: Mapped[datetime | None] = mapped_column()
     # Access tokens issued before this are refused (a password reset ended every session).
     sessions_revoked_at: Mapped[datetime | None] = mapped_column()
+    # Instance admin (t21 create-user --admin / t21 make-admin): the /admin API and page.
+    is_admin: Mapped[bool] = mapped_column(nullable=False, server_default=text("false"))
+    # Set by an instance admin: no sign-in, and every token, API key and socket refused (admin/).
+    disabled_at: Mapped[datetime | None] = mapped_column()
 
     @property
     def email_verified(self) -> bool:

@@ -17,6 +17,7 @@ class UserOut(Schema):
     time_zone: str
     subscription_tier: str
     created_at: datetime
+    is_admin: bool  # an instance admin: the web app shows the Admin page
 
 
 class UserUpdate(StrictInput):

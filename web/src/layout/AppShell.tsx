@@ -35,6 +35,7 @@ const NAV_SECTIONS: Array<{ title: string; items: NavItem[] }> = [
       { to: "/notifications", label: "Notifications", icon: "◉" },
       { to: "/billing", label: "Billing", icon: "$" },
       { to: "/settings", label: "Settings", icon: "⚙" },
+      { to: "/admin", label: "Admin", icon: "⛨" },
     ],
   },
 ];
@@ -99,7 +100,7 @@ export function AppShell() {
               <div className="nav-section" aria-hidden="true">
                 {section.title}
               </div>
-              {section.items.filter((item) => item.to !== "/billing" || billingEnabled === true).map((item) => (
+              {section.items.filter((item) => (item.to !== "/billing" || billingEnabled === true) && (item.to !== "/admin" || user.isAdmin)).map((item) => (
                 <NavLink key={item.to} to={item.to} end={item.to === "/"}>
                   <span className="nav-icon" aria-hidden="true">
                     {item.icon}

@@ -89,7 +89,7 @@ async def claim_orm(res: JobResources, target_id: uuid.UUID, job_id: int | None)
             return None
         now = utcnow()
         if (
-            target.status == SocialPostStatus.SCHEDULED.value
+            target.status == SocialPostStatus.SCHEDULED
             and target.scheduled_for
             and target.scheduled_for > now
         ):
@@ -97,7 +97,7 @@ async def claim_orm(res: JobResources, target_id: uuid.UUID, job_id: int | None)
         account = await session.get(SocialAccount, target.social_account_id)
         if account is None:
             return None  # deleted with its account (the foreign key cascades to the target)
-        if account.status != SocialAccountStatus.CONNECTED.value:
+        if account.status != SocialAccountStatus.CONNECTED:
             await finish(
                 session,
                 res,
@@ -109,20 +109,20 @@ async def claim_orm(res: JobResources, target_id: uuid.UUID, job_id: int | None)
                 error_code="account_disconnected",
             )
             return None
-        reconcile = target.status == SocialPostStatus.PUBLISHING.value
+        reconcile = target.status == SocialPostStatus.PUBLISHING
         if reconcile:
             attempt = await _latest_attempt(session, target.id)
             if attempt is None:
                 reconcile = False
         if not reconcile:
-            target.status = SocialPostStatus.PUBLISHING.value
+            target.status = SocialPostStatus.PUBLISHING
             target.attempts += 1
             attempt = PublishAttempt(
                 social_post_id=target.id, attempt_number=target.attempts, started_at=now, worker=this_worker()
             )
             session.add(attempt)
-            if post.status in (PostStatus.SCHEDULED.value, PostStatus.DRAFT.value):
-                post.status = PostStatus.PUBLISHING.value
+            if post.status in (PostStatus.SCHEDULED, PostStatus.DRAFT):
+                post.status = PostStatus.PUBLISHING
             await session.flush()
         if attempt is None:
             raise RuntimeError("the attempt vanished mid-publish")

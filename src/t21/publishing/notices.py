@@ -26,17 +26,15 @@ from typing import Protocol
 
 from t21.enums import PostStatus, SocialPostStatus, network_name
 
-# The live event that names each outcome a post can roll up to.
-POST_OUTCOME_EVENTS = {
-    PostStatus.PUBLISHED.value: "post.published",
-    PostStatus.PARTIALLY_PUBLISHED.value: "post.partially_published",
-    PostStatus.FAILED.value: "post.failed",
-    PostStatus.NEEDS_ATTENTION.value: "post.needs_attention",
+# The live event that names each outcome a post can roll up to (looked up with raw rows' text too).
+POST_OUTCOME_EVENTS: dict[str, str] = {
+    PostStatus.PUBLISHED: "post.published",
+    PostStatus.PARTIALLY_PUBLISHED: "post.partially_published",
+    PostStatus.FAILED: "post.failed",
+    PostStatus.NEEDS_ATTENTION: "post.needs_attention",
 }
 # A target's outcomes that its author hears of.
-ANNOUNCED = frozenset(
-    {SocialPostStatus.PUBLISHED.value, SocialPostStatus.FAILED.value, SocialPostStatus.UNKNOWN.value}
-)
+ANNOUNCED = frozenset({SocialPostStatus.PUBLISHED, SocialPostStatus.FAILED, SocialPostStatus.UNKNOWN})
 
 
 def outcome_event(post_status: str) -> str | None:
@@ -109,7 +107,7 @@ def author_notices(
     text = excerpt(content)
     ids = {"postId": str(post_id), "brandId": str(brand_id)}
     notes: list[Notice] = []
-    published = [t for t in targets if t.status == SocialPostStatus.PUBLISHED.value]
+    published = [t for t in targets if t.status == SocialPostStatus.PUBLISHED]
     if published:
         names = ", ".join(sorted({network_name(t.platform) for t in published}))
         notes.append(
@@ -129,10 +127,10 @@ def author_notices(
             )
         )
     for t in targets:
-        if t.status not in (SocialPostStatus.FAILED.value, SocialPostStatus.UNKNOWN.value):
+        if t.status not in (SocialPostStatus.FAILED, SocialPostStatus.UNKNOWN):
             continue
         name = network_name(t.platform)
-        unknown = t.status == SocialPostStatus.UNKNOWN.value
+        unknown = t.status == SocialPostStatus.UNKNOWN
         reason = t.error or "unknown error"
         notes.append(
             Notice(

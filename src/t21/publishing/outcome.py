@@ -133,14 +133,14 @@ async def succeed(
         target = rows[0]
         rolled = rollup(rows)
         changed_to_terminal = rolled != old_status and rolled in (
-            PostStatus.PUBLISHED.value,
-            PostStatus.PARTIALLY_PUBLISHED.value,
-            PostStatus.FAILED.value,
-            PostStatus.NEEDS_ATTENTION.value,
+            PostStatus.PUBLISHED,
+            PostStatus.PARTIALLY_PUBLISHED,
+            PostStatus.FAILED,
+            PostStatus.NEEDS_ATTENTION,
         )
         set_published_at = not had_published_at and rolled in (
-            PostStatus.PUBLISHED.value,
-            PostStatus.PARTIALLY_PUBLISHED.value,
+            PostStatus.PUBLISHED,
+            PostStatus.PARTIALLY_PUBLISHED,
         )
         payload = post_event(
             post_id=post_id,
@@ -250,10 +250,10 @@ async def succeed_alone(
     payload = post_event(
         post_id=post_id,
         brand_id=snapshot.brand_id,
-        post_status=PostStatus.PUBLISHED.value,
+        post_status=PostStatus.PUBLISHED,
         target_id=target_id,
         platform=platform,
-        target_status=SocialPostStatus.PUBLISHED.value,
+        target_status=SocialPostStatus.PUBLISHED,
         platform_post_id=result.platform_post_id,
         platform_post_url=url,
         error=None,
@@ -279,7 +279,7 @@ async def succeed_alone(
             [
                 TargetRow(
                     target_id,
-                    SocialPostStatus.PUBLISHED.value,
+                    SocialPostStatus.PUBLISHED,
                     snapshot.attempt_number,
                     platform,
                     result.platform_post_id,
@@ -332,7 +332,7 @@ async def succeed_alone(
     if row is None:
         return False
     events = [updated]
-    if row["old_status"] != PostStatus.PUBLISHED.value:
+    if row["old_status"] != PostStatus.PUBLISHED:
         events.append({"type": "post.published", **payload})
     await announce(res, live_message(snapshot.audience, events))
     return True
@@ -462,7 +462,7 @@ async def handle_failure(res: JobResources, snapshot: Snapshot, exc: PlatformErr
                 )
                 return
             # Nothing reached the network (or it refused before acting): back to waiting.
-            target.status = SocialPostStatus.SCHEDULED.value
+            target.status = SocialPostStatus.SCHEDULED
             target.error = exc.message[:2000]
             delay = (
                 exc.retry_after
@@ -527,7 +527,7 @@ async def finish(
     error_code: str | None = None,
 ) -> None:
     """Write a target's final state, roll the post's status up, and tell the people concerned."""
-    target.status = status.value
+    target.status = status
     target.error = error[:2000] if error else None
     target.error_code = error_code
     target.job_id = None
@@ -535,16 +535,13 @@ async def finish(
     targets = list((await session.execute(select(SocialPost).where(SocialPost.post_id == post.id))).scalars())
     rolled = rollup(targets)
     changed_to_terminal = rolled != post.status and rolled in (
-        PostStatus.PUBLISHED.value,
-        PostStatus.PARTIALLY_PUBLISHED.value,
-        PostStatus.FAILED.value,
-        PostStatus.NEEDS_ATTENTION.value,
+        PostStatus.PUBLISHED,
+        PostStatus.PARTIALLY_PUBLISHED,
+        PostStatus.FAILED,
+        PostStatus.NEEDS_ATTENTION,
     )
     post.status = rolled
-    if (
-        rolled in (PostStatus.PUBLISHED.value, PostStatus.PARTIALLY_PUBLISHED.value)
-        and post.published_at is None
-    ):
+    if rolled in (PostStatus.PUBLISHED, PostStatus.PARTIALLY_PUBLISHED) and post.published_at is None:
         post.published_at = utcnow()
     await session.flush()
     brand = await session.get(Brand, post.brand_id)
@@ -606,34 +603,36 @@ async def _notify_author(
 
 
 class TargetState(Protocol):
-    status: str
-    attempts: int
+    # Read-only: plain rows carry text, ORM objects a SocialPostStatus (equal to its text).
+    @property
+    def status(self) -> str: ...
+    @property
+    def attempts(self) -> int: ...
 
 
-def rollup(targets: Sequence[TargetState]) -> str:
+def rollup(targets: Sequence[TargetState]) -> PostStatus:
     """A post's status from its targets' (plain rows here, ORM objects in the engine)."""
     # A cancelled target is out of the post: neither its status nor its attempts count.
-    live = [t for t in targets if t.status != SocialPostStatus.CANCELLED.value]
+    live = [t for t in targets if t.status != SocialPostStatus.CANCELLED]
     statuses = [t.status for t in live]
     if not statuses:
-        return PostStatus.CANCELLED.value
-    if any(s in (SocialPostStatus.SCHEDULED.value, SocialPostStatus.PUBLISHING.value) for s in statuses):
+        return PostStatus.CANCELLED
+    if any(s in (SocialPostStatus.SCHEDULED, SocialPostStatus.PUBLISHING) for s in statuses):
         return (
-            PostStatus.PUBLISHING.value
-            if any(s != SocialPostStatus.SCHEDULED.value for s in statuses)
-            or any(t.attempts for t in live)
-            else PostStatus.SCHEDULED.value
+            PostStatus.PUBLISHING
+            if any(s != SocialPostStatus.SCHEDULED for s in statuses) or any(t.attempts for t in live)
+            else PostStatus.SCHEDULED
         )
-    published = sum(s == SocialPostStatus.PUBLISHED.value for s in statuses)
+    published = sum(s == SocialPostStatus.PUBLISHED for s in statuses)
     if published == len(statuses):
-        return PostStatus.PUBLISHED.value
+        return PostStatus.PUBLISHED
     if published:
-        return PostStatus.PARTIALLY_PUBLISHED.value
+        return PostStatus.PARTIALLY_PUBLISHED
     # Nothing surely out: FAILED only when nothing may be out either (a FAILED post invites a
     # retry, which must never post twice).
-    if SocialPostStatus.UNKNOWN.value in statuses:
-        return PostStatus.NEEDS_ATTENTION.value
-    return PostStatus.FAILED.value
+    if SocialPostStatus.UNKNOWN in statuses:
+        return PostStatus.NEEDS_ATTENTION
+    return PostStatus.FAILED
 
 
 def post_event(

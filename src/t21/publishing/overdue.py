@@ -41,7 +41,7 @@ GRACE = timedelta(seconds=60)
 # /readyz: due work that no worker has taken for this long means publishing has stopped.
 UNTAKEN_LIMIT = timedelta(minutes=2)
 
-DUE_STATUSES = (SocialPostStatus.SCHEDULED.value, SocialPostStatus.PUBLISHING.value)
+DUE_STATUSES = (SocialPostStatus.SCHEDULED, SocialPostStatus.PUBLISHING)
 
 # What the networks' rate-limit refusals say (platforms/x.py, instagram.py, linkedin.py), for a
 # target whose error_code does not say it.
@@ -153,8 +153,8 @@ def overdue_reason(facts: TargetFacts, now: datetime) -> Overdue | None:
         if facts.job_status == "todo" and facts.job_wait is not None and facts.job_wait > timedelta(0)
         else None
     )
-    if facts.account_status != SocialAccountStatus.CONNECTED.value:
-        expired = " (its access expired)" if facts.account_status == SocialAccountStatus.EXPIRED.value else ""
+    if facts.account_status != SocialAccountStatus.CONNECTED:
+        expired = " (its access expired)" if facts.account_status == SocialAccountStatus.EXPIRED else ""
         return says(
             OverdueReason.account_disconnected,
             f"The {account} is disconnected{expired}: reconnect it to publish this post.",
@@ -170,7 +170,7 @@ def overdue_reason(facts: TargetFacts, now: datetime) -> Overdue | None:
             OverdueReason.rate_limited,
             f"Waiting for {network}'s rate limit until {local_clock(waits_until, facts.time_zone, now)}.",
         )
-    if facts.status == SocialPostStatus.PUBLISHING.value:
+    if facts.status == SocialPostStatus.PUBLISHING:
         if facts.error:
             then = f" (next check at {local_clock(waits_until, facts.time_zone, now)})" if waits_until else ""
             return says(

@@ -15,7 +15,7 @@ def content_for(platform: str, content: str, overrides: dict[str, Any]) -> str:
 
 
 def thread_for(platform: str, thread: list[str], overrides: dict[str, Any]) -> list[str]:
-    if platform != Platform.x.value:
+    if platform != Platform.x:
         return []
     override = overrides.get(platform) or {}
     return list(override["thread"]) if override.get("thread") is not None else list(thread)

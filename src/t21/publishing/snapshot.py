@@ -22,10 +22,10 @@ from t21.publishing.per_network import content_for, media_for, thread_for
 from t21.social_accounts.tokens import connector_for, decrypt_cached
 
 TERMINAL = {
-    SocialPostStatus.PUBLISHED.value,
-    SocialPostStatus.FAILED.value,
-    SocialPostStatus.UNKNOWN.value,
-    SocialPostStatus.CANCELLED.value,
+    SocialPostStatus.PUBLISHED,
+    SocialPostStatus.FAILED,
+    SocialPostStatus.UNKNOWN,
+    SocialPostStatus.CANCELLED,
 }
 
 

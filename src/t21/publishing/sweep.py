@@ -43,11 +43,9 @@ async def requeue_orphans(res: JobResources) -> int:
             select(SocialPost)
             .where(
                 or_(
+                    and_(SocialPost.status == SocialPostStatus.SCHEDULED, SocialPost.scheduled_for <= now),
                     and_(
-                        SocialPost.status == SocialPostStatus.SCHEDULED.value, SocialPost.scheduled_for <= now
-                    ),
-                    and_(
-                        SocialPost.status == SocialPostStatus.PUBLISHING.value,
+                        SocialPost.status == SocialPostStatus.PUBLISHING,
                         # updated_at is written by the database's now(): compare on its clock.
                         SocialPost.updated_at <= wall(now) - STUCK_AFTER,
                     ),

@@ -21,6 +21,7 @@ FEATURE_ROUTERS: list[tuple[str, str]] = [
     ("t21.billing.router", "router"),
     ("t21.analytics.router", "router"),
     ("t21.auth.sessions", "router"),
+    ("t21.account.router", "router"),
     ("t21.admin.router", "router"),
 ]
 # Modules exposing `async def start(app)` / `async def stop(app)`.

@@ -195,6 +195,8 @@ NOT_SCOPED: dict[str, str] = {
     "POST /api/v1/admin/users/{user_id}/disable": ADMIN_ONLY,
     "POST /api/v1/admin/users/{user_id}/enable": ADMIN_ONLY,
     "POST /api/v1/admin/users/{user_id}/resend-verification": ADMIN_ONLY,
+    "DELETE /api/v1/me/sessions/{session_id}": "the caller's own session (another's: 404, tests/auth)",
+    "GET /api/v1/me/export/{export_id}": "a signed link from the export email; no session (tests/account)",
 }
 
 

@@ -80,6 +80,10 @@ NOT_TENANT_PATHS: dict[str, str] = {
     "POST /api/v1/admin/users/{user_id}/disable": ADMIN_ONLY,
     "POST /api/v1/admin/users/{user_id}/enable": ADMIN_ONLY,
     "POST /api/v1/admin/users/{user_id}/resend-verification": ADMIN_ONLY,
+    # The caller's own things: another person's session is 404 session_not_found, and an export
+    # link's signature is its authorisation (tests/auth/test_sessions.py, tests/account).
+    "DELETE /api/v1/me/sessions/{session_id}": "the caller's own session (another's: 404, tests/auth)",
+    "GET /api/v1/me/export/{export_id}": "the signed link is the authorisation (tests/account)",
 }
 # Operations taking Alice's ids in the query or body: (query, body) Bob sends; "{brand_id}" etc. are
 # Alice's ids, "{bob_brand}" Bob's own brand (to smuggle Alice's media/account/generation into it).

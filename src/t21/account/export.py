@@ -296,3 +296,24 @@ async def load_export(settings: Settings, export_id: uuid.UUID, signature: str) 
         if "NoSuchKey" in type(exc).__name__ or "NoSuchKey" in str(exc) or "404" in str(exc):
             raise NotFound("This export is no longer available", code="export_not_found") from None
         raise
+
+
+async def delete_account_files_now(settings: Settings, user_id: uuid.UUID, keys: list[str]) -> int:
+    """Deletes these stored files (a deleted account's media) and the person's exports. Missing
+    files are fine (a job run twice). Returns how many media keys were given."""
+    import shutil
+
+    from t21.media.storage import LocalStorage
+
+    storage = storage_for(settings)
+    for key in keys:
+        try:
+            await storage.delete(key)
+        except Exception as exc:  # one missing or refused file must not keep the others
+            log.warning("account_file_delete_failed", key=key, error=repr(exc))
+    if isinstance(storage, LocalStorage):
+        folder = storage.path(f"exports/{user_id}/x").parent
+        shutil.rmtree(folder, ignore_errors=True)
+    # On S3, exports/<user>/ is left to the bucket's lifecycle rule (objects are private; links
+    # to them expired after EXPORT_LINK_TTL_HOURS).
+    return len(keys)

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
+import httpx
 from fastapi import Depends, Query, Response, status
+from pydantic import Field
 
+from t21.account.deletion import delete_account
 from t21.account.export import EXPORT_LINK_TTL_HOURS, load_export
 from t21.auth.dependencies import Principal, scoped
 from t21.auth.scopes import Scope
+from t21.billing.router import Gateway
 from t21.errors import ErrorResponse
+from t21.integrations.stripe import StripeGateway
 from t21.kit.deps import SessionDep, SettingsDep
+from t21.kit.http import shared_client
 from t21.kit.routing import make_router
-from t21.kit.schemas import Schema
+from t21.kit.schemas import Schema, StrictInput
 
 router = make_router(prefix="/me", tags=["account"])
 _session_only = Depends(scoped(Scope.session))
@@ -67,3 +74,55 @@ async def download_export(
             "Cache-Control": "private, no-store",
         },
     )
+
+
+class DeleteAccountIn(StrictInput):
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RevocationFailure(Schema):
+    account_id: uuid.UUID
+    platform: str
+    error: str
+
+
+class AccountDeleted(Schema):
+    cancelled_posts: int
+    cancelled_subscriptions: list[str]
+    revoked_accounts: int
+    revocation_failures: list[RevocationFailure]
+    deleted_brands: int
+    deleted_organizations: int
+
+
+@router.delete(
+    "",
+    response_model=AccountDeleted,
+    responses={
+        403: {"model": ErrorResponse, "description": "invalid_password"},
+        409: {
+            "model": ErrorResponse,
+            "description": "owns_organization_with_members (details.organizations: transfer them first)",
+        },
+        503: {
+            "model": ErrorResponse,
+            "description": "subscription_not_cancelled: Stripe failed, nothing deleted",
+        },
+    },
+)
+async def delete_me(
+    body: DeleteAccountIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    http: Annotated[httpx.AsyncClient, Depends(shared_client)],
+    gateway: StripeGateway | None = Gateway,
+    principal: Principal = _session_only,
+) -> AccountDeleted:
+    """Deletes your account after you re-enter your password: cancels your Stripe subscription
+    (billing on) and your scheduled posts, removes your personal brands with their posts, accounts,
+    media, analytics and AI generations (and organizations you own alone), signs out every session
+    and revokes your social tokens at the networks that offer it (failures are listed)."""
+    report = await delete_account(
+        session, settings, principal.user, body.password, gateway=gateway, http=http
+    )
+    return AccountDeleted.model_validate(report, from_attributes=True)

@@ -197,6 +197,19 @@ class StripeGateway:
             raise _map_error(exc) from exc
         return subscription.to_dict()
 
+    async def cancel_subscription(self, subscription_id: str) -> dict[str, Any]:
+        """Cancels at once (no proration); an already-canceled subscription is fine (account
+        deletion, account/deletion.py)."""
+        try:
+            subscription = await self._client().v1.subscriptions.cancel_async(subscription_id)
+        except stripe.InvalidRequestError as exc:
+            if "already been canceled" in str(exc) or "canceled" in (exc.user_message or ""):
+                return {"id": subscription_id, "status": "canceled"}
+            raise _map_error(exc) from exc
+        except stripe.StripeError as exc:
+            raise _map_error(exc) from exc
+        return subscription.to_dict()
+
     def construct_event(
         self, payload: bytes, sig_header: str | None, secret: str, tolerance: int = DEFAULT_TOLERANCE
     ) -> dict[str, Any]:

@@ -194,6 +194,7 @@ def create_user(
     from t21.db.database import Database
     from t21.db.session import transaction
     from t21.errors import T21Error
+    from t21.kit.clock import utcnow
 
     settings = _settings()
     url = _migrate(settings)
@@ -209,6 +210,9 @@ def create_user(
         try:
             async with transaction(db.sessionmaker) as session:
                 user, _ = await AuthService(session, settings).register(data, "t21 create-user")
+                # Whoever runs the install vouches for the address (T21_REQUIRE_VERIFIED_EMAIL must
+                # not hold back the first admin of an install whose email is not set up yet).
+                user.email_verified_at = utcnow()
                 user.is_admin = admin
                 role = " as an instance admin" if admin else ""
                 console.print(f"[green]created {user.email} ({user.id}){role}[/green]")

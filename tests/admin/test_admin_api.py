@@ -195,6 +195,8 @@ def test_cli_create_user_admin_and_make_admin(database_url: str, tmp_path: Path)
             return {r[0] for r in conn.execute("SELECT email FROM users WHERE is_admin")}
 
     assert admins() == {"root@example.com"}
+    with psycopg.connect(libpq_url(database_url)) as conn:  # the operator vouches for the address
+        assert conn.execute("SELECT bool_and(email_verified_at IS NOT NULL) FROM users").fetchone() == (True,)
     promoted = run("make-admin", "pat@example.com")
     assert promoted.returncode == 0, promoted.stderr
     assert admins() == {"root@example.com", "pat@example.com"}

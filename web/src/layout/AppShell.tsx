@@ -35,7 +35,7 @@ const NAV_SECTIONS: Array<{ title: string; items: NavItem[] }> = [
       { to: "/notifications", label: "Notifications", icon: "◉" },
       { to: "/billing", label: "Billing", icon: "$" },
       { to: "/settings", label: "Settings", icon: "⚙" },
-      { to: "/admin", label: "Admin", icon: "⛨" },
+      { to: "/admin", label: "Admin", icon: "⚑" },
     ],
   },
 ];

@@ -76,14 +76,14 @@ function UserRow({ person }: { person: AdminUser }) {
           {!person.emailVerified && <span className="badge badge-warning badge-plain">Unverified</span>}
         </div>
       </td>
-      <td>{formatDate(person.createdAt)}</td>
+      <td style={{ whiteSpace: "nowrap" }}>{formatDate(person.createdAt)}</td>
       <td>{usage.lastLoginAt ? formatDateTime(usage.lastLoginAt) : <span className="muted">Never</span>}</td>
       <td>{usage.brands}</td>
       <td>{usage.socialAccounts}</td>
       <td>{usage.postsThisMonth}</td>
       <td>{usage.aiCreditsUsed}</td>
       <td>
-        <div className="row" style={{ justifyContent: "flex-end", flexWrap: "wrap" }}>
+        <div className="stack" style={{ justifyItems: "end", gap: "var(--space-2)" }}>
           {!person.emailVerified && (
             <Button size="sm" busy={resend.isPending} onClick={() => resend.mutate()} aria-label={`Resend verification to ${person.email}`}>
               Resend verification
@@ -116,7 +116,7 @@ export function AdminPage() {
     return (
       <div className="page">
         <PageHeader title="Admin" />
-        <EmptyState icon="⛨" title="For instance admins only">
+        <EmptyState icon="⚑" title="For instance admins only">
           Whoever runs this T21 install can make you an admin with <code>t21 make-admin {user.email}</code>.
         </EmptyState>
       </div>
@@ -125,7 +125,7 @@ export function AdminPage() {
   const rows = users.data?.pages.flatMap((page) => page.data) ?? [];
   return (
     <div className="page">
-      <PageHeader title="Admin" description="Everyone on this T21 instance: their usage this month, and who may sign in." />
+      <PageHeader title="Admin" description="Everyone on this T21 instance, what they use (posts and AI credits: this month) and who may sign in." />
       <section className="card stack" aria-labelledby="admin-users-title">
         <div className="card-header" style={{ marginBottom: 0 }}>
           <h2 id="admin-users-title">Users</h2>
@@ -149,7 +149,7 @@ export function AdminPage() {
                   <th scope="col">Last sign-in</th>
                   <th scope="col">Brands</th>
                   <th scope="col">Accounts</th>
-                  <th scope="col">Posts this month</th>
+                  <th scope="col">Posts</th>
                   <th scope="col">AI credits</th>
                   <th scope="col">
                     <span className="visually-hidden">Actions</span>

@@ -3,15 +3,17 @@ import { ApiKeysSection } from "./ApiKeysSection";
 import { PasswordSection } from "./PasswordSection";
 import { ProfileSection } from "./ProfileSection";
 import { SessionsSection } from "./SessionsSection";
+import { YourDataSection } from "./YourDataSection";
 
 export function SettingsPage() {
   return (
     <div className="page">
-      <PageHeader title="Settings" description="Your profile, password, sessions and API keys." />
+      <PageHeader title="Settings" description="Your profile, password, sessions, API keys and data." />
       <ProfileSection />
       <PasswordSection />
       <SessionsSection />
       <ApiKeysSection />
+      <YourDataSection />
     </div>
   );
 }

@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     rate_limit_anonymous: str = "300/minute"
     # Password reset emails asked for one address (whoever asks, whether or not it has an account).
     rate_limit_password_reset: str = "5/hour"
+    # Two-factor codes checked for one person (sign-in's second step, enable, disable, new
+    # recovery codes), whichever addresses they come from.
+    rate_limit_two_factor: str = "10/15minutes"
     max_request_bytes: int = 1024 * 1024
     # URLs T21 fetches for users (media from a URL) may not point at loopback, link-local or
     # private addresses unless this is set (a self-hoster's LAN media server, tests).

@@ -20,6 +20,7 @@ FEATURE_ROUTERS: list[tuple[str, str]] = [
     ("t21.ai.router", "router"),
     ("t21.billing.router", "router"),
     ("t21.analytics.router", "router"),
+    ("t21.two_factor.router", "router"),
     ("t21.auth.sessions", "router"),
     ("t21.account.router", "router"),
     ("t21.admin.router", "router"),

@@ -28,6 +28,7 @@ log = structlog.get_logger(__name__)
 
 AUTH_PATHS = {
     "/api/v1/auth/login",
+    "/api/v1/auth/login/2fa",
     "/api/v1/auth/register",
     "/api/v1/auth/refresh",
     "/api/v1/auth/password",

@@ -30,6 +30,8 @@ from t21.errors import ErrorResponse
 from t21.kit.deps import SessionDep, SettingsDep
 from t21.kit.routing import make_router
 from t21.kit.schemas import ListResponse
+from t21.two_factor.schemas import LoginSecondStepIn, TwoFactorChallengeOut
+from t21.two_factor.service import TwoFactorService, create_challenge
 from t21.users.schemas import UserOut, UserUpdate
 
 router = make_router(prefix="/auth", tags=["auth"])
@@ -44,10 +46,44 @@ async def register(body: RegisterIn, request: Request, session: SessionDep, sett
     return AuthOut(user=UserOut.model_validate(user), tokens=tokens)
 
 
-@router.post("/login", response_model=AuthOut)
-async def login(body: LoginIn, request: Request, session: SessionDep, settings: SettingsDep) -> AuthOut:
+@router.post("/login", response_model=AuthOut | TwoFactorChallengeOut)
+async def login(
+    body: LoginIn, request: Request, session: SessionDep, settings: SettingsDep
+) -> AuthOut | TwoFactorChallengeOut:
+    """`{user, tokens}`; for a person who uses two-factor, `{twoFactorRequired: true, challenge,
+    expiresIn}` instead (no tokens): send the challenge and a code to POST /auth/login/2fa."""
     user, tokens = await AuthService(session, settings, ip_address=client_ip(request)).login(
         str(body.email), body.password, request.headers.get("user-agent")
+    )
+    if tokens is None:
+        challenge, ttl = create_challenge(user, settings)
+        return TwoFactorChallengeOut(challenge=challenge, expires_in=ttl)
+    return AuthOut(user=UserOut.model_validate(user), tokens=tokens)
+
+
+@router.post(
+    "/login/2fa",
+    response_model=AuthOut,
+    responses={
+        401: {
+            "model": ErrorResponse,
+            "description": "invalid_two_factor_code, invalid_recovery_code or "
+            "invalid_two_factor_challenge (expired: sign in again)",
+        },
+        429: {"model": ErrorResponse, "description": "Too many codes tried, from this IP or for this person"},
+    },
+)
+async def login_second_step(
+    body: LoginSecondStepIn, request: Request, session: SessionDep, settings: SettingsDep
+) -> AuthOut:
+    """The second step of signing in with two-factor: the challenge and a 6-digit code (or a
+    recovery code, which then stops working)."""
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    user = await TwoFactorService(session, settings, limiter).complete_login(
+        body.challenge, body.code, body.recovery_code
+    )
+    tokens = await AuthService(session, settings, ip_address=client_ip(request)).complete_login(
+        user, request.headers.get("user-agent")
     )
     return AuthOut(user=UserOut.model_validate(user), tokens=tokens)
 

@@ -24,6 +24,7 @@ from t21.kit.clock import utcnow
 from t21.kit.crypto import random_token, sha256_hex
 from t21.notifications.live import API_KEY_REVOKED, publish_live_event
 from t21.quotas.service import user_has_feature
+from t21.two_factor.service import two_factor_enabled
 from t21.users.models import User
 from t21.users.repository import UserRepository, normalise_email
 
@@ -66,15 +67,22 @@ class AuthService:
         tokens = await self._issue(user, family_id=uuid.uuid4(), user_agent=user_agent)
         return user, tokens
 
-    async def login(self, email: str, password: str, user_agent: str | None) -> tuple[User, TokensOut]:
+    async def login(self, email: str, password: str, user_agent: str | None) -> tuple[User, TokensOut | None]:
+        """The person and their tokens; no tokens (None) when they use two-factor: the second
+        step (POST /auth/login/2fa, two_factor.service) issues them."""
         user = await self.users.get_by_email(email)
         # Same work and same answer for an unknown email and a wrong password.
         if not await verify_password(password, user.password_hash if user else None) or user is None:
             raise InvalidCredentials()
         if user.disabled_at is not None:  # told only to whoever knows the password
             raise AccountDisabled()
+        if await two_factor_enabled(self.session, user.id):
+            return user, None
+        return user, await self.complete_login(user, user_agent)
+
+    async def complete_login(self, user: User, user_agent: str | None) -> TokensOut:
         user.last_login_at = utcnow()
-        return user, await self._issue(user, family_id=uuid.uuid4(), user_agent=user_agent)
+        return await self._issue(user, family_id=uuid.uuid4(), user_agent=user_agent)
 
     async def refresh(self, secret: str, user_agent: str | None) -> TokensOut:
         token = await self.refresh_tokens.get_by_secret_for_update(secret)

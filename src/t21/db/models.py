@@ -11,6 +11,7 @@ from t21.notifications.models import EmailMessage, Notification
 from t21.organizations.models import Invitation, Organization, TeamMember
 from t21.posts.models import IdempotencyRecord, Post, PublishAttempt, SocialPost
 from t21.social_accounts.models import OAuthState, SocialAccount
+from t21.two_factor.models import RecoveryCode, TwoFactor
 from t21.users.models import User
 
 __all__ = [
@@ -30,11 +31,13 @@ __all__ = [
     "Post",
     "PostAnalytics",
     "PublishAttempt",
+    "RecoveryCode",
     "RefreshToken",
     "SocialAccount",
     "SocialPost",
     "StripeEvent",
     "Subscription",
     "TeamMember",
+    "TwoFactor",
     "User",
 ]

@@ -36,6 +36,9 @@ class Organization(IdMixin, TimestampMixin, Base):
     usage_period_start: Mapped[datetime] = mapped_column(
         nullable=False, server_default=text("date_trunc('month', now())")
     )
+    # Members without two-factor authentication may only read the organization and its brands
+    # (t21.two_factor.service.ensure_org_two_factor).
+    require_two_factor: Mapped[bool] = mapped_column(nullable=False, server_default=text("false"))
 
 
 class TeamMember(IdMixin, TimestampMixin, Base):

@@ -54,14 +54,15 @@ async def get_organization(
 
 
 @router.patch("/{org_id}", response_model=OrganizationOut)
-async def rename_organization(
+async def update_organization(
     org_id: uuid.UUID,
     body: OrganizationUpdate,
     session: SessionDep,
     settings: SettingsDep,
     principal: Principal = Member,
 ) -> OrganizationOut:
-    return await OrganizationService(session, settings).rename(principal.user, org_id, body.name)
+    """Rename it, or require two-factor authentication of its members (admin or owner)."""
+    return await OrganizationService(session, settings).update(principal.user, org_id, body)
 
 
 @router.delete("/{org_id}", status_code=status.HTTP_204_NO_CONTENT)

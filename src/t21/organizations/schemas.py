@@ -20,8 +20,18 @@ class OrganizationCreate(StrictInput):
         return value.strip()
 
 
-class OrganizationUpdate(OrganizationCreate):
-    pass
+class OrganizationUpdate(StrictInput):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    # Members without two-factor authentication can then only read the organization and its
+    # brands (403 two_factor_required otherwise). Turning it on needs two-factor yourself.
+    require_two_factor: bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("Name must not be blank")
+        return None if value is None else value.strip()
 
 
 class OrganizationOut(Schema):
@@ -30,6 +40,7 @@ class OrganizationOut(Schema):
     owner_id: uuid.UUID
     subscription_tier: str
     role: str
+    require_two_factor: bool = False
     created_at: datetime
 
 

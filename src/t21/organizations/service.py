@@ -28,8 +28,10 @@ from t21.organizations.schemas import (
     MemberOut,
     OrganizationCreate,
     OrganizationOut,
+    OrganizationUpdate,
 )
 from t21.quotas.service import ensure_below_limit, owner_of_org
+from t21.two_factor.service import TwoFactorRequired, two_factor_enabled
 from t21.users.models import User
 from t21.users.repository import normalise_email
 
@@ -43,6 +45,7 @@ def org_out(org: Organization, role: str) -> OrganizationOut:
         owner_id=org.owner_id,
         subscription_tier=org.subscription_tier,
         role=role,
+        require_two_factor=org.require_two_factor,
         created_at=org.created_at,
     )
 
@@ -75,9 +78,16 @@ class OrganizationService:
         org, role = await require_membership(self.session, user.id, org_id, Action.view_organization)
         return org_out(org, role)
 
-    async def rename(self, user: User, org_id: uuid.UUID, name: str) -> OrganizationOut:
+    async def update(self, user: User, org_id: uuid.UUID, data: OrganizationUpdate) -> OrganizationOut:
         org, role = await require_membership(self.session, user.id, org_id, Action.edit_organization)
-        org.name = name
+        if data.name is not None:
+            org.name = data.name
+        if data.require_two_factor is not None:
+            if data.require_two_factor and not await two_factor_enabled(self.session, user.id):
+                raise TwoFactorRequired(
+                    "Turn on two-factor authentication for yourself before requiring it of the members",
+                )
+            org.require_two_factor = data.require_two_factor
         await self.session.flush()
         return org_out(org, role)
 

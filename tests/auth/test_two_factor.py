@@ -301,3 +301,19 @@ async def test_an_organization_can_require_two_factor(
         # Turning the requirement off lets everyone act again.
         assert (await owner.patch(url, json={"requireTwoFactor": False})).json()["requireTwoFactor"] is False
         assert (await owner.patch(url, json={"name": "Agency 2"})).json()["name"] == "Agency 2"
+
+
+async def test_a_challenge_dies_when_the_account_is_disabled_meanwhile(
+    app_factory: AppFactory, register: Any, db: Any, clock: Any
+) -> None:
+    app = await app_factory()
+    async with client_for(app) as http:
+        dan: Account = await register(on=http)
+        secret, _ = await enable_two_factor(dan, clock)
+        challenge = await challenge_for(http, dan.email)
+        async with db.engine.begin() as conn:
+            await conn.execute(text("UPDATE users SET disabled_at = now() WHERE id = :id"), {"id": dan.id})
+        refused = await http.post(
+            SECOND_STEP, json={"challenge": challenge, "code": code_now(secret, clock, ahead=1)}
+        )
+        assert_error(refused, 403, "account_disabled")

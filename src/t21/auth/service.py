@@ -81,6 +81,8 @@ class AuthService:
         return user, await self.complete_login(user, user_agent)
 
     async def complete_login(self, user: User, user_agent: str | None) -> TokensOut:
+        if user.disabled_at is not None:  # disabled between the password and the second step
+            raise AccountDisabled()
         user.last_login_at = utcnow()
         return await self._issue(user, family_id=uuid.uuid4(), user_agent=user_agent)
 

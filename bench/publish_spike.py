@@ -178,8 +178,20 @@ async def connect_accounts(env: Env, count: int) -> None:
             if done.status_code != 200:
                 raise RuntimeError(f"callback: {done.status_code} {done.text}")
 
+        async def connect_retrying(headers: dict[str, str], brand_id: str, login: str) -> None:
+            # A keep-alive connection the server closed just as it was reused ("Server
+            # disconnected") on a busy machine: the flow is started again (same login, so the
+            # same account; the count is checked below).
+            for attempt in range(3):
+                try:
+                    return await connect(headers, brand_id, login)
+                except httpx.TransportError:
+                    if attempt == 2:
+                        raise
+                    await asyncio.sleep(0.5)
+
         for at in range(0, len(slots), 8):
-            await asyncio.gather(*(connect(*slot) for slot in slots[at : at + 8]))
+            await asyncio.gather(*(connect_retrying(*slot) for slot in slots[at : at + 8]))
     async with await psycopg.AsyncConnection.connect(libpq_url(env.database_url)) as conn:
         rows = await (
             await conn.execute(
@@ -565,7 +577,9 @@ async def tally(env: Env, result: Result, batch: Batch, seen: list[tuple[str, fl
     )
     result.lags = [first_receipt[t] - wanted[t].timestamp() for t in wanted if t in first_receipt]
     # For per-target diagnosis: text, scheduled time and first receipt (epoch s), by scheduled time.
-    timings = sorted((at.timestamp(), first_receipt.get(t), t) for t, at in wanted.items())
+    timings = sorted(
+        ((at.timestamp(), first_receipt.get(t), t) for t, at in wanted.items()), key=lambda r: (r[0], r[2])
+    )
     (env.data_dir / f"{batch.name}-lags.json").write_text(json.dumps(timings))
     if first_receipt:
         times = sorted(first_receipt.values())

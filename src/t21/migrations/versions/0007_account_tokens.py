@@ -37,7 +37,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_account_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_account_tokens_token_hash")),
     )
-    op.create_index("ix_account_tokens_user_id_purpose", "account_tokens", ["user_id", "purpose"], unique=False)
+    op.create_index(
+        "ix_account_tokens_user_id_purpose", "account_tokens", ["user_id", "purpose"], unique=False
+    )
 
 
 def downgrade() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -48,6 +49,12 @@ def alembic_config(database_url: str) -> Config:
 
 # Any bigint, the same for every T21 process: migrations of one database run one at a time.
 MIGRATION_LOCK_KEY = 0x7432_316D_6967  # "t21mig"
+MIGRATION_LOCK_POLL_SECONDS = 0.5
+
+
+def _try_lock(conn: Any) -> bool:
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (MIGRATION_LOCK_KEY,)).fetchone()
+    return bool(row and row[0])
 
 
 def migrate(database_url: str) -> None:
@@ -60,7 +67,11 @@ def migrate(database_url: str) -> None:
     from t21.db.urls import libpq_url
 
     with psycopg.connect(libpq_url(database_url), autocommit=True, application_name="t21-migrate") as lock:
-        lock.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        # Polled, not waited for in one statement: a waiting statement is a running transaction,
+        # and the holder's CREATE INDEX CONCURRENTLY waits for every running transaction of the
+        # database, so the two would wait on each other until the lock timeout.
+        while not _try_lock(lock):
+            time.sleep(MIGRATION_LOCK_POLL_SECONDS)
         try:
             command.upgrade(alembic_config(database_url), "head")
         finally:

@@ -132,12 +132,9 @@ async def succeed(
         audience, author_email = post.audience, post.author_email
         target = rows[0]
         rolled = rollup(rows)
-        changed_to_terminal = rolled != old_status and rolled in (
-            PostStatus.PUBLISHED,
-            PostStatus.PARTIALLY_PUBLISHED,
-            PostStatus.FAILED,
-            PostStatus.NEEDS_ATTENTION,
-        )
+        # An outcome is announced when the post first reaches it (notices names every outcome).
+        outcome = notices.outcome_event(rolled)
+        changed_to_terminal = rolled != old_status and outcome is not None
         set_published_at = not had_published_at and rolled in (
             PostStatus.PUBLISHED,
             PostStatus.PARTIALLY_PUBLISHED,
@@ -155,7 +152,6 @@ async def succeed(
             targets=rows,
         )
         events = [{"type": "post.updated", **payload}]
-        outcome = notices.outcome_event(rolled)
         if changed_to_terminal and outcome is not None:
             events.append({"type": outcome, **payload})
         sql = [
@@ -534,12 +530,8 @@ async def finish(
     await session.flush()
     targets = list((await session.execute(select(SocialPost).where(SocialPost.post_id == post.id))).scalars())
     rolled = rollup(targets)
-    changed_to_terminal = rolled != post.status and rolled in (
-        PostStatus.PUBLISHED,
-        PostStatus.PARTIALLY_PUBLISHED,
-        PostStatus.FAILED,
-        PostStatus.NEEDS_ATTENTION,
-    )
+    outcome = notices.outcome_event(rolled)
+    changed_to_terminal = rolled != post.status and outcome is not None
     post.status = rolled
     if rolled in (PostStatus.PUBLISHED, PostStatus.PARTIALLY_PUBLISHED) and post.published_at is None:
         post.published_at = utcnow()
@@ -561,7 +553,6 @@ async def finish(
         targets=targets,
     )
     await publish_live_event(session, [u.id for u in audience], "post.updated", payload)
-    outcome = notices.outcome_event(rolled)
     if changed_to_terminal and outcome is not None:
         await publish_live_event(session, [u.id for u in audience], outcome, payload)
     # Once the post has an outcome, each target's outcome not yet announced is, once.
